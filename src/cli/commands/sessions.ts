@@ -1,0 +1,9 @@
+// PLACEHOLDER: replaced by the real command.
+import type { CliContext } from "../context.js";
+import { ForagerError } from "../../errors.js";
+
+export async function sessionsListCommand(_ctx: CliContext, _args: unknown[], _opts: Record<string, unknown>): Promise<number> {
+  throw new ForagerError("not_built", "`sessions` is not built yet");
+}
+export const sessionsShowCommand = sessionsListCommand;
+export const sessionsPruneCommand = sessionsListCommand;

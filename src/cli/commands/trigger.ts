@@ -1,0 +1,7 @@
+// PLACEHOLDER: replaced by the real command.
+import type { CliContext } from "../context.js";
+import { ForagerError } from "../../errors.js";
+
+export async function triggerCommand(_ctx: CliContext, _args: unknown[], _opts: Record<string, unknown>): Promise<number> {
+  throw new ForagerError("not_built", "`trigger` is not built yet");
+}

@@ -1,0 +1,247 @@
+/**
+ * The only place that touches argv, signal handlers and process.exit.
+ * Commands are loaded lazily, so `forager --help` pays for commander alone.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { readFileSync } from "node:fs";
+import type { CliContext } from "./context.js";
+import { reportError } from "./report-error.js";
+import type { Logger, LogLevel } from "../logging/index.js";
+
+const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+interface GlobalFlags {
+  logLevel?: string;
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+function resolveLevel(flags: GlobalFlags, env: NodeJS.ProcessEnv): LogLevel {
+  if (flags.logLevel) return flags.logLevel as LogLevel;
+  if (flags.verbose) return "debug";
+  if (flags.quiet) return "warn";
+  const fromEnv = env.LOG_LEVEL?.toLowerCase();
+  return (fromEnv && LEVELS.includes(fromEnv) ? fromEnv : "info") as LogLevel;
+}
+
+function colorOn(env: NodeJS.ProcessEnv): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0") return true;
+  return Boolean(process.stderr.isTTY);
+}
+
+function makeContext(flags: GlobalFlags, interrupt: AbortController, force: AbortController): CliContext {
+  const env = process.env;
+  const level = resolveLevel(flags, env);
+  let logger: Logger | undefined;
+  return {
+    env,
+    cwd: process.cwd(),
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    stdoutIsTTY: Boolean(process.stdout.isTTY),
+    stderrIsTTY: Boolean(process.stderr.isTTY),
+    color: colorOn(env),
+    logLevel: level,
+    verbose: Boolean(flags.verbose) || level === "debug" || level === "trace",
+    logger: () => {
+      if (!logger) {
+        // Created on first use: commands that never log never build a pino stream.
+        logger = loggingModule!.createLogger({ level, env, color: colorOn(env) });
+      }
+      return logger;
+    },
+    interrupt: interrupt.signal,
+    forceInterrupt: force.signal,
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString("utf8");
+    },
+  };
+}
+
+let loggingModule: typeof import("../logging/index.js") | undefined;
+
+type Action = (ctx: CliContext, args: unknown[], opts: Record<string, unknown>) => Promise<number>;
+
+/** Builds the command tree; `run` receives the chosen action once parsing succeeded. */
+function buildProgram(onAction: (action: () => Promise<Action>, args: unknown[], opts: Record<string, unknown>) => void): Command {
+  const program = new Command("forager")
+    .description("Run LLM agents headlessly: one-shot runs for CI, or a daemon with timers, webhooks and a control API.")
+    .version(packageVersion(), "--version", "print the version")
+    .addOption(new Option("--log-level <level>", "log level").choices(LEVELS))
+    .option("-v, --verbose", "debug logs, and stack traces on errors")
+    .option("-q, --quiet", "warnings and errors only")
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+
+  const bind =
+    (load: () => Promise<Action>) =>
+    (...received: unknown[]) => {
+      // commander passes: ...positional args, options, command
+      const command = received[received.length - 1] as Command;
+      const opts = command.opts();
+      onAction(load, received.slice(0, -2), opts);
+    };
+
+  program
+    .command("run")
+    .description("run one execution of an agent and exit with its status")
+    .argument("<agent.yaml>", "the agent file")
+    .option("--entry <id>", "entry point to run (default: `default`, or the only manual/api one)")
+    .option("--input <json>", "input object: inline JSON, @file.json, or - for stdin")
+    .option("--timeout <sec>", "stop the execution after this many seconds (exit 124)")
+    .option("--json", "print the result JSON on stdout")
+    .option("--storage <dir>", "storage folder (default: FORAGER_STORAGE, runtime.storage_path, ./storage)")
+    .option("--record <file>", "write every LLM request and response to this file (JSON lines)")
+    .option("--replay <file>", "answer every LLM call from a recording, with no network")
+    .action(bind(async () => (await import("./commands/run.js")).runCommand as Action));
+
+  program
+    .command("serve")
+    .description("serve agents as a daemon: timers, event entry points, webhooks, control API")
+    .argument("<agent.yaml...>", "one or more agent files")
+    .option("--storage <dir>", "storage folder")
+    .action(bind(async () => (await import("./commands/serve.js")).serveCommand as Action));
+
+  const client = (cmd: Command) =>
+    cmd
+      .option("--url <url>", "control API URL (default: FORAGER_URL or <storage>/serve.json)")
+      .option("--token <token>", "control API token (default: FORAGER_TOKEN or <storage>/serve.json)")
+      .option("--storage <dir>", "storage folder holding serve.json");
+
+  client(
+    program
+      .command("trigger")
+      .description("start an execution on a running server")
+      .argument("<entry-point>", "entry point id")
+      .option("--agent <name>", "agent name (needed when the server runs several)")
+      .option("--input <json>", "input object: inline JSON, @file.json, or - for stdin")
+      .option("--idempotency-key <key>", "the same key within 24 h returns the first execution")
+      .option("--wait", "wait for the execution and exit with its code")
+      .option("--timeout <sec>", "with --wait: give up waiting after this many seconds")
+      .option("--json", "print JSON on stdout"),
+  ).action(bind(async () => (await import("./commands/trigger.js")).triggerCommand as Action));
+
+  client(program.command("stats").description("show a running server's stats").option("--json", "print JSON")).action(
+    bind(async () => (await import("./commands/stats.js")).statsCommand as Action),
+  );
+  client(program.command("pause-timers").description("pause timer entry points on a running server")).action(
+    bind(async () => (await import("./commands/timers.js")).pauseTimersCommand as Action),
+  );
+  client(program.command("resume-timers").description("resume timer entry points on a running server")).action(
+    bind(async () => (await import("./commands/timers.js")).resumeTimersCommand as Action),
+  );
+
+  program
+    .command("validate")
+    .description("check agent files; prints every problem with its line and column")
+    .argument("<agent.yaml...>", "agent files")
+    .option("--json", "print the problems as JSON")
+    .action(bind(async () => (await import("./commands/validate.js")).validateCommand as Action));
+
+  program
+    .command("schema")
+    .description("print the JSON Schema of the agent file")
+    .action(bind(async () => (await import("./commands/schema.js")).schemaCommand as Action));
+
+  program
+    .command("graph")
+    .description("print a Mermaid flowchart of an agent's graph")
+    .argument("<agent.yaml>", "the agent file")
+    .action(bind(async () => (await import("./commands/graph.js")).graphCommand as Action));
+
+  const sessions = program.command("sessions").description("list, show and prune stored executions");
+  sessions
+    .command("list")
+    .description("executions, newest first")
+    .option("--agent <name>", "only this agent")
+    .option("--status <status>", "only this status")
+    .option("--limit <n>", "at most this many", "50")
+    .option("--json", "print JSON")
+    .option("--storage <dir>", "storage folder")
+    .action(bind(async () => (await import("./commands/sessions.js")).sessionsListCommand as Action));
+  sessions
+    .command("show")
+    .description("one execution's result and events")
+    .argument("<id>", "execution id (or session id)")
+    .option("--json", "print JSON")
+    .option("--storage <dir>", "storage folder")
+    .action(bind(async () => (await import("./commands/sessions.js")).sessionsShowCommand as Action));
+  sessions
+    .command("prune")
+    .description("remove old sessions")
+    .option("--older-than <duration>", "remove sessions finished longer ago than this (e.g. 7d)")
+    .option("--keep <n>", "keep at most this many sessions per agent")
+    .option("--agent <name>", "only this agent")
+    .option("--dry-run", "list what would be removed")
+    .option("--json", "print JSON")
+    .option("--storage <dir>", "storage folder")
+    .action(bind(async () => (await import("./commands/sessions.js")).sessionsPruneCommand as Action));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let chosen: { load: () => Promise<Action>; args: unknown[]; opts: Record<string, unknown> } | undefined;
+  const program = buildProgram((load, args, opts) => {
+    chosen = { load, args, opts };
+  });
+  program.exitOverride();
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with code 0; usage mistakes with 2.
+      const ok = err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version";
+      process.exitCode = ok ? 0 : 2;
+      if (err.code === "commander.help") process.exitCode = 0;
+      return;
+    }
+    throw err;
+  }
+  if (!chosen) {
+    program.outputHelp({ error: true });
+    process.exitCode = 2;
+    return;
+  }
+
+  const globals = program.opts() as GlobalFlags;
+  const interrupt = new AbortController();
+  const force = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (!interrupt.signal.aborted) interrupt.abort(name);
+    else force.abort(name);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const ctx = makeContext(globals, interrupt, force);
+  let code: number;
+  try {
+    const [action, logging] = await Promise.all([chosen.load(), import("../logging/index.js")]);
+    loggingModule = logging;
+    code = await action(ctx, chosen.args, chosen.opts);
+  } catch (err) {
+    code = reportError(err, ctx);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  await flushStdout();
+  process.exit(code);
+}
+
+function flushStdout(): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.writableLength === 0) resolve();
+    else process.stdout.write("", () => resolve());
+  });
+}

@@ -1,0 +1,87 @@
+/**
+ * Logging (SPEC section 2): newline-delimited JSON on stderr for machines
+ * (LOG_FORMAT=json, or ENV=production unless LOG_FORMAT=human), readable
+ * pino-pretty lines for people otherwise. Context travels in child loggers.
+ */
+import { createRequire } from "node:module";
+import pino from "pino";
+import type { Logger as PinoLogger, DestinationStream } from "pino";
+import { REDACT_PATHS, REDACTED, scrubSecrets } from "./redact.js";
+
+export type Logger = PinoLogger;
+export type LogFormat = "json" | "human";
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export { registerSecret, scrubSecrets, isSecretName, clearSecrets, SECRET_HEADERS, REDACTED } from "./redact.js";
+
+export interface LoggerOptions {
+  format?: LogFormat;
+  level?: LogLevel;
+  /** Where lines go; default stderr. */
+  destination?: DestinationStream | NodeJS.WritableStream;
+  /** Colour for human output; default: stderr is a TTY and NO_COLOR is unset. */
+  color?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function resolveLogFormat(env: NodeJS.ProcessEnv = process.env): LogFormat {
+  const explicit = env.LOG_FORMAT?.toLowerCase();
+  if (explicit === "json") return "json";
+  if (explicit === "human" || explicit === "pretty" || explicit === "text") return "human";
+  if (env.ENV?.toLowerCase() === "production") return "json";
+  return "human";
+}
+
+export function isLogLevel(value: string): value is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(value);
+}
+
+/** LOG_LEVEL from the environment, or info. CLI flags are applied by the caller and win. */
+export function resolveLogLevel(env: NodeJS.ProcessEnv = process.env): LogLevel {
+  const fromEnv = env.LOG_LEVEL?.toLowerCase();
+  return fromEnv && isLogLevel(fromEnv) ? fromEnv : "info";
+}
+
+export function colorEnabled(env: NodeJS.ProcessEnv = process.env, stream: { isTTY?: boolean } = process.stderr): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0") return true;
+  return Boolean(stream.isTTY);
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const env = options.env ?? process.env;
+  const format = options.format ?? resolveLogFormat(env);
+  const level = options.level ?? resolveLogLevel(env);
+  const base = {
+    level,
+    base: undefined,
+    messageKey: "msg",
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+    redact: { paths: REDACT_PATHS, censor: REDACTED },
+    hooks: { streamWrite: scrubSecrets },
+  };
+  if (format === "json") {
+    const destination = options.destination ?? pino.destination({ fd: 2, sync: true });
+    return pino(base, destination as DestinationStream);
+  }
+  // pino-pretty is loaded only when a person reads the logs, and runs
+  // in-process (a worker transport costs start-up time and can lose lines on exit).
+  const require = createRequire(import.meta.url);
+  const pretty = require("pino-pretty") as (opts: Record<string, unknown>) => DestinationStream;
+  const stream = pretty({
+    colorize: options.color ?? colorEnabled(env),
+    destination: options.destination ?? 2,
+    sync: true,
+    translateTime: "SYS:HH:MM:ss.l",
+    ignore: "pid,hostname",
+    singleLine: true,
+  });
+  return pino(base, stream);
+}
+
+/** A logger that discards everything: the library default. */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}

@@ -1,0 +1,93 @@
+/** The result JSON of SPEC section 7: what `run --json` prints and the API returns. */
+
+export const EXECUTION_STATUSES = [
+  "queued",
+  "running",
+  "completed",
+  "failed",
+  "cancelled",
+  "timed_out",
+  "budget_exceeded",
+  "interrupted",
+] as const;
+
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+
+export const TERMINAL_STATUSES: readonly ExecutionStatus[] = [
+  "completed",
+  "failed",
+  "cancelled",
+  "timed_out",
+  "budget_exceeded",
+  "interrupted",
+];
+
+export function isTerminal(status: ExecutionStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+export interface ExecutionError {
+  /** Stable code: node_failed, output_missing, max_steps_exceeded, timed_out, budget_exceeded, cancelled, ... */
+  code: string;
+  message: string;
+  node_id?: string | null;
+  /** For cancellations: "user", "shutdown", "cancel_previous", "signal". */
+  reason?: string;
+}
+
+export interface Usage {
+  llm_calls: number;
+  tool_calls: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+}
+
+export function emptyUsage(): Usage {
+  return { llm_calls: 0, tool_calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+}
+
+export interface ExecutionResult {
+  schema_version: 1;
+  execution_id: string;
+  session_id: string;
+  agent: string;
+  entry_point: string;
+  status: ExecutionStatus;
+  success: boolean;
+  output: Record<string, unknown>;
+  error: ExecutionError | null;
+  path: string[];
+  steps_executed: number;
+  usage: Usage;
+  started_at: string | null;
+  finished_at: string | null;
+  duration_ms: number | null;
+  /** Present when read back from storage or the API. */
+  events?: unknown[];
+}
+
+/** What storage keeps about one execution: the result plus what is needed to re-run it. */
+export interface ExecutionRecord extends ExecutionResult {
+  input: Record<string, unknown>;
+  queued_at: string;
+  idempotency_key?: string;
+}
+
+/** SPEC section 1: exit codes of `run` and `trigger --wait`. */
+export function exitCodeForStatus(status: ExecutionStatus, cancelReason?: string): number {
+  switch (status) {
+    case "completed":
+      return 0;
+    case "budget_exceeded":
+      return 3;
+    case "timed_out":
+      return 124;
+    case "cancelled":
+      if (cancelReason === "SIGTERM") return 143;
+      if (cancelReason === "SIGINT") return 130;
+      return 1;
+    default:
+      return 1;
+  }
+}

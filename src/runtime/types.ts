@@ -1,0 +1,116 @@
+/**
+ * The narrow surface the server, the CLI and timers use to talk to the
+ * runtime. The server never reaches into runtime internals.
+ */
+import type { EventFilter, EventHandler, EventInit, ForagerEvent } from "../events/types.js";
+import type { ExecutionResult, ExecutionStatus } from "../result.js";
+import type { ExecutionSummary, ListQuery } from "../storage/types.js";
+
+export type LifecycleState = "created" | "starting" | "running" | "stopping" | "stopped";
+
+export interface TriggerRequest {
+  /** Optional when one agent is loaded. */
+  agent?: string;
+  entryPoint: string;
+  input?: Record<string, unknown>;
+  idempotencyKey?: string;
+}
+
+export type TriggerOutcome =
+  | {
+      status: "queued" | "running" | ExecutionStatus;
+      execution_id: string;
+      session_id: string;
+      /** True when an idempotency key matched an earlier trigger: nothing new started. */
+      duplicate?: boolean;
+    }
+  | { status: "skipped"; reason: string }
+  | { status: "rejected"; reason: string; retry_after_seconds: number };
+
+/** A request that named something that does not exist, or input that fails its schema. */
+export class TriggerError extends Error {
+  readonly kind: "not_found" | "invalid_input" | "not_running";
+  readonly details?: unknown;
+  constructor(kind: TriggerError["kind"], message: string, details?: unknown) {
+    super(message);
+    this.name = "TriggerError";
+    this.kind = kind;
+    this.details = details;
+  }
+}
+
+export type IngestOutcome =
+  | { status: "accepted"; event: ForagerEvent; executions: string[] }
+  /** Every matching entry point's queue is full: nothing was recorded. */
+  | { status: "full"; retry_after_seconds: number };
+
+export interface StreamStats {
+  agent: string;
+  entry_point: string;
+  trigger_type: string;
+  status_counts: Record<"queued" | "running" | "completed" | "failed" | "cancelled", number> &
+    Partial<Record<ExecutionStatus, number>>;
+  max_concurrent: number;
+  available_slots: number;
+  agent_idle_seconds: number | null;
+}
+
+export interface TimerStats {
+  paused: boolean;
+  next_run_at: string | null;
+  last_fired_at: string | null;
+  fired: number;
+  skipped: number;
+}
+
+export interface RuntimeStats {
+  running: boolean;
+  uptime_seconds: number;
+  timers_paused: boolean;
+  active_executions: number;
+  queued_executions: number;
+  max_concurrent_executions: number;
+  streams: Record<string, StreamStats>;
+  timers: Record<string, TimerStats>;
+  event_bus: {
+    total_events: number;
+    subscriptions: number;
+    events_by_type: Record<string, number>;
+    dropped_from_history: number;
+    subscriber_errors: number;
+  };
+  [section: string]: unknown;
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface StopOptions {
+  /** How long running executions may take to finish before they are cancelled. */
+  graceMs?: number;
+}
+
+/** What the server and the CLI need from a running runtime. */
+export interface RuntimeHandle {
+  readonly state: LifecycleState;
+  agentNames(): string[];
+  submit(request: TriggerRequest): Promise<TriggerOutcome>;
+  /**
+   * Records an external event (a webhook) durably, then triggers the event
+   * entry points it matches. Resolves only after the event and the queued
+   * executions are on disk.
+   */
+  ingest(init: EventInit): Promise<IngestOutcome>;
+  getExecution(executionId: string): Promise<ExecutionResult | undefined>;
+  listExecutions(query?: ListQuery): Promise<ExecutionSummary[]>;
+  cancel(executionId: string, reason?: string): Promise<ExecutionResult | undefined>;
+  waitForCompletion(executionId: string, options?: WaitOptions): Promise<ExecutionResult | undefined>;
+  pauseTimers(): void;
+  resumeTimers(): void;
+  readonly timersPaused: boolean;
+  getStats(): RuntimeStats;
+  subscribe(handler: EventHandler, filter?: EventFilter): () => void;
+  stop(options?: StopOptions): Promise<void>;
+}

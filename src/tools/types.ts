@@ -1,0 +1,51 @@
+/**
+ * A tool is anything a node can call: built-in http / shell / emit tools
+ * from the agent file, and tools of MCP servers. A tool error is thrown as
+ * ToolError: it fails a `tool` node and is handed back to the model in an
+ * `llm` node.
+ */
+import type { Logger } from "../logging/index.js";
+import type { EventInit, ForagerEvent } from "../events/types.js";
+
+export interface ToolContext {
+  signal: AbortSignal;
+  /** Template scope without `args`: input, memory, state, event, execution. */
+  scope: Record<string, unknown>;
+  logger: Logger;
+  /** Publishes on the event bus with the execution's ids filled in (emit tool). */
+  publish(event: EventInit): ForagerEvent;
+}
+
+export interface Tool {
+  /** The name in the agent file: `fetch_page`, or `SERVER.TOOL` for MCP tools. */
+  readonly name: string;
+  /** The name shown to models: ^[a-zA-Z0-9_-]{1,64}$ (`SERVER__TOOL`). */
+  readonly exposedName: string;
+  readonly description: string;
+  /** JSON Schema of the arguments object. */
+  readonly inputSchema: Record<string, unknown>;
+  /** Validates args against inputSchema first; throws ToolError on any failure. */
+  call(args: Record<string, unknown>, ctx: ToolContext): Promise<unknown>;
+}
+
+export class ToolError extends Error {
+  /** What the tool returned before failing, if anything (e.g. a shell tool's stdout). */
+  readonly result?: unknown;
+  readonly tool: string;
+  constructor(tool: string, message: string, options: { result?: unknown; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "ToolError";
+    this.tool = tool;
+    this.result = options.result;
+  }
+}
+
+/** Resolves the tool names used in an agent file to tools; MCP servers start lazily. */
+export interface ToolResolver {
+  /** One tool by its file name (`fetch_page`, `files.read_file`) or exposed name. */
+  get(name: string, signal?: AbortSignal): Promise<Tool>;
+  /** Expands a node's `tools:` list (`SERVER.*` included) to tools. */
+  resolve(names: readonly string[], signal?: AbortSignal): Promise<Tool[]>;
+  /** Stops MCP servers; idempotent. */
+  close(): Promise<void>;
+}

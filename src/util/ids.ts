@@ -1,0 +1,35 @@
+import { randomBytes } from "node:crypto";
+
+// Crockford base32, as used by ULIDs: sortable by time, no ambiguous letters.
+const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/** A ULID: 48 bits of milliseconds then 80 random bits, 26 characters. */
+export function ulid(now: number = Date.now()): string {
+  let time = "";
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  const bytes = randomBytes(16);
+  let rand = "";
+  for (let i = 0; i < 16; i++) rand += ALPHABET[bytes[i]! % 32];
+  return time + rand;
+}
+
+export function newExecutionId(now?: number): string {
+  return `exec_${ulid(now)}`;
+}
+
+export function newEventId(now?: number): string {
+  return `evt_${ulid(now)}`;
+}
+
+/** `session_YYYYMMDD_HHMMSS_<8 hex>` in UTC, the session id shape of the seed. */
+export function newSessionId(now: number = Date.now()): string {
+  const d = new Date(now);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const date = `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}`;
+  const time = `${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
+  return `session_${date}_${time}_${randomBytes(4).toString("hex")}`;
+}
