@@ -26,6 +26,17 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// Integration tests spawn bin/forager.js, which runs dist/: build first so
+// they never test stale output. A type error fails the run.
+if (process.env.FORAGER_TEST_SKIP_BUILD !== "1") {
+  const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+  const build = spawnSync(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
+  if (build.status !== 0 && process.env.FORAGER_TEST_ALLOW_TYPE_ERRORS !== "1") {
+    console.error("type check failed: fix the errors above");
+    process.exit(build.status ?? 1);
+  }
+}
+
 const result = spawnSync(
   process.execPath,
   ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=120000", ...files],

@@ -29,6 +29,8 @@ export interface LlmRequest {
   /** The node making the call and its 1-based turn within that node visit: used by mock and replay. */
   node_id: string;
   turn: number;
+  /** Lets a scripted provider keep one cursor per execution when many run at once. */
+  execution_id?: string;
   model?: string;
   messages: ChatMessage[];
   tools: ToolSpec[];
