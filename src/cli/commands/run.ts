@@ -1,7 +1,78 @@
-// PLACEHOLDER: replaced by the real command.
+/** `forager run <agent.yaml>`: one execution, an exit code CI can trust. */
 import type { CliContext } from "../context.js";
-import { ForagerError } from "../../errors.js";
+import { UsageError } from "../../errors.js";
+import { loadAgent, resolveStoragePath } from "../../config/index.js";
+import { exitCodeForStatus } from "../../result.js";
+import { runOnce } from "../../runtime/run-once.js";
+import { readInputFlag } from "../input.js";
+import { ansiPaint, formatSummary, plainPaint, progressLine } from "../format-result.js";
+import { appendStepSummary, errorAnnotation, inGitHubActions } from "../github-actions.js";
 
-export async function runCommand(_ctx: CliContext, _args: unknown[], _opts: Record<string, unknown>): Promise<number> {
-  throw new ForagerError("not_built", "`run` is not built yet");
+interface RunFlags {
+  entry?: string;
+  input?: string;
+  timeout?: string;
+  json?: boolean;
+  storage?: string;
+  record?: string;
+  replay?: string;
+}
+
+function parseTimeout(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new UsageError(`--timeout must be a positive number of seconds, got "${value}"`);
+  }
+  return seconds;
+}
+
+export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<string, unknown>): Promise<number> {
+  const flags = opts as RunFlags;
+  const file = String(args[0]);
+  if (flags.record && flags.replay) throw new UsageError("--record and --replay cannot be used together");
+  const timeoutSeconds = parseTimeout(flags.timeout);
+  const input = await readInputFlag(flags.input, ctx);
+  const agent = await loadAgent(file, { env: ctx.env, cwd: ctx.cwd });
+  const storagePath = resolveStoragePath({
+    flag: flags.storage,
+    env: ctx.env,
+    runtimeStoragePath: agent.runtime.storage_path,
+    cwd: ctx.cwd,
+  });
+
+  const paint = ctx.color ? ansiPaint() : plainPaint;
+  const showProgress = ctx.stderrIsTTY && !flags.json && ctx.logLevel !== "silent";
+  const result = await runOnce({
+    agent,
+    entryPoint: flags.entry,
+    input,
+    storagePath,
+    timeoutSeconds,
+    record: flags.record,
+    replay: flags.replay,
+    signal: ctx.interrupt,
+    logger: ctx.logger(),
+    onEvent: showProgress
+      ? (event) => {
+          const line = progressLine(event, paint);
+          if (line) ctx.err(line + "\n");
+        }
+      : undefined,
+  });
+
+  if (flags.json) ctx.out(JSON.stringify(result, null, 2) + "\n");
+  else ctx.out(formatSummary(result, ctx.stdoutIsTTY && ctx.color ? paint : plainPaint));
+
+  if (inGitHubActions(ctx.env)) {
+    await appendStepSummary(ctx.env, result).catch((err: unknown) =>
+      ctx.logger().warn({ err }, "could not write the GitHub step summary"),
+    );
+    if (!result.success) ctx.err(errorAnnotation(result) + "\n");
+  }
+  if (!result.success) {
+    const where = result.error?.node_id ? ` at node ${result.error.node_id}` : "";
+    ctx.err(`error: execution ${result.status}${where}: ${result.error?.message ?? "no details"}\n`);
+  }
+  return exitCodeForStatus(result.status, result.error?.reason);
 }

@@ -1,0 +1,45 @@
+/** `--input`: inline JSON, `@path/to/file.json`, or `-` for stdin; always a JSON object. */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { UsageError } from "../errors.js";
+import { isPlainObject } from "../util/json.js";
+import type { CliContext } from "./context.js";
+
+export async function readInputFlag(
+  value: string | undefined,
+  ctx: Pick<CliContext, "cwd" | "readStdin">,
+): Promise<Record<string, unknown>> {
+  if (value === undefined) return {};
+  let text: string;
+  let source: string;
+  if (value === "-") {
+    text = await ctx.readStdin();
+    source = "stdin";
+  } else if (value.startsWith("@")) {
+    const path = resolve(ctx.cwd, value.slice(1));
+    source = value.slice(1);
+    try {
+      text = await readFile(path, "utf8");
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new UsageError(`--input: cannot read ${source}: ${code === "ENOENT" ? "no such file" : String(err)}`);
+    }
+  } else {
+    text = value;
+    source = "--input";
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new UsageError(`--input: ${source} is not valid JSON (${reason})`, {
+      hint: `pass a JSON object, e.g. --input '{"path": "."}'`,
+    });
+  }
+  if (!isPlainObject(parsed)) {
+    const found = parsed === null ? "null" : Array.isArray(parsed) ? "an array" : `a ${typeof parsed}`;
+    throw new UsageError(`--input must be a JSON object, found ${found} in ${source}`);
+  }
+  return parsed;
+}

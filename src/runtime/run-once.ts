@@ -1,0 +1,136 @@
+/**
+ * One execution, start to finish, with no daemon around it: what
+ * `forager run` does. Storage, tools and the LLM provider live exactly as
+ * long as the execution.
+ */
+import type { Agent, Limits, ResolvedEntryPoint } from "../config/schema.js";
+import { UsageError } from "../errors.js";
+import { EventBus } from "../events/bus.js";
+import type { ForagerEvent } from "../events/types.js";
+import { executeGraph } from "../graph/executor.js";
+import { mergeLimits } from "../graph/limits.js";
+import type { LlmProvider } from "../llm/types.js";
+import type { Logger } from "../logging/index.js";
+import type { ExecutionResult } from "../result.js";
+import { applyRetention } from "../storage/retention.js";
+import { FileSessionStore } from "../storage/sessions.js";
+import { FileStateStore } from "../storage/state.js";
+import { createToolResolver } from "../tools/registry.js";
+import { jsonSchemaErrors } from "../util/json-schema.js";
+import { newExecutionId, newSessionId } from "../util/ids.js";
+
+export interface RunOnceOptions {
+  agent: Agent;
+  /** Entry point id; default: `default`, or the only manual/api one. */
+  entryPoint?: string;
+  input: Record<string, unknown>;
+  storagePath: string;
+  /** `--timeout`: seconds; the stricter of this and the file's limits wins. */
+  timeoutSeconds?: number;
+  record?: string;
+  replay?: string;
+  signal: AbortSignal;
+  logger: Logger;
+  /** Called for every event of the execution (progress display). */
+  onEvent?: (event: ForagerEvent) => void;
+}
+
+/** The entry point `run` uses when none is named. */
+export function chooseEntryPoint(agent: Agent, requested?: string): ResolvedEntryPoint {
+  const ids = agent.entry_points.map((ep) => ep.id);
+  if (requested !== undefined) {
+    const found = agent.entry_points.find((ep) => ep.id === requested);
+    if (!found) {
+      throw new UsageError(`unknown entry point "${requested}" in agent ${agent.name}; it has: ${ids.join(", ")}`);
+    }
+    return found;
+  }
+  const byDefault = agent.entry_points.find((ep) => ep.id === "default");
+  if (byDefault) return byDefault;
+  const direct = agent.entry_points.filter((ep) => ep.trigger_type === "manual" || ep.trigger_type === "api");
+  if (direct.length === 1) return direct[0]!;
+  if (direct.length === 0) {
+    throw new UsageError(`agent ${agent.name} has no manual or api entry point; choose one with --entry (${ids.join(", ")})`);
+  }
+  throw new UsageError(
+    `agent ${agent.name} has several entry points; choose one with --entry: ${direct.map((ep) => ep.id).join(", ")}`,
+  );
+}
+
+function hasLlmNodes(agent: Agent): boolean {
+  return agent.graph.nodes.some((node) => node.type === "llm");
+}
+
+export async function runOnce(options: RunOnceOptions): Promise<ExecutionResult> {
+  const { agent, logger } = options;
+  const entryPoint = chooseEntryPoint(agent, options.entryPoint);
+  if (entryPoint.input_schema) {
+    const problems = jsonSchemaErrors(entryPoint.input_schema, options.input);
+    if (problems.length > 0) {
+      throw new UsageError(`input does not match entry point ${entryPoint.id}'s input_schema: ${problems.join("; ")}`);
+    }
+  }
+  const limits: Limits = mergeLimits(
+    agent.graph.limits,
+    entryPoint.limits,
+    options.timeoutSeconds === undefined ? undefined : { timeout_seconds: options.timeoutSeconds },
+  );
+
+  const store = new FileSessionStore(options.storagePath, { logger });
+  const interrupted = await store.init();
+  for (const record of interrupted) {
+    logger.warn({ execution_id: record.execution_id, agent: record.agent }, "marked an execution left running by an earlier crash as interrupted");
+  }
+  const state = new FileStateStore(options.storagePath);
+  const bus = new EventBus({ logger });
+  const unsubscribe = options.onEvent ? bus.subscribe(options.onEvent) : () => {};
+  const tools = createToolResolver(agent, { logger });
+  let llm: LlmProvider | undefined;
+  const executionId = newExecutionId();
+  const sessionId = newSessionId();
+  const log = logger.child({ agent: agent.name, entry_point: entryPoint.id, execution_id: executionId, session_id: sessionId });
+  try {
+    if (hasLlmNodes(agent) && agent.llm) {
+      const { createLlmProvider } = await import("../llm/index.js");
+      llm = await createLlmProvider(agent.llm, { logger: log, record: options.record, replay: options.replay });
+    } else if (options.record || options.replay) {
+      log.warn("--record/--replay given, but this agent has no llm nodes: nothing to record or replay");
+    }
+    return await executeGraph({
+      agent,
+      entryPoint,
+      input: options.input,
+      executionId,
+      sessionId,
+      signal: options.signal,
+      bus,
+      store,
+      state,
+      llm,
+      tools,
+      logger: log,
+      limits,
+    });
+  } finally {
+    // Every cleanup runs even when one fails: MCP children, recordings and
+    // buffered event logs must not be lost.
+    const steps: Array<() => Promise<unknown>> = [
+      () => tools.close(),
+      async () => llm?.close?.(),
+      () => bus.drain(),
+      () => store.flush(),
+    ];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (err) {
+        log.error({ err }, "cleanup after the run failed");
+      }
+    }
+    unsubscribe();
+    const retention = agent.runtime.session_retention;
+    if (retention) {
+      await applyRetention(store, retention).catch((err: unknown) => log.warn({ err }, "session retention failed"));
+    }
+  }
+}
