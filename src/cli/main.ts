@@ -79,7 +79,9 @@ function buildProgram(onAction: (action: () => Promise<Action>, args: unknown[],
     .option("-v, --verbose", "debug logs, and stack traces on errors")
     .option("-q, --quiet", "warnings and errors only")
     .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
+    // Before the subcommands are added, so they inherit it: usage errors must exit 2, not 1.
+    .exitOverride();
 
   const bind =
     (load: () => Promise<Action>) =>
@@ -193,16 +195,18 @@ export async function main(argv: string[]): Promise<void> {
   const program = buildProgram((load, args, opts) => {
     chosen = { load, args, opts };
   });
-  program.exitOverride();
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    process.exitCode = 2;
+    return;
+  }
 
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version end here with code 0; usage mistakes with 2.
-      const ok = err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version";
-      process.exitCode = ok ? 0 : 2;
-      if (err.code === "commander.help") process.exitCode = 0;
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
     throw err;
