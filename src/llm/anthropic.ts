@@ -1,0 +1,42 @@
+/**
+ * `provider: anthropic`: Anthropic's messages API through `@ai-sdk/anthropic`,
+ * imported only when the first model is built.
+ */
+import type { LlmConfig } from "../config/schema.js";
+import type { Logger } from "../logging/index.js";
+import type { Clock } from "../util/clock.js";
+import { AiSdkProvider } from "./ai-sdk.js";
+import type { RetryTiming } from "./retry.js";
+import { LlmError } from "./types.js";
+
+export const ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com/v1";
+
+export function createAnthropicProvider(
+  config: LlmConfig,
+  options: { logger: Logger; clock: Clock; retryTiming?: RetryTiming },
+): AiSdkProvider {
+  if (!config.api_key) {
+    // The SDK would otherwise read ANTHROPIC_API_KEY behind forager's back; the agent file says where the key comes from.
+    throw new LlmError("llm.api_key is not set for provider anthropic: add `api_key: ${ANTHROPIC_API_KEY}` under llm");
+  }
+  const apiKey = config.api_key;
+  const baseUrl = config.base_url || ANTHROPIC_DEFAULT_BASE_URL;
+  let providerPromise: Promise<(modelId: string) => import("ai").LanguageModel> | undefined;
+  const provider = () => {
+    providerPromise ??= import("@ai-sdk/anthropic").then(({ createAnthropic }) => {
+      const created = createAnthropic({ baseURL: baseUrl, apiKey });
+      return (modelId: string) => created.messages(modelId);
+    });
+    return providerPromise;
+  };
+  return new AiSdkProvider({
+    name: "anthropic",
+    config,
+    baseUrl,
+    createModel: async (modelId) => (await provider())(modelId),
+    logger: options.logger,
+    clock: options.clock,
+    retryTiming: options.retryTiming,
+    systemOnlyAtStart: true,
+  });
+}
