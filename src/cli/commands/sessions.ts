@@ -1,9 +1,176 @@
-// PLACEHOLDER: replaced by the real command.
+/** `forager sessions list | show ID | prune`: stored executions on disk. */
+import { resolve } from "node:path";
 import type { CliContext } from "../context.js";
-import { ForagerError } from "../../errors.js";
+import type { Logger } from "../../logging/index.js";
+import { ForagerError, UsageError } from "../../errors.js";
+import { EXECUTION_STATUSES, type ExecutionRecord, type ExecutionResult, type ExecutionStatus } from "../../result.js";
+import { FileSessionStore } from "../../storage/sessions.js";
+import type { ExecutionSummary } from "../../storage/types.js";
+import { parseDurationSeconds } from "../../util/duration.js";
 
-export async function sessionsListCommand(_ctx: CliContext, _args: unknown[], _opts: Record<string, unknown>): Promise<number> {
-  throw new ForagerError("not_built", "`sessions` is not built yet");
+/** `--storage`, else FORAGER_STORAGE, else ./storage; relative to the working directory. */
+export function resolveStorageDir(ctx: Pick<CliContext, "cwd" | "env">, flag: unknown): string {
+  const chosen = typeof flag === "string" && flag !== "" ? flag : ctx.env.FORAGER_STORAGE || "./storage";
+  return resolve(ctx.cwd, chosen);
 }
-export const sessionsShowCommand = sessionsListCommand;
-export const sessionsPruneCommand = sessionsListCommand;
+
+function openStore(ctx: CliContext, opts: Record<string, unknown>): FileSessionStore {
+  // The logger is built only if storage has something to warn about.
+  const logger = { warn: (...args: unknown[]) => (ctx.logger().warn as (...a: unknown[]) => void)(...args) };
+  return new FileSessionStore(resolveStorageDir(ctx, opts.storage), { logger: logger as unknown as Pick<Logger, "warn"> });
+}
+
+function parseCount(flag: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value).trim();
+  if (!/^\d+$/.test(text)) throw new UsageError(`${flag} expects a whole number, got "${text}"`);
+  return Number(text);
+}
+
+export async function sessionsListCommand(ctx: CliContext, _args: unknown[], opts: Record<string, unknown>): Promise<number> {
+  const limit = parseCount("--limit", opts.limit);
+  let status: ExecutionStatus | undefined;
+  if (opts.status !== undefined) {
+    const wanted = String(opts.status).toLowerCase();
+    if (!(EXECUTION_STATUSES as readonly string[]).includes(wanted)) {
+      throw new UsageError(`--status "${String(opts.status)}" is not a status`, { hint: `use one of: ${EXECUTION_STATUSES.join(", ")}` });
+    }
+    status = wanted as ExecutionStatus;
+  }
+  const agent = typeof opts.agent === "string" ? opts.agent : undefined;
+  const rows = await openStore(ctx, opts).list({ agent, status, limit });
+  if (opts.json) {
+    ctx.out(JSON.stringify(rows, null, 2) + "\n");
+    return 0;
+  }
+  if (rows.length === 0) {
+    ctx.out("no executions found\n");
+    return 0;
+  }
+  ctx.out(formatTable(rows));
+  return 0;
+}
+
+function formatTable(rows: ExecutionSummary[]): string {
+  const header = ["EXECUTION", "SESSION", "AGENT", "ENTRY POINT", "STATUS", "STARTED", "DURATION"];
+  const lines = rows.map((r) => [
+    r.execution_id,
+    r.session_id,
+    r.agent,
+    r.entry_point,
+    r.status,
+    r.started_at ?? "-",
+    formatMs(durationMs(r)),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const render = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ") + "\n";
+  return render(header) + lines.map(render).join("");
+}
+
+function durationMs(r: Pick<ExecutionSummary, "started_at" | "finished_at">): number | null {
+  if (!r.started_at || !r.finished_at) return null;
+  const ms = Date.parse(r.finished_at) - Date.parse(r.started_at);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+function formatMs(ms: number | null): string {
+  if (ms === null) return "-";
+  return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** The result JSON of SPEC section 7 for a stored record. */
+function toResult(record: ExecutionRecord): ExecutionResult {
+  return {
+    schema_version: 1,
+    execution_id: record.execution_id,
+    session_id: record.session_id,
+    agent: record.agent,
+    entry_point: record.entry_point,
+    status: record.status,
+    success: record.status === "completed",
+    output: record.output ?? {},
+    error: record.error ?? null,
+    path: record.path ?? [],
+    steps_executed: record.steps_executed ?? 0,
+    usage: record.usage,
+    started_at: record.started_at,
+    finished_at: record.finished_at,
+    duration_ms: record.duration_ms ?? durationMs(record),
+  };
+}
+
+export async function sessionsShowCommand(ctx: CliContext, args: unknown[], opts: Record<string, unknown>): Promise<number> {
+  const id = String(args[0] ?? "").trim();
+  if (!id) throw new UsageError("sessions show needs an execution id or a session id");
+  const store = openStore(ctx, opts);
+  let record = await store.get(id);
+  if (!record) {
+    // A session id: show its newest execution.
+    const newest = (await store.list()).find((s) => s.session_id === id);
+    if (newest) record = await store.get(newest.execution_id);
+  }
+  if (!record) {
+    throw new ForagerError("not_found", `no execution or session "${id}" in ${store.root}`, {
+      hint: "run `forager sessions list` to see stored executions, or pass --storage DIR",
+    });
+  }
+  const events = await store.readEvents(record.agent, record.session_id, record.execution_id);
+  const result = { ...toResult(record), events };
+  if (opts.json) {
+    ctx.out(JSON.stringify(result, null, 2) + "\n");
+    return 0;
+  }
+  ctx.out(formatRecord(result, record.input));
+  return 0;
+}
+
+function formatRecord(result: ExecutionResult & { events: unknown[] }, input: unknown): string {
+  const u = result.usage;
+  const lines = [
+    `execution  ${result.execution_id}`,
+    `session    ${result.session_id}`,
+    `agent      ${result.agent} (entry point ${result.entry_point})`,
+    `status     ${result.status}`,
+    `started    ${result.started_at ?? "-"}`,
+    `finished   ${result.finished_at ?? "-"}  (${formatMs(result.duration_ms)})`,
+    `path       ${result.path.length > 0 ? result.path.join(" -> ") : "-"}  (${result.steps_executed} steps)`,
+  ];
+  if (u) lines.push(`usage      ${u.llm_calls} llm calls, ${u.tool_calls} tool calls, ${u.input_tokens} in / ${u.output_tokens} out tokens, $${u.cost_usd}`);
+  if (result.error) {
+    const where = result.error.node_id ? ` at node ${result.error.node_id}` : "";
+    lines.push(`error      ${result.error.code}${where}: ${result.error.message}`);
+  }
+  lines.push(`input      ${JSON.stringify(input ?? {})}`);
+  lines.push(`output     ${JSON.stringify(result.output)}`);
+  lines.push(`events     ${result.events.length}`);
+  for (const e of result.events as { timestamp?: string; type?: string; node_id?: string | null }[]) {
+    lines.push(`  ${e.timestamp ?? ""}  ${e.type ?? ""}${e.node_id ? `  ${e.node_id}` : ""}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+export async function sessionsPruneCommand(ctx: CliContext, _args: unknown[], opts: Record<string, unknown>): Promise<number> {
+  let olderThanSeconds: number | undefined;
+  if (opts.olderThan !== undefined) {
+    olderThanSeconds = parseDurationSeconds(String(opts.olderThan));
+    if (olderThanSeconds === undefined) {
+      throw new UsageError(`--older-than "${String(opts.olderThan)}" is not a duration`, { hint: "use e.g. 90s, 30m, 12h or 7d" });
+    }
+  }
+  const keep = parseCount("--keep", opts.keep);
+  if (olderThanSeconds === undefined && keep === undefined) {
+    throw new UsageError("sessions prune needs --older-than DUR and/or --keep N", { hint: "e.g. forager sessions prune --older-than 7d --dry-run" });
+  }
+  const dryRun = Boolean(opts.dryRun);
+  const agent = typeof opts.agent === "string" ? opts.agent : undefined;
+  const report = await openStore(ctx, opts).prune({ agent, olderThanSeconds, keep, dryRun });
+  if (opts.json) {
+    ctx.out(JSON.stringify(report, null, 2) + "\n");
+    return 0;
+  }
+  const verb = dryRun ? "would remove" : "removed";
+  const n = report.removed.length;
+  ctx.out(`${verb} ${n} session${n === 1 ? "" : "s"}, kept ${report.kept}${n > 0 ? ":" : ""}\n`);
+  for (const label of report.removed) ctx.out(`  ${label}\n`);
+  return 0;
+}

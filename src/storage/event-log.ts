@@ -1,0 +1,115 @@
+/**
+ * Batched appends to JSON-lines files. Events arrive one at a time on the hot
+ * path of every node step; lines for the same file are collected until the
+ * next turn of the event loop and written with one append, in order.
+ */
+import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { ForagerEvent } from "../events/types.js";
+
+interface Batch {
+  lines: string[];
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class JsonLinesAppender {
+  private pending = new Map<string, Batch>();
+  private scheduled = false;
+  /** The last write per file, so batches for one file never overlap. */
+  private readonly tails = new Map<string, Promise<void>>();
+
+  /** Queues lines for `path`; resolves when they are written. */
+  append(path: string, values: readonly unknown[]): Promise<void> {
+    if (values.length === 0) return this.tails.get(path) ?? Promise.resolve();
+    let batch = this.pending.get(path);
+    if (!batch) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      // A caller that does not await still must not crash the process with an
+      // unhandled rejection; the error reaches whoever awaits.
+      done.catch(() => undefined);
+      batch = { lines: [], done, resolve, reject };
+      this.pending.set(path, batch);
+    }
+    for (const value of values) batch.lines.push(JSON.stringify(value) + "\n");
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.writePending());
+    }
+    return batch.done;
+  }
+
+  /** Writes what is queued now and waits for every write in flight for `path` (or all). */
+  async flush(path?: string): Promise<void> {
+    this.writePending();
+    if (path !== undefined) {
+      await this.tails.get(path)?.catch(() => undefined);
+      return;
+    }
+    await Promise.all([...this.tails.values()].map((p) => p.catch(() => undefined)));
+  }
+
+  private writePending(): void {
+    this.scheduled = false;
+    if (this.pending.size === 0) return;
+    const batches = this.pending;
+    this.pending = new Map();
+    for (const [path, batch] of batches) {
+      const previous = this.tails.get(path) ?? Promise.resolve();
+      const write = previous
+        .catch(() => undefined)
+        .then(() => appendCreating(path, batch.lines.join("")))
+        .then(batch.resolve, batch.reject);
+      const tail = write.then(() => undefined);
+      this.tails.set(path, tail);
+      void tail.then(() => {
+        if (this.tails.get(path) === tail) this.tails.delete(path);
+      });
+    }
+  }
+}
+
+async function appendCreating(path: string, text: string): Promise<void> {
+  try {
+    await appendFile(path, text);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    await mkdir(dirname(path), { recursive: true });
+    await appendFile(path, text);
+  }
+}
+
+/**
+ * Reads a JSON-lines file; a missing file is empty. A line that does not parse
+ * (the tail of a write cut short by a crash) is skipped and counted.
+ */
+export async function readJsonLines<T>(path: string): Promise<{ values: T[]; skipped: number }> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { values: [], skipped: 0 };
+    throw err;
+  }
+  const values: T[] = [];
+  let skipped = 0;
+  for (const line of text.split("\n")) {
+    if (line.length === 0) continue;
+    try {
+      values.push(JSON.parse(line) as T);
+    } catch {
+      skipped++;
+    }
+  }
+  return { values, skipped };
+}
+
+export function filterExecutionEvents(events: ForagerEvent[], executionId?: string): ForagerEvent[] {
+  return executionId === undefined ? events : events.filter((e) => e.execution_id === executionId);
+}

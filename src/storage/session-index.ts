@@ -1,0 +1,174 @@
+/**
+ * The compact per-agent index `<root>/<agent>/index.jsonl`: one summary line
+ * per save, the last line of an execution wins. Listing 10 000 sessions reads
+ * this one file instead of 10 000 records. The index is a cache: records in
+ * the session folders are the truth, and a missing index is rebuilt from them.
+ */
+import { appendFile, stat } from "node:fs/promises";
+import { hostname } from "node:os";
+import type { Logger } from "../logging/index.js";
+import { writeFileAtomic } from "./atomic.js";
+import { readJsonLines } from "./event-log.js";
+import type { ExecutionSummary } from "./types.js";
+
+/** An index line: the summary plus which process wrote it (to tell a crash from a live writer). */
+export interface IndexEntry extends ExecutionSummary {
+  pid?: number;
+  host?: string;
+}
+
+const HOST = hostname();
+
+export class AgentIndex {
+  readonly entries = new Map<string, IndexEntry>();
+  /** The newest execution of each session (the one `session.json` describes). */
+  readonly newestOfSession = new Map<string, IndexEntry>();
+  /** Bytes of the file as this process last left it; another size means another writer. */
+  private knownSize = -1;
+  private lines = 0;
+  private loaded = false;
+  /** Serialises appends and rewrites of the file. */
+  private chain: Promise<void> = Promise.resolve();
+  /** Executions with a save in flight here: a reload must not roll them back. */
+  private readonly inFlight = new Map<string, number>();
+
+  constructor(
+    readonly agent: string,
+    readonly path: string,
+    private readonly logger: Pick<Logger, "warn">,
+  ) {}
+
+  get isLoaded(): boolean {
+    return this.loaded;
+  }
+
+  /** Loads the file the first time, and again whenever another process changed it. */
+  async refresh(): Promise<{ exists: boolean }> {
+    const size = await fileSize(this.path);
+    if (this.loaded && size === this.knownSize) return { exists: size >= 0 };
+    await this.chain;
+    // The size before reading: if the file grows while we read, the next
+    // refresh sees a different size and reads again.
+    const sizeAtRead = await fileSize(this.path);
+    const { values, skipped } = await readJsonLines<IndexEntry>(this.path);
+    if (skipped > 0) this.logger.warn({ file: this.path, skipped }, "skipped unreadable lines in a session index");
+    const keep = new Map<string, IndexEntry>();
+    for (const id of this.inFlight.keys()) {
+      const entry = this.entries.get(id);
+      if (entry) keep.set(id, entry);
+    }
+    this.entries.clear();
+    for (const entry of values) {
+      if (entry && typeof entry.execution_id === "string") this.entries.set(entry.execution_id, entry);
+    }
+    for (const [id, entry] of keep) this.entries.set(id, entry);
+    this.newestOfSession.clear();
+    for (const entry of this.entries.values()) this.noteSession(entry);
+    this.lines = values.length + skipped;
+    this.knownSize = sizeAtRead;
+    this.loaded = true;
+    return { exists: size >= 0 };
+  }
+
+  /** Marks a save as started: memory is updated now, the file by `record()`. */
+  begin(summary: ExecutionSummary): IndexEntry {
+    const entry: IndexEntry = { ...summary, pid: process.pid, host: HOST };
+    this.entries.set(summary.execution_id, entry);
+    this.noteSession(entry);
+    this.inFlight.set(summary.execution_id, (this.inFlight.get(summary.execution_id) ?? 0) + 1);
+    return entry;
+  }
+
+  end(executionId: string): void {
+    const n = (this.inFlight.get(executionId) ?? 1) - 1;
+    if (n <= 0) this.inFlight.delete(executionId);
+    else this.inFlight.set(executionId, n);
+  }
+
+  /** Appends one line; compacts the file when it holds far more lines than executions. */
+  record(entry: IndexEntry): Promise<void> {
+    return this.enqueue(async () => {
+      const line = JSON.stringify(entry) + "\n";
+      const before = await fileSize(this.path);
+      await appendFile(this.path, line);
+      this.lines++;
+      // Only our own append moved the size: the file still matches memory.
+      if (before === this.knownSize) this.knownSize = Math.max(before, 0) + Buffer.byteLength(line);
+      else this.knownSize = -2;
+      // Compacting while another process also appends could drop its lines: only when the file is ours alone.
+      if (this.knownSize >= 0 && this.lines > 2 * this.entries.size + 1000) await this.rewriteNow();
+    });
+  }
+
+  /** Drops executions (a prune) and rewrites the file. */
+  remove(executionIds: Iterable<string>): Promise<void> {
+    for (const id of executionIds) {
+      const entry = this.entries.get(id);
+      if (!entry) continue;
+      this.entries.delete(id);
+      if (this.newestOfSession.get(entry.session_id)?.execution_id === id) this.newestOfSession.delete(entry.session_id);
+    }
+    return this.enqueue(() => this.rewriteNow());
+  }
+
+  /** Rewrites the file from memory (after a rebuild from the records). */
+  rewrite(): Promise<void> {
+    return this.enqueue(() => this.rewriteNow());
+  }
+
+  /** True when `entry` is its session's newest execution (ties go to the later save). */
+  isNewestOfSession(entry: IndexEntry): boolean {
+    return this.newestOfSession.get(entry.session_id) === entry;
+  }
+
+  private noteSession(entry: IndexEntry): void {
+    const current = this.newestOfSession.get(entry.session_id);
+    if (
+      !current ||
+      current.execution_id === entry.execution_id ||
+      entry.queued_at > current.queued_at ||
+      (entry.queued_at === current.queued_at && entry.execution_id > current.execution_id)
+    ) {
+      this.newestOfSession.set(entry.session_id, entry);
+    }
+  }
+
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  private async rewriteNow(): Promise<void> {
+    const text = [...this.entries.values()].map((e) => JSON.stringify(e) + "\n").join("");
+    await writeFileAtomic(this.path, text);
+    this.lines = this.entries.size;
+    this.knownSize = Buffer.byteLength(text);
+  }
+
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(task);
+    this.chain = run.catch((err) => {
+      this.logger.warn({ file: this.path, err }, "could not write a session index");
+    });
+    return run;
+  }
+}
+
+export function isLiveElsewhere(entry: IndexEntry): boolean {
+  if (entry.pid === undefined || entry.pid === process.pid || entry.host !== HOST) return false;
+  try {
+    process.kill(entry.pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return -1;
+    throw err;
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * Sessions on disk (SPEC 4.4):
+ *
+ *   <root>/<agent>/index.jsonl                       summaries, for fast listing
+ *   <root>/<agent>/sessions/<session_id>/session.json   the session's latest execution, at a glance
+ *   <root>/<agent>/sessions/<session_id>/<execution_id>.json   one record per execution
+ *   <root>/<agent>/sessions/<session_id>/events.jsonl  the session's events, one a line
+ *
+ * A session may hold several executions (single-execution mode starts the
+ * next one in the same folder), hence one record file per execution.
+ */
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { ForagerEvent } from "../events/types.js";
+import type { Logger } from "../logging/index.js";
+import type { ExecutionRecord } from "../result.js";
+import { systemClock, type Clock } from "../util/clock.js";
+import { isTempFileName, readJsonFile, writeJsonAtomic } from "./atomic.js";
+import { filterExecutionEvents, JsonLinesAppender, readJsonLines } from "./event-log.js";
+import { compareNewestFirst, interruptRecord, isUnfinished, planPrune, sessionLabel, summarize } from "./records.js";
+import { AgentIndex, isLiveElsewhere } from "./session-index.js";
+import type { ExecutionSummary, ListQuery, PruneOptions, PruneReport, SessionStore } from "./types.js";
+
+export interface FileSessionStoreOptions {
+  logger?: Pick<Logger, "warn">;
+  clock?: Clock;
+}
+
+const NO_LOGGER = { warn: () => undefined } as unknown as Pick<Logger, "warn">;
+// Agent names are lower-case words (config schema); anything else in the root
+// (`_keys`, `serve.json`) is not an agent.
+const AGENT_DIR = /^[a-z0-9][a-z0-9_-]*$/;
+const RECORD_FILE = /^exec_.+\.json$/;
+
+export class FileSessionStore implements SessionStore {
+  readonly root: string;
+  private readonly logger: Pick<Logger, "warn">;
+  private readonly clock: Clock;
+  private readonly indexes = new Map<string, AgentIndex>();
+  private readonly events = new JsonLinesAppender();
+  /** Saves of one execution run one after another, so an older write never lands last. */
+  private readonly saving = new Map<string, Promise<void>>();
+
+  constructor(root: string, options: FileSessionStoreOptions = {}) {
+    this.root = root;
+    this.logger = options.logger ?? NO_LOGGER;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  sessionDir(agent: string, sessionId: string): string {
+    return join(this.root, agent, "sessions", sessionId);
+  }
+
+  recordPath(agent: string, sessionId: string, executionId: string): string {
+    return join(this.sessionDir(agent, sessionId), `${executionId}.json`);
+  }
+
+  async init(): Promise<ExecutionRecord[]> {
+    await mkdir(this.root, { recursive: true });
+    const interrupted: ExecutionRecord[] = [];
+    for (const agent of await this.agentsOnDisk()) {
+      const index = await this.loadIndex(agent, { recover: true });
+      for (const entry of [...index.entries.values()]) {
+        if (!isUnfinished(entry.status) || isLiveElsewhere(entry)) continue;
+        const path = this.recordPath(agent, entry.session_id, entry.execution_id);
+        const record = await readJsonFile<ExecutionRecord>(path);
+        if (!record) {
+          await index.remove([entry.execution_id]);
+          continue;
+        }
+        if (!isUnfinished(record.status)) {
+          // The record finished but its index line was lost: trust the record.
+          await this.indexRecord(index, record);
+          continue;
+        }
+        const { record: marked, event } = interruptRecord(record, this.clock.now());
+        await this.save(marked);
+        await this.appendEvents(agent, record.session_id, [event]);
+        interrupted.push(marked);
+      }
+    }
+    await this.flush();
+    return interrupted;
+  }
+
+  save(record: ExecutionRecord): Promise<void> {
+    const id = record.execution_id;
+    const previous = this.saving.get(id) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(() => this.write(record));
+    const tail = run.catch(() => undefined);
+    this.saving.set(id, tail);
+    void tail.then(() => {
+      if (this.saving.get(id) === tail) this.saving.delete(id);
+    });
+    return run;
+  }
+
+  private async write(record: ExecutionRecord): Promise<void> {
+    const index = await this.loadIndex(record.agent);
+    // The record first: the index never points at a record that was not written.
+    await writeJsonAtomic(this.recordPath(record.agent, record.session_id, record.execution_id), record);
+    const entry = index.begin(summarize(record));
+    try {
+      if (index.isNewestOfSession(entry)) {
+        await writeJsonAtomic(join(this.sessionDir(record.agent, record.session_id), "session.json"), {
+          schema_version: 1,
+          session_id: record.session_id,
+          agent: record.agent,
+          latest_execution_id: record.execution_id,
+          entry_point: record.entry_point,
+          status: record.status,
+          queued_at: record.queued_at,
+          started_at: record.started_at,
+          finished_at: record.finished_at,
+        });
+      }
+      await index.record(entry);
+    } finally {
+      index.end(record.execution_id);
+    }
+  }
+
+  appendEvents(agent: string, sessionId: string, events: readonly ForagerEvent[]): Promise<void> {
+    return this.events.append(join(this.sessionDir(agent, sessionId), "events.jsonl"), events);
+  }
+
+  async get(executionId: string): Promise<ExecutionRecord | undefined> {
+    await this.saving.get(executionId);
+    let found = this.locate(executionId);
+    if (!found) {
+      // Written by another process since we last looked: re-read changed indexes.
+      for (const agent of await this.agentsOnDisk()) await this.loadIndex(agent);
+      found = this.locate(executionId);
+    }
+    if (found) {
+      const record = await readJsonFile<ExecutionRecord>(this.recordPath(found.agent, found.session_id, executionId));
+      if (record) return record;
+    }
+    return this.scanFor(executionId);
+  }
+
+  async readEvents(agent: string, sessionId: string, executionId?: string): Promise<ForagerEvent[]> {
+    const path = join(this.sessionDir(agent, sessionId), "events.jsonl");
+    await this.events.flush(path);
+    const { values } = await readJsonLines<ForagerEvent>(path);
+    return filterExecutionEvents(values, executionId);
+  }
+
+  async list(query: ListQuery = {}): Promise<ExecutionSummary[]> {
+    const agents = query.agent !== undefined ? [query.agent] : await this.agentsOnDisk();
+    const all: ExecutionSummary[] = [];
+    for (const agent of agents) {
+      const index = await this.loadIndex(agent);
+      for (const entry of index.entries.values()) {
+        if (query.status === undefined || entry.status === query.status) all.push(entry);
+      }
+    }
+    all.sort(compareNewestFirst);
+    const limited = query.limit !== undefined && query.limit >= 0 ? all.slice(0, query.limit) : all;
+    return limited.map((entry) => summarize(entry as ExecutionRecord));
+  }
+
+  async prune(options: PruneOptions): Promise<PruneReport> {
+    await this.flush();
+    const agents = options.agent !== undefined ? [options.agent] : await this.agentsOnDisk();
+    const summaries: ExecutionSummary[] = [];
+    for (const agent of agents) summaries.push(...(await this.loadIndex(agent)).entries.values());
+    const { remove, kept } = planPrune(summaries, options, this.clock.now());
+    if (!options.dryRun) {
+      for (const group of remove) {
+        await rm(this.sessionDir(group.agent, group.session_id), { recursive: true, force: true });
+        await this.loadIndex(group.agent).then((index) => index.remove(group.execution_ids));
+      }
+    }
+    return { removed: remove.map(sessionLabel), kept, dry_run: Boolean(options.dryRun) };
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([...this.saving.values()]);
+    await this.events.flush();
+    await Promise.all([...this.indexes.values()].map((index) => index.idle()));
+  }
+
+  private locate(executionId: string): ExecutionSummary | undefined {
+    for (const index of this.indexes.values()) {
+      const entry = index.entries.get(executionId);
+      if (entry) return entry;
+    }
+    return undefined;
+  }
+
+  private async indexRecord(index: AgentIndex, record: ExecutionRecord): Promise<void> {
+    const entry = index.begin(summarize(record));
+    index.end(record.execution_id);
+    delete entry.pid;
+    delete entry.host;
+    await index.record(entry);
+  }
+
+  /** The agent's index, loaded (or rebuilt from the records when missing) and fresh. */
+  private async loadIndex(agent: string, options: { recover?: boolean } = {}): Promise<AgentIndex> {
+    let index = this.indexes.get(agent);
+    if (!index) {
+      index = new AgentIndex(agent, join(this.root, agent, "index.jsonl"), this.logger);
+      this.indexes.set(agent, index);
+    }
+    const { exists } = await index.refresh();
+    if (!exists || options.recover) await this.recoverFromRecords(index, !exists);
+    return index;
+  }
+
+  /**
+   * Reads the records of sessions the index does not know (all of them when
+   * the index is missing): a crash between writing a record and its index
+   * line, or storage written before the index existed.
+   */
+  private async recoverFromRecords(index: AgentIndex, rebuild: boolean): Promise<void> {
+    const known = new Set<string>();
+    for (const entry of index.entries.values()) known.add(entry.session_id);
+    let sessionIds: string[];
+    try {
+      sessionIds = await readdir(join(this.root, index.agent, "sessions"));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw err;
+    }
+    let found = 0;
+    for (const sessionId of sessionIds) {
+      if (known.has(sessionId)) continue;
+      for (const record of await this.readSessionRecords(index.agent, sessionId)) {
+        const entry = index.begin(summarize(record));
+        index.end(record.execution_id);
+        delete entry.pid;
+        delete entry.host;
+        found++;
+      }
+    }
+    if (found > 0 || (rebuild && index.entries.size > 0)) await index.rewrite();
+  }
+
+  /** Every execution record in one session folder. */
+  async readSessionRecords(agent: string, sessionId: string): Promise<ExecutionRecord[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.sessionDir(agent, sessionId));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return [];
+      throw err;
+    }
+    const records: ExecutionRecord[] = [];
+    for (const name of names) {
+      if (!RECORD_FILE.test(name) || isTempFileName(name)) continue;
+      try {
+        const record = await readJsonFile<ExecutionRecord>(join(this.sessionDir(agent, sessionId), name));
+        if (record) records.push(record);
+      } catch (err) {
+        this.logger.warn({ agent, session_id: sessionId, file: name, err }, "skipped an unreadable execution record");
+      }
+    }
+    return records;
+  }
+
+  private async scanFor(executionId: string): Promise<ExecutionRecord | undefined> {
+    if (!/^[A-Za-z0-9_-]+$/.test(executionId)) return undefined;
+    for (const agent of await this.agentsOnDisk()) {
+      let sessionIds: string[];
+      try {
+        sessionIds = await readdir(join(this.root, agent, "sessions"));
+      } catch {
+        continue;
+      }
+      const known = this.indexes.get(agent)?.newestOfSession;
+      for (const sessionId of sessionIds) {
+        // Every save writes its index line right after the record, so a record
+        // missing from the index sits in a session the index does not know yet.
+        if (known?.has(sessionId)) continue;
+        const record = await readJsonFile<ExecutionRecord>(this.recordPath(agent, sessionId, executionId)).catch(() => undefined);
+        if (record) return record;
+      }
+    }
+    return undefined;
+  }
+
+  private async agentsOnDisk(): Promise<string[]> {
+    let names: import("node:fs").Dirent[];
+    try {
+      names = await readdir(this.root, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw err;
+    }
+    const agents = new Set(names.filter((d) => d.isDirectory() && AGENT_DIR.test(d.name)).map((d) => d.name));
+    for (const agent of this.indexes.keys()) agents.add(agent);
+    return [...agents].sort();
+  }
+}

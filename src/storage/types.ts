@@ -1,0 +1,82 @@
+/**
+ * Storage behind narrow interfaces, file-based today, so another backend
+ * (Redis, a database) can replace it without touching the executor or the
+ * runtime. All writes are atomic (write a temp file, then rename).
+ */
+import type { ExecutionRecord, ExecutionStatus } from "../result.js";
+import type { ForagerEvent } from "../events/types.js";
+
+export interface ExecutionSummary {
+  execution_id: string;
+  session_id: string;
+  agent: string;
+  entry_point: string;
+  status: ExecutionStatus;
+  started_at: string | null;
+  finished_at: string | null;
+  queued_at: string;
+}
+
+export interface ListQuery {
+  agent?: string;
+  status?: ExecutionStatus;
+  limit?: number;
+}
+
+export interface PruneOptions {
+  agent?: string;
+  /** Remove sessions that finished more than this many seconds ago. */
+  olderThanSeconds?: number;
+  /** Keep at most this many sessions per agent (newest kept). */
+  keep?: number;
+  dryRun?: boolean;
+}
+
+export interface PruneReport {
+  removed: string[];
+  kept: number;
+  dry_run: boolean;
+}
+
+export interface SessionStore {
+  readonly root: string;
+  /**
+   * Prepares the folders; marks executions left `running` or `queued` by a
+   * crash as `interrupted` (error code `interrupted`) and returns them.
+   */
+  init(): Promise<ExecutionRecord[]>;
+  /** Creates or replaces the record of one execution, atomically. */
+  save(record: ExecutionRecord): Promise<void>;
+  /** Appends events to the session's event log (one JSON object a line). */
+  appendEvents(agent: string, sessionId: string, events: readonly ForagerEvent[]): Promise<void>;
+  get(executionId: string): Promise<ExecutionRecord | undefined>;
+  /** Events of an execution's session, optionally only that execution's. */
+  readEvents(agent: string, sessionId: string, executionId?: string): Promise<ForagerEvent[]>;
+  /** Newest first. */
+  list(query?: ListQuery): Promise<ExecutionSummary[]>;
+  prune(options: PruneOptions): Promise<PruneReport>;
+  /** Waits until every pending write is on disk. */
+  flush(): Promise<void>;
+}
+
+/** The agent's shared key-value state, kept on disk across executions and restarts. */
+export interface StateStore {
+  read(agent: string): Promise<Record<string, unknown>>;
+  /** Writes keys (last write wins per key) and returns the new state. */
+  write(agent: string, changes: Record<string, unknown>): Promise<Record<string, unknown>>;
+}
+
+/**
+ * Keys remembered for a time: webhook delivery ids, idempotency keys, timer
+ * watermarks. Persisted, so they survive a restart.
+ */
+export interface KeyStore {
+  /**
+   * Records `key` with `value` unless a live entry exists; returns the
+   * existing value in that case (check-and-set is atomic within a process).
+   */
+  putIfAbsent(namespace: string, key: string, value: string, ttlSeconds: number): Promise<{ existing?: string }>;
+  get(namespace: string, key: string): Promise<string | undefined>;
+  set(namespace: string, key: string, value: string, ttlSeconds?: number): Promise<void>;
+  delete(namespace: string, key: string): Promise<void>;
+}

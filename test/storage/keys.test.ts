@@ -1,0 +1,76 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { FileKeyStore, MemoryKeyStore } from "../../src/storage/keys.js";
+import type { KeyStore } from "../../src/storage/types.js";
+import { FakeClock } from "../../src/util/clock.js";
+import { withTempDir } from "./helpers.js";
+
+const stores: [string, (dir: string, clock: FakeClock) => KeyStore][] = [
+  ["FileKeyStore", (dir, clock) => new FileKeyStore(dir, { clock })],
+  ["MemoryKeyStore", (_dir, clock) => new MemoryKeyStore({ clock })],
+];
+
+for (const [name, make] of stores) {
+  describe(name, () => {
+    test("20 concurrent putIfAbsent calls with the same key: exactly one wins", async () => {
+      await withTempDir(async (dir) => {
+        const store = make(dir, new FakeClock(0));
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.putIfAbsent("webhook:github", "delivery-1", `exec_${i}`, 3600)),
+        );
+        const winners = results.filter((r) => r.existing === undefined);
+        assert.equal(winners.length, 1);
+        const winner = `exec_${results.findIndex((r) => r.existing === undefined)}`;
+        assert.ok(results.every((r) => r.existing === undefined || r.existing === winner));
+        assert.equal(await store.get("webhook:github", "delivery-1"), winner);
+        assert.equal(await store.get("webhook:slack", "delivery-1"), undefined, "namespaces are separate");
+      });
+    });
+
+    test("entries expire after their TTL; set without TTL stays; delete removes", async () => {
+      await withTempDir(async (dir) => {
+        const clock = new FakeClock(0);
+        const store = make(dir, clock);
+        await store.putIfAbsent("idempotency:triage/api", "k", "exec_1", 86_400);
+        await store.set("timer:triage/tick", "last", "2026-01-01T00:00:00.000Z");
+        await clock.advance(86_399_000);
+        assert.deepEqual(await store.putIfAbsent("idempotency:triage/api", "k", "exec_2", 86_400), { existing: "exec_1" });
+        await clock.advance(1_000);
+        assert.equal(await store.get("idempotency:triage/api", "k"), undefined);
+        assert.deepEqual(await store.putIfAbsent("idempotency:triage/api", "k", "exec_2", 86_400), {});
+        assert.equal(await store.get("timer:triage/tick", "last"), "2026-01-01T00:00:00.000Z");
+        await store.delete("timer:triage/tick", "last");
+        assert.equal(await store.get("timer:triage/tick", "last"), undefined);
+      });
+    });
+  });
+}
+
+describe("FileKeyStore on disk", () => {
+  test("keys survive a new instance; expired and deleted ones are dropped and the log compacted", async () => {
+    await withTempDir(async (dir) => {
+      const clock = new FakeClock(0);
+      const first = new FileKeyStore(dir, { clock });
+      await first.putIfAbsent("webhook:github", "d1", "exec_1", 60);
+      await first.putIfAbsent("webhook:github", "d2", "exec_2", 7200);
+      await first.set("timer:triage/tick", "last", "t1");
+      await first.set("timer:triage/tick", "last", "t2");
+      await first.set("timer:triage/tick", "gone", "x");
+      await first.delete("timer:triage/tick", "gone");
+      assert.deepEqual((await readdir(join(dir, "_keys"))).sort(), ["timer%3Atriage%2Ftick.jsonl", "webhook%3Agithub.jsonl"]);
+
+      await clock.advance(120_000);
+      const second = new FileKeyStore(dir, { clock });
+      assert.equal(await second.get("webhook:github", "d1"), undefined);
+      assert.deepEqual(await second.putIfAbsent("webhook:github", "d2", "exec_9", 7200), { existing: "exec_2" });
+      assert.equal(await second.get("timer:triage/tick", "last"), "t2");
+      assert.equal(await second.get("timer:triage/tick", "gone"), undefined);
+      const webhookLog = (await readFile(join(dir, "_keys", "webhook%3Agithub.jsonl"), "utf8")).trim().split("\n");
+      assert.equal(webhookLog.length, 1, "the expired key was compacted away");
+      const timerLog = (await readFile(join(dir, "_keys", "timer%3Atriage%2Ftick.jsonl"), "utf8")).trim().split("\n");
+      assert.equal(timerLog.length, 1);
+    });
+  });
+});
