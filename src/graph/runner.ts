@@ -1,0 +1,136 @@
+/**
+ * One node visit: the `max_visits` check, attempts with retries and
+ * backoff, the node's own timeout, and the node's events. Execution-level
+ * stops (cancel, timeout, budget) pass through as ExecutionHalt.
+ */
+import type { NodeDef } from "../config/schema.js";
+import { errorMessage } from "../errors.js";
+import { rejectOnAbort } from "../util/abort.js";
+import type { Clock } from "../util/clock.js";
+import type { ExecutionRun } from "./context.js";
+import { ExecutionHalt, NodeFailure, NodeTimeout } from "./errors.js";
+import { writeNodeOutputs } from "./outputs.js";
+import type { NodeContext, NodeResult, NodeServices } from "./nodes/context.js";
+import { runFunctionNode } from "./nodes/function.js";
+import { runLlmNode } from "./nodes/llm.js";
+import { runToolNode } from "./nodes/tool.js";
+
+export type VisitOutcome = { ok: true; outputs: string[] } | { ok: false; failure: NodeFailure };
+
+/** Share of the backoff that is random, either way (±25%). */
+const JITTER = 0.25;
+
+export async function visitNode(run: ExecutionRun, node: NodeDef, visit: number, services: NodeServices): Promise<VisitOutcome> {
+  const started = run.clock.now();
+  run.emit("node_started", { type: node.type, visit }, node.id);
+  if (node.max_visits > 0 && visit > node.max_visits) {
+    const failure = new NodeFailure(`visited more than max_visits (${node.max_visits}) times`, "max_visits_exceeded");
+    run.emit("node_failed", { error: failure.message, code: failure.code, attempt: 0, duration_ms: 0 }, node.id);
+    return { ok: false, failure };
+  }
+  const logger = run.logger.child({ node_id: node.id });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const outputs = await runAttempt(run, node, attempt, logger, services);
+      run.emit("node_completed", { outputs, attempts: attempt, duration_ms: run.clock.now() - started }, node.id);
+      return { ok: true, outputs };
+    } catch (err) {
+      if (run.halted) throw new ExecutionHalt(run.halted);
+      if (err instanceof ExecutionHalt) throw err;
+      const failure = err instanceof NodeFailure ? err : new NodeFailure(errorMessage(err), "node_failed", { cause: err });
+      if (attempt <= node.max_retries) {
+        const delayMs = backoffMs(node.retry_backoff, attempt);
+        logger.warn({ attempt, err: failure.message, delay_ms: delayMs }, "node failed, retrying");
+        run.emit("node_retry", { attempt: attempt + 1, error: failure.message, delay_ms: delayMs }, node.id);
+        try {
+          await clockSleep(run.clock, delayMs, run.signal);
+        } catch {
+          throw new ExecutionHalt(run.halted ?? { status: "cancelled", code: "cancelled", message: "execution stopped" });
+        }
+        continue;
+      }
+      logger.warn({ attempt, err: failure.message }, "node failed");
+      run.emit("node_failed", { error: failure.message, code: failure.code, attempt, duration_ms: run.clock.now() - started }, node.id);
+      return { ok: false, failure };
+    }
+  }
+}
+
+/** `retry_backoff` seconds, doubling per attempt, ±25% jitter so retries of many executions spread out. */
+export function backoffMs(backoffSeconds: number, attempt: number): number {
+  const base = backoffSeconds * 1000 * 2 ** (attempt - 1);
+  return Math.round(base * (1 - JITTER + Math.random() * 2 * JITTER));
+}
+
+async function runAttempt(
+  run: ExecutionRun,
+  node: NodeDef,
+  attempt: number,
+  logger: NodeContext["logger"],
+  services: NodeServices,
+): Promise<string[]> {
+  if (run.halted) throw new ExecutionHalt(run.halted);
+  await run.refreshState();
+  const controller = new AbortController();
+  const parent = run.signal;
+  const onParentAbort = () => controller.abort(parent.reason);
+  parent.addEventListener("abort", onParentAbort, { once: true });
+  const timeoutSeconds = node.timeout_seconds;
+  const timer =
+    timeoutSeconds === undefined
+      ? undefined
+      : run.clock.setTimeout(() => controller.abort(new NodeTimeout(timeoutSeconds)), timeoutSeconds * 1000);
+  const aborted = rejectOnAbort(controller.signal);
+  try {
+    const ctx: NodeContext = { run, node, signal: controller.signal, scope: run.scope(node.input_keys), logger, attempt, services };
+    const work = runBody(ctx);
+    // When the abort wins the race, the body's own late rejection must not surface as unhandled.
+    work.catch(() => {});
+    const result = await Promise.race([work, aborted.promise]);
+    if (controller.signal.aborted) throw controller.signal.reason;
+    if ("written" in result) return result.written;
+    return await writeNodeOutputs(run, node, result.values);
+  } catch (err) {
+    if (run.halted) throw new ExecutionHalt(run.halted);
+    const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
+    if (reason instanceof NodeTimeout) throw new NodeFailure(reason.message, "node_failed", { cause: reason });
+    throw err;
+  } finally {
+    if (timer !== undefined) run.clock.clearTimeout(timer);
+    parent.removeEventListener("abort", onParentAbort);
+    aborted.dispose();
+    // Whatever the node started and did not finish (a call that ignored the race) is told to stop.
+    if (!controller.signal.aborted) controller.abort(new Error(`node "${node.id}" finished`));
+  }
+}
+
+function runBody(ctx: NodeContext): Promise<NodeResult> {
+  const node = ctx.node;
+  switch (node.type) {
+    case "tool":
+      return runToolNode(ctx as NodeContext<typeof node>);
+    case "function":
+      return runFunctionNode(ctx as NodeContext<typeof node>);
+    case "llm":
+      return runLlmNode(ctx as NodeContext<typeof node>);
+  }
+}
+
+/** A sleep on the injected clock that a signal cuts short. */
+function clockSleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clock.clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = clock.setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
