@@ -31,7 +31,8 @@ describe("forager run", () => {
     assert.equal(result.schema_version, 1);
     assert.equal(result.status, "completed");
     assert.equal(result.success, true);
-    assert.deepEqual(result.output, { doubled: 14, label: "big" });
+    // A shell tool's result is {exit_code, stdout, stderr} (SPEC 3.5).
+    assert.deepEqual(result.output, { doubled: 14, label: { exit_code: 0, stdout: "big", stderr: "" } });
     assert.deepEqual(result.path, ["double", "big"]);
     assert.equal(result.steps_executed, 2);
     assert.match(result.execution_id, /^exec_[0-9A-Z]{26}$/);
