@@ -1,7 +1,16 @@
-// PLACEHOLDER: replaced by the real command.
+/** `forager serve <agent.yaml>...`: the daemon. The work lives in src/server/serve.ts. */
 import type { CliContext } from "../context.js";
-import { ForagerError } from "../../errors.js";
+import { serve } from "../../server/serve.js";
 
-export async function serveCommand(_ctx: CliContext, _args: unknown[], _opts: Record<string, unknown>): Promise<number> {
-  throw new ForagerError("not_built", "`serve` is not built yet");
+export async function serveCommand(ctx: CliContext, args: unknown[], opts: Record<string, unknown>): Promise<number> {
+  const files = (Array.isArray(args[0]) ? args[0] : args).map(String);
+  return serve({
+    files,
+    storage: typeof opts.storage === "string" ? opts.storage : undefined,
+    env: ctx.env,
+    cwd: ctx.cwd,
+    logger: ctx.logger(),
+    interrupt: ctx.interrupt,
+    forceInterrupt: ctx.forceInterrupt,
+  });
 }

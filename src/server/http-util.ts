@@ -1,0 +1,140 @@
+/** Small helpers over node:http shared by the webhook server and the control API. */
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": String(Buffer.byteLength(text)),
+    "cache-control": "no-store",
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+  details?: unknown,
+): void {
+  const body: ErrorBody = { error: details === undefined ? { code, message } : { code, message, details } };
+  sendJson(res, status, body, headers);
+}
+
+export class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`request body exceeds ${limit} bytes`);
+    this.name = "BodyTooLargeError";
+  }
+}
+
+export class BodyAbortedError extends Error {
+  constructor() {
+    super("request body was cut off");
+    this.name = "BodyAbortedError";
+  }
+}
+
+/**
+ * Reads the whole body, refusing (without buffering further) as soon as it
+ * passes `limit` bytes. A declared Content-Length over the limit is refused
+ * before any byte is read.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLargeError(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("aborted", onAborted);
+      req.off("close", onClose);
+    };
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        chunks.length = 0;
+        fail(new BodyTooLargeError(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = () => fail(new BodyAbortedError());
+    const onAborted = () => fail(new BodyAbortedError());
+    const onClose = () => {
+      if (!req.complete) fail(new BodyAbortedError());
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("aborted", onAborted);
+    req.on("close", onClose);
+  });
+}
+
+/**
+ * After refusing a request whose body is still arriving: answer, then
+ * discard the rest without keeping it and close the connection, so the
+ * client sees the response instead of a reset.
+ */
+export function refuseAndClose(res: ServerResponse, send: () => void): void {
+  res.setHeader("connection", "close");
+  send();
+  const req = res.req;
+  req.resume();
+  const socket = req.socket;
+  const timer = setTimeout(() => socket.destroy(), 2_000);
+  timer.unref();
+  socket.once("close", () => clearTimeout(timer));
+}
+
+/** Request headers with lower-case names and single string values. */
+export function flatHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    out[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return out;
+}
+
+export function parseUrl(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? "/", "http://localhost");
+  } catch {
+    return undefined;
+  }
+}
+
+export function isJsonContentType(header: string | undefined): boolean {
+  if (!header) return false;
+  const type = header.split(";")[0]!.trim().toLowerCase();
+  return type === "application/json" || (type.startsWith("application/") && type.endsWith("+json"));
+}

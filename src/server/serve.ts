@@ -1,0 +1,177 @@
+/**
+ * `forager serve`: load the agents, take the storage lock, start the
+ * runtime, the webhook listener and the control API, write serve.json, then
+ * wait for a signal and drain (SPEC 6). The CLI command only calls `serve`.
+ */
+import type { Agent, RuntimeConfig } from "../config/schema.js";
+import type { Logger } from "../logging/index.js";
+import { registerSecret } from "../logging/index.js";
+import type { RuntimeHandle } from "../runtime/types.js";
+import type { KeyStore } from "../storage/types.js";
+import { resolveToken } from "./auth.js";
+import { ControlApi } from "./control-api.js";
+import { removeServeFile, serveFilePath, writeServeFile, type ServeInfo } from "./serve-file.js";
+import { acquireStorageLock } from "./storage-lock.js";
+import { WebhookServer } from "./webhook-server.js";
+
+/** A runtime `serve` can start and stop. */
+export interface ServableRuntime extends RuntimeHandle {
+  start(): Promise<void>;
+}
+
+/** What `serve` builds; tests replace parts of it. */
+export interface ServeDependencies {
+  createRuntime(options: { agents: Agent[]; storagePath: string; config: RuntimeConfig; logger: Logger }): Promise<ServableRuntime>;
+  createKeyStore(storagePath: string): Promise<KeyStore>;
+}
+
+export interface ServeOptions {
+  files: string[];
+  /** `--storage`. */
+  storage?: string;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  logger: Logger;
+  /** First SIGINT/SIGTERM: drain. */
+  interrupt: AbortSignal;
+  /** Second signal: cancel what is left at once. */
+  forceInterrupt: AbortSignal;
+  deps?: Partial<ServeDependencies>;
+  /** Called once everything listens and serve.json is written. */
+  onReady?(info: ServeInfo & { storage_path: string }): void;
+}
+
+const defaultDependencies: ServeDependencies = {
+  async createRuntime(options) {
+    const { AgentRuntime } = await import("../runtime/agent-runtime.js");
+    return new AgentRuntime(options) as ServableRuntime;
+  },
+  async createKeyStore(storagePath) {
+    const { FileKeyStore } = await import("../storage/keys.js");
+    return new FileKeyStore(storagePath);
+  },
+};
+
+/** Listener settings, with FORAGER_CONTROL_PORT and friends overriding the agent files (containers). */
+export function listenerSettings(config: RuntimeConfig, env: NodeJS.ProcessEnv) {
+  const port = (name: string, fallback: number) => {
+    const text = env[name]?.trim();
+    if (!text) return fallback;
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value > 65535) throw new Error(`${name} must be a port number (0-65535), got "${text}"`);
+    return value;
+  };
+  return {
+    controlHost: env.FORAGER_CONTROL_HOST?.trim() || config.control_host,
+    controlPort: port("FORAGER_CONTROL_PORT", config.control_port),
+    webhookHost: env.FORAGER_WEBHOOK_HOST?.trim() || config.webhook_host,
+    webhookPort: port("FORAGER_WEBHOOK_PORT", config.webhook_port),
+  };
+}
+
+/** Runs until a signal; resolves with the exit code (0 after a clean drain). */
+export async function serve(options: ServeOptions): Promise<number> {
+  const deps = { ...defaultDependencies, ...options.deps };
+  const { logger, env, cwd } = options;
+  const { loadAgent, mergeRuntimeConfig, resolveStoragePath } = await import("../config/index.js");
+  const agents: Agent[] = [];
+  for (const file of options.files) agents.push(await loadAgent(file, { env, cwd }));
+  const config = mergeRuntimeConfig(agents);
+  let listeners;
+  try {
+    listeners = listenerSettings(config, env);
+  } catch (err) {
+    const { UsageError } = await import("../errors.js");
+    throw new UsageError((err as Error).message);
+  }
+  const storagePath = resolveStoragePath({ flag: options.storage, env, runtimeStoragePath: config.storage_path, cwd });
+  const lock = await acquireStorageLock(storagePath);
+
+  const token = resolveToken(env);
+  registerSecret(token);
+  let runtime: ServableRuntime | undefined;
+  let webhooks: WebhookServer | undefined;
+  let control: ControlApi | undefined;
+  let wroteServeFile = false;
+  try {
+    runtime = await deps.createRuntime({ agents, storagePath, config, logger });
+    await runtime.start();
+    if (config.webhook_routes.length > 0) {
+      const keys = await deps.createKeyStore(storagePath);
+      webhooks = new WebhookServer({ routes: config.webhook_routes, runtime, keys, logger: logger.child({ component: "webhooks" }) });
+    }
+    control = new ControlApi({ runtime, token, webhooks: webhooks?.stats, logger: logger.child({ component: "control" }) });
+
+    const webhookUrl = webhooks ? await webhooks.listen(listeners.webhookHost, listeners.webhookPort) : undefined;
+    if (webhooks && webhookUrl) {
+      for (const route of config.webhook_routes) {
+        logger.info({ source_id: route.source_id, url: `${webhookUrl}${route.path}` }, `webhook route ${route.source_id} listening on ${webhookUrl}${route.path}`);
+      }
+    }
+    const url = await control.listen(listeners.controlHost, listeners.controlPort);
+    logger.info({ url }, `control API listening on ${url}`);
+
+    const info: ServeInfo = {
+      pid: process.pid,
+      url,
+      token,
+      started_at: new Date().toISOString(),
+      agents: agents.map((a) => a.name),
+      ...(webhookUrl ? { webhook_url: webhookUrl } : {}),
+    };
+    await writeServeFile(storagePath, info);
+    wroteServeFile = true;
+    logger.info({ storage: storagePath, agents: info.agents }, `serving ${info.agents.join(", ")}; token and URL in ${serveFilePath(storagePath)}`);
+    options.onReady?.({ ...info, storage_path: storagePath });
+
+    const signal = await untilAborted(options.interrupt);
+    logger.info({ signal, grace_seconds: config.shutdown_grace_seconds }, "shutting down: intake stopped, draining running executions");
+    webhooks?.startDraining();
+    control.startDraining();
+    await stopRuntime(runtime, config.shutdown_grace_seconds * 1000, options.forceInterrupt, logger);
+    logger.info("shutdown complete");
+    return 0;
+  } finally {
+    // Every step runs even when an earlier one fails.
+    await webhooks?.close().catch((err: unknown) => logger.warn({ err }, "closing the webhook listener failed"));
+    await control?.close().catch((err: unknown) => logger.warn({ err }, "closing the control API failed"));
+    if (runtime && runtime.state !== "stopped") await runtime.stop({ graceMs: 0 }).catch((err: unknown) => logger.warn({ err }, "stopping the runtime failed"));
+    if (wroteServeFile) await removeServeFile(storagePath).catch(() => {});
+    await lock.release().catch(() => {});
+  }
+}
+
+/** Graceful stop; a second signal asks for an immediate one. */
+async function stopRuntime(runtime: ServableRuntime, graceMs: number, force: AbortSignal, logger: Logger): Promise<void> {
+  const graceful = runtime.stop({ graceMs });
+  // stop() is memoised, so the second signal cancels what runs through the
+  // public handle instead of asking for another stop.
+  const onForce = () => {
+    logger.warn("second signal: cancelling running executions now");
+    void cancelRunning(runtime, logger);
+  };
+  if (force.aborted) onForce();
+  else force.addEventListener("abort", onForce, { once: true });
+  try {
+    await graceful;
+  } finally {
+    force.removeEventListener("abort", onForce);
+  }
+}
+
+function untilAborted(signal: AbortSignal): Promise<string> {
+  return new Promise((resolve) => {
+    const reason = () => (typeof signal.reason === "string" ? signal.reason : "signal");
+    if (signal.aborted) resolve(reason());
+    else signal.addEventListener("abort", () => resolve(reason()), { once: true });
+  });
+}
+
+async function cancelRunning(runtime: ServableRuntime, logger: Logger): Promise<void> {
+  try {
+    const running = await runtime.listExecutions({ status: "running", limit: 10_000 });
+    await Promise.all(running.map((e) => runtime.cancel(e.execution_id, "shutdown").catch(() => undefined)));
+  } catch (err) {
+    logger.warn({ err }, "cancelling running executions failed");
+  }
+}

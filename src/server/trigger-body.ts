@@ -1,0 +1,53 @@
+/** Validation of the control API's trigger body: `{input, idempotency_key, wait, timeout}`. */
+import { isPlainObject } from "../util/json.js";
+
+export class RequestError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "RequestError";
+  }
+}
+
+export interface TriggerBody {
+  input: Record<string, unknown>;
+  idempotency_key?: string;
+  wait: boolean;
+  /** Seconds to wait at most (with `wait`). */
+  timeout?: number;
+}
+
+const KNOWN = new Set(["input", "idempotency_key", "wait", "timeout"]);
+
+export function parseTriggerBody(body: Buffer): TriggerBody {
+  const text = body.toString("utf8").trim();
+  if (text === "") return { input: {}, wait: false };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new RequestError("invalid_json", "the request body is not valid JSON");
+  }
+  if (!isPlainObject(parsed)) throw new RequestError("invalid_request", "the request body must be a JSON object");
+  const unknown = Object.keys(parsed).filter((k) => !KNOWN.has(k));
+  if (unknown.length > 0) {
+    throw new RequestError("invalid_request", `unknown field${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; expected input, idempotency_key, wait, timeout`);
+  }
+  const { input, idempotency_key, wait, timeout } = parsed;
+  if (input !== undefined && input !== null && !isPlainObject(input)) throw new RequestError("invalid_request", "input must be a JSON object");
+  if (idempotency_key !== undefined && idempotency_key !== null && (typeof idempotency_key !== "string" || idempotency_key === "")) {
+    throw new RequestError("invalid_request", "idempotency_key must be a non-empty string");
+  }
+  if (wait !== undefined && wait !== null && typeof wait !== "boolean") throw new RequestError("invalid_request", "wait must be true or false");
+  if (timeout !== undefined && timeout !== null && (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout <= 0)) {
+    throw new RequestError("invalid_request", "timeout must be a positive number of seconds");
+  }
+  return {
+    input: (input as Record<string, unknown> | undefined | null) ?? {},
+    idempotency_key: (idempotency_key as string | undefined | null) ?? undefined,
+    wait: (wait as boolean | undefined | null) ?? false,
+    timeout: (timeout as number | undefined | null) ?? undefined,
+  };
+}

@@ -1,0 +1,58 @@
+/** Turns a webhook request into the data of its `webhook_received` event (SPEC 5). */
+import { SECRET_HEADERS } from "../logging/index.js";
+import { isJsonContentType } from "./http-util.js";
+
+export class InvalidJsonError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidJsonError";
+  }
+}
+
+/**
+ * The payload: parsed JSON for a JSON content type (invalid JSON throws
+ * InvalidJsonError), an object for a form body, else `{raw_body: text}`.
+ */
+export function parsePayload(body: Buffer, contentType: string | undefined): unknown {
+  const text = body.toString("utf8");
+  if (isJsonContentType(contentType)) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      throw new InvalidJsonError(`body is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  const type = contentType?.split(";")[0]!.trim().toLowerCase();
+  if (type === "application/x-www-form-urlencoded") return formToObject(text);
+  return { raw_body: text };
+}
+
+/** A form body as an object; a repeated field becomes an array. */
+export function formToObject(text: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  for (const [key, value] of new URLSearchParams(text)) {
+    const existing = out[key];
+    if (existing === undefined) out[key] = value;
+    else if (Array.isArray(existing)) existing.push(value);
+    else out[key] = [existing, value];
+  }
+  return { ...out };
+}
+
+export function queryToObject(url: URL): Record<string, string | string[]> {
+  return formToObject(url.searchParams.toString());
+}
+
+const ALWAYS_REMOVED = new Set(SECRET_HEADERS);
+
+/** Lower-case headers without signatures, credentials or cookies. */
+export function eventHeaders(headers: Record<string, string>, extraSecretHeaders: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  const extra = new Set(extraSecretHeaders.map((h) => h.toLowerCase()));
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (ALWAYS_REMOVED.has(lower) || extra.has(lower)) continue;
+    out[lower] = value;
+  }
+  return out;
+}

@@ -1,0 +1,229 @@
+/**
+ * The webhook listener (SPEC 5). A delivery is answered 202 only after the
+ * runtime has recorded its event and queued its executions; provider
+ * retries are dropped by delivery id through a persisted KeyStore; bad input
+ * of any kind gets a 4xx and the server stays up.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { WebhookRouteDef } from "../config/schema.js";
+import type { Logger } from "../logging/index.js";
+import { silentLogger } from "../logging/index.js";
+import { TriggerError, type RuntimeHandle } from "../runtime/types.js";
+import type { KeyStore } from "../storage/types.js";
+import { newEventId } from "../util/ids.js";
+import {
+  BodyAbortedError,
+  BodyTooLargeError,
+  flatHeaders,
+  parseUrl,
+  readBody,
+  refuseAndClose,
+  sendError,
+  sendJson,
+} from "./http-util.js";
+import { closeServer, listen } from "./listen.js";
+import { createRouteVerifier, deliveryIdOf, signatureHeaders, type RouteVerifier } from "./verify/index.js";
+import { eventHeaders, InvalidJsonError, parsePayload, queryToObject } from "./webhook-payload.js";
+import { WebhookStats } from "./webhook-stats.js";
+
+export interface WebhookServerOptions {
+  routes: readonly WebhookRouteDef[];
+  runtime: Pick<RuntimeHandle, "ingest" | "state">;
+  /** Delivery ids seen recently; shared with nothing else but persisted across restarts. */
+  keys: KeyStore;
+  logger?: Logger;
+  /** Milliseconds since the epoch, for signature timestamps. */
+  now?: () => number;
+}
+
+interface CompiledRoute {
+  def: WebhookRouteDef;
+  verify: RouteVerifier;
+  hiddenHeaders: string[];
+  allow: string;
+}
+
+const DEDUP_NAMESPACE = "webhook-deliveries";
+
+export class WebhookServer {
+  readonly server: Server;
+  readonly stats: WebhookStats;
+  private readonly routes = new Map<string, CompiledRoute>();
+  private readonly logger: Logger;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private draining = false;
+  private url?: string;
+
+  constructor(private readonly options: WebhookServerOptions) {
+    this.logger = options.logger ?? silentLogger();
+    for (const def of options.routes) {
+      this.routes.set(def.path, {
+        def,
+        verify: createRouteVerifier(def, options.now),
+        hiddenHeaders: signatureHeaders(def),
+        allow: def.methods.join(", "),
+      });
+    }
+    this.stats = new WebhookStats(options.routes.map((r) => r.source_id));
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.logger.error({ err }, "webhook request failed");
+        if (!res.headersSent) sendError(res, 500, "internal_error", "internal error");
+        else res.destroy();
+      });
+    });
+    this.server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+      // Malformed request lines or headers: node's parser refuses them; answer 400 and move on.
+      if (socket.writable && !("_httpMessage" in socket && socket._httpMessage)) {
+        socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      } else socket.destroy();
+      this.logger.debug({ code: err.code }, "malformed webhook request");
+    });
+  }
+
+  /** Starts listening; returns the base URL. */
+  async listen(host: string, port: number): Promise<string> {
+    this.url = await listen(this.server, host, port);
+    return this.url;
+  }
+
+  get baseUrl(): string | undefined {
+    return this.url;
+  }
+
+  /** From now on every request gets 503 (shutdown). */
+  startDraining(): void {
+    this.draining = true;
+  }
+
+  async close(graceMs?: number): Promise<void> {
+    this.draining = true;
+    await closeServer(this.server, graceMs);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = parseUrl(req);
+    if (!url) return sendError(res, 400, "bad_request", "malformed request target");
+    if (this.draining || this.options.runtime.state === "stopping" || this.options.runtime.state === "stopped") {
+      return refuseAndClose(res, () => sendError(res, 503, "shutting_down", "the server is shutting down", { "retry-after": "5" }));
+    }
+    const route = this.routes.get(url.pathname);
+    if (!route) return sendError(res, 404, "not_found", `no webhook route at ${url.pathname}`);
+    const source = route.def.source_id;
+    const method = (req.method ?? "GET").toUpperCase();
+    if (!route.def.methods.includes(method as WebhookRouteDef["methods"][number])) {
+      this.stats.record(source, "rejected", 405);
+      return sendError(res, 405, "method_not_allowed", `${method} is not allowed on ${url.pathname}`, { allow: route.allow });
+    }
+
+    let body: Buffer;
+    try {
+      body = await readBody(req, route.def.max_body_bytes);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        this.stats.record(source, "rejected", 413);
+        return refuseAndClose(res, () => sendError(res, 413, "payload_too_large", err.message));
+      }
+      if (err instanceof BodyAbortedError) {
+        this.stats.record(source, "rejected", 400);
+        if (!res.writableEnded && !req.socket.destroyed) sendError(res, 400, "bad_request", err.message);
+        return;
+      }
+      throw err;
+    }
+
+    const headers = flatHeaders(req);
+    const verdict = route.verify({ body, headers });
+    if (!verdict.ok) {
+      this.stats.record(source, "rejected", 401);
+      this.logger.warn({ source_id: source, reason: verdict.reason }, "webhook signature rejected");
+      return sendError(res, 401, "invalid_signature", verdict.reason);
+    }
+
+    let payload: unknown;
+    try {
+      payload = parsePayload(body, headers["content-type"]);
+    } catch (err) {
+      if (!(err instanceof InvalidJsonError)) throw err;
+      this.stats.record(source, "rejected", 400);
+      return sendError(res, 400, "invalid_json", err.message);
+    }
+
+    const deliveryId = deliveryIdOf(route.def, headers, payload);
+    const data = {
+      source_id: source,
+      path: url.pathname,
+      method,
+      headers: eventHeaders(headers, route.hiddenHeaders),
+      query: queryToObject(url),
+      delivery_id: deliveryId ?? null,
+      payload,
+    };
+    await this.deliver(route, res, data, deliveryId);
+  }
+
+  private async deliver(route: CompiledRoute, res: ServerResponse, data: Record<string, unknown>, deliveryId: string | undefined): Promise<void> {
+    const source = route.def.source_id;
+    const eventId = newEventId();
+    const flightKey = `${source}\u0000${deliveryId}`;
+    const dedupKey = `${source}:${deliveryId}`;
+
+    if (deliveryId !== undefined) {
+      // A retry arriving while the first copy is still being recorded waits
+      // for it: if that one fails and releases its key, this one takes over.
+      for (;;) {
+        const claim = await this.options.keys.putIfAbsent(DEDUP_NAMESPACE, dedupKey, eventId, route.def.dedup_ttl);
+        if (claim.existing === undefined) break;
+        const pending = this.inFlight.get(flightKey);
+        if (pending) {
+          await pending;
+          continue;
+        }
+        this.stats.record(source, "duplicates", 200);
+        this.logger.info({ source_id: source, delivery_id: deliveryId }, "duplicate webhook delivery ignored");
+        return sendJson(res, 200, { status: "duplicate", event_id: claim.existing });
+      }
+    }
+
+    let finish = () => {};
+    if (deliveryId !== undefined) this.inFlight.set(flightKey, new Promise<void>((resolve) => (finish = resolve)));
+    const release = async () => {
+      if (deliveryId !== undefined) await this.options.keys.delete(DEDUP_NAMESPACE, dedupKey).catch(() => {});
+    };
+    try {
+      let outcome;
+      try {
+        outcome = await this.options.runtime.ingest({ type: "webhook_received", id: eventId, stream_id: source, data });
+      } catch (err) {
+        await release();
+        if (err instanceof TriggerError && err.kind === "not_running") {
+          this.stats.record(source, "rejected", 503);
+          return sendError(res, 503, "shutting_down", "the runtime is not accepting events", { "retry-after": "5" });
+        }
+        this.stats.record(source, "rejected", 500);
+        this.logger.error({ err, source_id: source }, "recording a webhook failed");
+        return sendError(res, 500, "internal_error", "the event could not be recorded; retry later");
+      }
+      if (outcome.status === "full") {
+        await release();
+        this.stats.record(source, "rejected", 429);
+        const retry = String(Math.max(1, Math.ceil(outcome.retry_after_seconds)));
+        return sendError(res, 429, "queue_full", "every matching entry point's queue is full", { "retry-after": retry });
+      }
+      if (deliveryId !== undefined && outcome.event.id !== eventId) {
+        await this.options.keys.set(DEDUP_NAMESPACE, dedupKey, outcome.event.id, route.def.dedup_ttl);
+      }
+      this.stats.record(source, "accepted", 202);
+      this.logger.info(
+        { source_id: source, event_id: outcome.event.id, delivery_id: deliveryId, executions: outcome.executions.length },
+        "webhook accepted",
+      );
+      sendJson(res, 202, { status: "accepted", event_id: outcome.event.id, executions: outcome.executions });
+    } finally {
+      if (deliveryId !== undefined) {
+        this.inFlight.delete(flightKey);
+        finish();
+      }
+    }
+  }
+}
