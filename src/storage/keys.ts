@@ -1,9 +1,13 @@
 /**
  * Keys remembered for a time (webhook delivery ids, idempotency keys, timer
  * watermarks), persisted under `<root>/_keys/<namespace>.jsonl` so they
- * survive a restart. Each change is one appended line, written before the
+ * survive a restart. Each change is one appended line, on disk before the
  * call resolves; the log is compacted (expired and replaced lines dropped)
  * on load and when it grows well past the live entries.
+ *
+ * Writes use group commit: every change made while an append is in flight
+ * joins the next append, so a burst of webhooks costs one write per batch,
+ * not one per delivery, while the check-and-set stays atomic in memory.
  */
 import { appendFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -16,6 +20,8 @@ interface Entry {
   value: string;
   /** ms since the epoch; null = never expires. */
   expiresAt: number | null;
+  /** Set while the line recording this entry is not on disk yet. */
+  durable?: Promise<void>;
 }
 
 interface LogLine {
@@ -34,31 +40,43 @@ function isLive(entry: Entry | undefined, now: number): entry is Entry {
   return entry !== undefined && (entry.expiresAt === null || entry.expiresAt > now);
 }
 
+interface PendingWrite {
+  text: string;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 class Namespace {
   entries = new Map<string, Entry>();
   lines = 0;
+  pending: PendingWrite[] = [];
+  writing: Promise<void> | null = null;
 }
 
 export class FileKeyStore implements KeyStore {
   readonly dir: string;
   private readonly clock: Clock;
   private readonly namespaces = new Map<string, Promise<Namespace>>();
-  /** Per namespace: changes are checked and written one at a time, in order. */
-  private readonly chains = new Map<string, Promise<unknown>>();
 
   constructor(root: string, options: { clock?: Clock } = {}) {
     this.dir = join(root, "_keys");
     this.clock = options.clock ?? systemClock;
   }
 
-  putIfAbsent(namespace: string, key: string, value: string, ttlSeconds: number): Promise<{ existing?: string }> {
-    return this.serialise(namespace, async (ns) => {
+  async putIfAbsent(namespace: string, key: string, value: string, ttlSeconds: number): Promise<{ existing?: string }> {
+    const ns = await this.load(namespace);
+    for (;;) {
       const now = this.clock.now();
       const current = ns.entries.get(key);
-      if (isLive(current, now)) return { existing: current.value };
-      await this.put(namespace, ns, key, { value, expiresAt: expiry(now, ttlSeconds) });
-      return {};
-    });
+      if (!isLive(current, now)) break;
+      // A claim still being written is not yet a fact: wait, then look again
+      // (it is gone if its write failed).
+      if (!current.durable) return { existing: current.value };
+      await current.durable.catch(() => undefined);
+      if (ns.entries.get(key) === current) return { existing: current.value };
+    }
+    await this.put(namespace, ns, key, { value, expiresAt: expiry(this.clock.now(), ttlSeconds) });
+    return {};
   }
 
   async get(namespace: string, key: string): Promise<string | undefined> {
@@ -67,23 +85,24 @@ export class FileKeyStore implements KeyStore {
     return isLive(entry, this.clock.now()) ? entry.value : undefined;
   }
 
-  set(namespace: string, key: string, value: string, ttlSeconds?: number): Promise<void> {
-    return this.serialise(namespace, (ns) =>
-      this.put(namespace, ns, key, { value, expiresAt: expiry(this.clock.now(), ttlSeconds) }),
-    );
+  async set(namespace: string, key: string, value: string, ttlSeconds?: number): Promise<void> {
+    const ns = await this.load(namespace);
+    await this.put(namespace, ns, key, { value, expiresAt: expiry(this.clock.now(), ttlSeconds) });
   }
 
-  delete(namespace: string, key: string): Promise<void> {
-    return this.serialise(namespace, async (ns) => {
-      if (!ns.entries.has(key)) return;
-      ns.entries.delete(key);
-      await this.appendLine(namespace, ns, { k: key, d: true });
-    });
+  async delete(namespace: string, key: string): Promise<void> {
+    const ns = await this.load(namespace);
+    if (!ns.entries.has(key)) return;
+    ns.entries.delete(key);
+    await this.append(namespace, ns, { k: key, d: true });
   }
 
   /** Waits for every write in flight. */
   async flush(): Promise<void> {
-    await Promise.all([...this.chains.values()].map((p) => p.catch(() => undefined)));
+    const loaded = await Promise.all([...this.namespaces.values()].map((p) => p.catch(() => undefined)));
+    for (const ns of loaded) {
+      while (ns?.writing) await ns.writing.catch(() => undefined);
+    }
   }
 
   private filePath(namespace: string): string {
@@ -91,22 +110,58 @@ export class FileKeyStore implements KeyStore {
     return join(this.dir, `${encodeURIComponent(namespace)}.jsonl`);
   }
 
+  /** Sets the entry in memory at once (so concurrent callers see it), then makes it durable. */
   private async put(namespace: string, ns: Namespace, key: string, entry: Entry): Promise<void> {
     const previous = ns.entries.get(key);
+    const durable = this.append(namespace, ns, { k: key, v: entry.value, x: entry.expiresAt });
+    entry.durable = durable;
     ns.entries.set(key, entry);
     try {
-      await this.appendLine(namespace, ns, { k: key, v: entry.value, x: entry.expiresAt });
+      await durable;
     } catch (err) {
       // Not on disk, so not taken: memory must not claim otherwise.
-      if (previous) ns.entries.set(key, previous);
-      else ns.entries.delete(key);
+      if (ns.entries.get(key) === entry) {
+        if (previous) ns.entries.set(key, previous);
+        else ns.entries.delete(key);
+      }
       throw err;
+    } finally {
+      delete entry.durable;
     }
-    if (ns.lines > 2 * ns.entries.size + 1000) await this.compact(namespace, ns);
   }
 
-  private async appendLine(namespace: string, ns: Namespace, line: LogLine): Promise<void> {
-    const text = JSON.stringify(line) + "\n";
+  private append(namespace: string, ns: Namespace, line: LogLine): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      ns.pending.push({ text: JSON.stringify(line) + "\n", resolve, reject });
+      if (!ns.writing) ns.writing = this.writeBatches(namespace, ns);
+    });
+  }
+
+  /** Drains the queue: one append per batch, batches in order. */
+  private async writeBatches(namespace: string, ns: Namespace): Promise<void> {
+    // Let the rest of this tick's changes join the first batch.
+    await Promise.resolve();
+    try {
+      while (ns.pending.length > 0) {
+        const batch = ns.pending;
+        ns.pending = [];
+        try {
+          await this.appendText(namespace, batch.map((w) => w.text).join(""));
+          ns.lines += batch.length;
+          for (const w of batch) w.resolve();
+        } catch (err) {
+          for (const w of batch) w.reject(err);
+        }
+        if (ns.pending.length === 0 && ns.lines > 2 * ns.entries.size + 1000) {
+          await this.compact(namespace, ns).catch(() => undefined);
+        }
+      }
+    } finally {
+      ns.writing = null;
+    }
+  }
+
+  private async appendText(namespace: string, text: string): Promise<void> {
     try {
       await appendFile(this.filePath(namespace), text);
     } catch (err) {
@@ -114,7 +169,6 @@ export class FileKeyStore implements KeyStore {
       await mkdir(this.dir, { recursive: true });
       await appendFile(this.filePath(namespace), text);
     }
-    ns.lines++;
   }
 
   private async compact(namespace: string, ns: Namespace): Promise<void> {
@@ -155,17 +209,6 @@ export class FileKeyStore implements KeyStore {
     for (const [k, entry] of ns.entries) if (!isLive(entry, now)) ns.entries.delete(k);
     if (ns.lines > ns.entries.size) await this.compact(namespace, ns);
     return ns;
-  }
-
-  private serialise<T>(namespace: string, task: (ns: Namespace) => Promise<T>): Promise<T> {
-    const previous = this.chains.get(namespace) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(async () => task(await this.load(namespace)));
-    const tail = run.catch(() => undefined);
-    this.chains.set(namespace, tail);
-    void tail.then(() => {
-      if (this.chains.get(namespace) === tail) this.chains.delete(namespace);
-    });
-    return run;
   }
 }
 

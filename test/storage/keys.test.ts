@@ -74,3 +74,18 @@ describe("FileKeyStore on disk", () => {
     });
   });
 });
+
+test("a burst of 500 claims on distinct keys is all on disk when the calls resolve", () =>
+  withTempDir(async (dir) => {
+    const store = new FileKeyStore(dir);
+    const results = await Promise.all(
+      Array.from({ length: 500 }, (_, i) => store.putIfAbsent("webhook:burst", `d${i}`, `e${i}`, 3600)),
+    );
+    assert.ok(results.every((r) => r.existing === undefined));
+    const again = await Promise.all(
+      Array.from({ length: 500 }, (_, i) => store.putIfAbsent("webhook:burst", `d${i}`, "other", 3600)),
+    );
+    assert.ok(again.every((r, i) => r.existing === `e${i}`));
+    const reopened = new FileKeyStore(dir);
+    for (let i = 0; i < 500; i += 50) assert.equal(await reopened.get("webhook:burst", `d${i}`), `e${i}`);
+  }));
