@@ -1,7 +1,10 @@
-// PLACEHOLDER: replaced by the real command.
+/** `forager graph <file>`: a Mermaid flowchart of the agent's graph on stdout. */
 import type { CliContext } from "../context.js";
-import { ForagerError } from "../../errors.js";
+import { loadAgent } from "../../config/load.js";
+import { renderMermaid } from "../../config/mermaid.js";
 
-export async function graphCommand(_ctx: CliContext, _args: unknown[], _opts: Record<string, unknown>): Promise<number> {
-  throw new ForagerError("not_built", "`graph` is not built yet");
+export async function graphCommand(ctx: CliContext, args: unknown[], _opts: Record<string, unknown>): Promise<number> {
+  const agent = await loadAgent(String(args[0]), { env: ctx.env, cwd: ctx.cwd });
+  ctx.out(renderMermaid(agent));
+  return 0;
 }

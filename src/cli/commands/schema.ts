@@ -1,7 +1,8 @@
-// PLACEHOLDER: replaced by the real command.
+/** `forager schema`: the agent file's JSON Schema on stdout. */
 import type { CliContext } from "../context.js";
-import { ForagerError } from "../../errors.js";
+import { agentJsonSchema } from "../../config/json-schema.js";
 
-export async function schemaCommand(_ctx: CliContext, _args: unknown[], _opts: Record<string, unknown>): Promise<number> {
-  throw new ForagerError("not_built", "`schema` is not built yet");
+export async function schemaCommand(ctx: CliContext, _args: unknown[], _opts: Record<string, unknown>): Promise<number> {
+  ctx.out(`${JSON.stringify(agentJsonSchema(), null, 2)}\n`);
+  return 0;
 }

@@ -1,0 +1,122 @@
+/**
+ * `${VAR}` / `${VAR:-default}` / `$${` (SPEC 3.1), applied to every string
+ * value of the YAML AST before schema validation, so problems keep their
+ * line and column. Keys are left alone: they name things, they are not values.
+ */
+import { isMap, isPair, isScalar, isSeq, parse as parseYaml, type Document, type Scalar } from "yaml";
+import { isSecretName, registerSecret } from "../logging/redact.js";
+import type { KeyPath } from "./positions.js";
+
+export interface InterpolationProblem {
+  path: KeyPath;
+  message: string;
+}
+
+/** A value that came (partly) from the environment. */
+export interface InterpolatedValue {
+  path: KeyPath;
+  /** The text after substitution: what the file holds now. */
+  text: string;
+  /** The text read as a YAML scalar (a number, boolean or null), when it reads as one. */
+  typed?: number | boolean | null;
+}
+
+export interface InterpolationResult {
+  problems: InterpolationProblem[];
+  values: InterpolatedValue[];
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Substitutes one string; a missing variable is a problem (its placeholder becomes empty text). */
+export function interpolateString(
+  text: string,
+  env: NodeJS.ProcessEnv,
+): { text: string; problems: string[]; placeholders: number } {
+  let out = "";
+  const problems: string[] = [];
+  let placeholders = 0;
+  let i = 0;
+  while (i < text.length) {
+    if (text.startsWith("$${", i)) {
+      out += "${";
+      i += 3;
+      continue;
+    }
+    if (!text.startsWith("${", i)) {
+      out += text[i];
+      i++;
+      continue;
+    }
+    const close = text.indexOf("}", i + 2);
+    if (close < 0) {
+      problems.push(`unclosed "\${" in ${JSON.stringify(text)}; write "$\${" for a literal "\${"`);
+      out += text.slice(i);
+      break;
+    }
+    const body = text.slice(i + 2, close);
+    const split = body.indexOf(":-");
+    const name = split >= 0 ? body.slice(0, split) : body;
+    const fallback = split >= 0 ? body.slice(split + 2) : undefined;
+    placeholders++;
+    if (!NAME.test(name)) {
+      problems.push(`bad placeholder "\${${body}}": expected \${NAME} or \${NAME:-default}`);
+    } else {
+      const value = env[name];
+      if (value !== undefined && value !== "") {
+        if (isSecretName(name)) registerSecret(value);
+        out += value;
+      } else if (fallback !== undefined) {
+        out += fallback;
+      } else if (value === "") {
+        out += "";
+      } else {
+        problems.push(`environment variable ${name} is not set (set it, or give a default: \${${name}:-value})`);
+      }
+    }
+    i = close + 1;
+  }
+  return { text: out, problems, placeholders };
+}
+
+function typedScalar(text: string): number | boolean | null | undefined {
+  if (!/^\s*(?:[-+]?(?:\d[\d_]*)?\.?\d+(?:[eE][-+]?\d+)?|true|false|True|False|TRUE|FALSE|null|~)\s*$/.test(text)) {
+    return undefined;
+  }
+  try {
+    const value: unknown = parseYaml(text);
+    if (typeof value === "number" || typeof value === "boolean" || value === null) return value;
+  } catch {
+    // not a scalar after all: stays a string
+  }
+  return undefined;
+}
+
+/** Substitutes in place, in every string value of the document. */
+export function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv): InterpolationResult {
+  const result: InterpolationResult = { problems: [], values: [] };
+  const visitScalar = (scalar: Scalar, path: KeyPath) => {
+    if (typeof scalar.value !== "string" || !scalar.value.includes("${")) return;
+    const done = interpolateString(scalar.value, env);
+    for (const message of done.problems) result.problems.push({ path, message });
+    if (done.placeholders === 0 && done.text === scalar.value) return;
+    scalar.value = done.text;
+    const typed = done.placeholders > 0 ? typedScalar(done.text) : undefined;
+    result.values.push(typed === undefined ? { path, text: done.text } : { path, text: done.text, typed });
+  };
+  const walk = (node: unknown, path: KeyPath) => {
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        if (!isPair(pair)) continue;
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        walk(pair.value, [...path, key]);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, index) => walk(item, [...path, index]));
+    } else if (isScalar(node)) {
+      visitScalar(node, path);
+    }
+  };
+  walk(doc.contents, []);
+  return result;
+}

@@ -1,0 +1,341 @@
+/**
+ * Loading an agent file: read, parse YAML with positions, interpolate
+ * `${VAR}`, validate against the schema, check cross-references, resolve
+ * defaults. Every problem is collected with its line and column and
+ * reported together, never only the first.
+ */
+import { dirname, resolve } from "node:path";
+import { Document, LineCounter, parseDocument, type YAMLError } from "yaml";
+import { DefinitionError, type DefinitionIssue } from "../errors.js";
+import { interpolateDocument, type InterpolatedValue } from "./interpolate.js";
+import { documentLocator, formatPath, NO_POSITIONS, type KeyPath, type Locator, type PathSegment } from "./positions.js";
+import { readAgentText } from "./read.js";
+import { registerAgentSecrets, resolveAgent } from "./resolve.js";
+import { AgentFileSchema, type Agent, type AgentFile } from "./schema.js";
+import { semanticProblems } from "./semantic.js";
+import { describeZodIssue, type SchemaProblem } from "./zod-issues.js";
+
+export interface LoadOptions {
+  /** Variables for `${VAR}`; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Folder relative paths to the agent file resolve against; default process.cwd(). */
+  cwd?: string;
+}
+
+export interface ValidationOutcome {
+  agent?: Agent;
+  issues: DefinitionIssue[];
+}
+
+// Agents loaded from files remember where each key was, for issues found
+// later (mergeRuntimeConfig) without widening the Agent type.
+const locators = new WeakMap<Agent, { file: string; locator: Locator }>();
+
+/** The issue for a key path of an already loaded agent (line 0 when unknown). */
+export function issueAt(agent: Agent, path: KeyPath, message: string): DefinitionIssue {
+  const known = locators.get(agent);
+  const where = known ? known.locator.locate(path) : { line: 0, col: 0 };
+  return { file: known?.file ?? agent.source_path, ...where, path: formatPath(path), message };
+}
+
+function yamlErrorMessage(err: YAMLError, text: string): string {
+  const first = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+  switch (err.code) {
+    case "TAB_AS_INDENT":
+      return "tabs are not allowed as indentation; indent with spaces";
+    case "DUPLICATE_KEY": {
+      const rest = text.slice(err.pos[0]);
+      const key = /^("[^"]*"|'[^']*'|[^:\n]*?)\s*:/.exec(rest)?.[1]?.trim();
+      return key ? `duplicate key ${key.startsWith('"') || key.startsWith("'") ? key : `"${key}"`}: each key may appear once in a map` : "duplicate key: each key may appear once in a map";
+    }
+    case "BAD_INDENT":
+      return `bad indentation: ${first.charAt(0).toLowerCase()}${first.slice(1)}`;
+    default:
+      return `invalid YAML: ${first.charAt(0).toLowerCase()}${first.slice(1)}`;
+  }
+}
+
+function setAt(data: unknown, path: KeyPath, value: unknown): void {
+  let target = data as Record<string | number, unknown>;
+  for (const segment of path.slice(0, -1)) target = target[segment] as Record<string | number, unknown>;
+  target[path[path.length - 1]!] = value;
+}
+
+function samePath(a: KeyPath, b: readonly PropertyKey[]): boolean {
+  return a.length === b.length && a.every((s, i) => s === b[i]);
+}
+
+/** An entry point without trigger_type is a manual one (SPEC 4.1, as in Hive). */
+function normalize(data: Record<string, unknown>): void {
+  const eps = data.entry_points;
+  if (!Array.isArray(eps)) return;
+  for (const ep of eps) {
+    if (ep !== null && typeof ep === "object" && !Array.isArray(ep) && !("trigger_type" in ep)) {
+      (ep as Record<string, unknown>).trigger_type = "manual";
+    }
+  }
+}
+
+/**
+ * Schema validation that lets `${VAR}` values take the type the schema
+ * wants: an interpolated "8080" stays a string unless a number is expected there.
+ */
+function parseWithCoercion(data: Record<string, unknown>, interpolated: InterpolatedValue[]) {
+  let result = AgentFileSchema.safeParse(data);
+  for (let pass = 0; pass < 3 && !result.success; pass++) {
+    let changed = false;
+    for (const issue of result.error.issues) {
+      if (issue.code !== "invalid_type") continue;
+      const hit = interpolated.find((v) => samePath(v.path, issue.path) && v.typed !== undefined);
+      if (!hit) continue;
+      const wanted = issue.expected === "int" ? "number" : issue.expected;
+      if ((hit.typed === null && wanted === "null") || typeof hit.typed === wanted) {
+        setAt(data, hit.path, hit.typed);
+        changed = true;
+      }
+    }
+    if (!changed) break;
+    result = AgentFileSchema.safeParse(data);
+  }
+  return result;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Names the file declares, valid or not: references to them are not typos. */
+function declaredNames(data: Record<string, unknown>): { nodes: string[]; tools: string[]; servers: string[] } {
+  const graph = isPlainObject(data.graph) ? data.graph : {};
+  const nodes = Array.isArray(graph.nodes) ? graph.nodes : [];
+  return {
+    nodes: nodes.flatMap((n) => (isPlainObject(n) && typeof n.id === "string" ? [n.id] : [])),
+    tools: isPlainObject(data.tools) ? Object.keys(data.tools) : [],
+    servers: isPlainObject(data.mcp_servers) ? Object.keys(data.mcp_servers) : [],
+  };
+}
+
+/** Marks a list item left out, so indices in issues still match the file. */
+const HOLE = Symbol("left out");
+
+function compact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.filter((item) => item !== HOLE).map(compact);
+  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, compact(v)]));
+  return value;
+}
+
+/** A path into the compacted data, as a path into the file. */
+function originalPath(data: unknown, path: KeyPath): KeyPath {
+  const out: PathSegment[] = [];
+  let node = data;
+  for (const segment of path) {
+    let actual = segment;
+    if (Array.isArray(node) && typeof segment === "number") {
+      let seen = -1;
+      actual = node.findIndex((item) => item !== HOLE && ++seen === segment);
+      if (actual < 0) actual = segment;
+    }
+    out.push(actual);
+    node = node !== null && typeof node === "object" ? (node as Record<string | number, unknown>)[actual] : undefined;
+  }
+  return out;
+}
+
+function removeAt(data: unknown, path: KeyPath): void {
+  let target = data;
+  for (const segment of path.slice(0, -1)) {
+    if (target === null || typeof target !== "object") return;
+    target = (target as Record<string | number, unknown>)[segment];
+  }
+  const last = path[path.length - 1];
+  if (last === undefined) return;
+  if (Array.isArray(target) && typeof last === "number") target[last] = HOLE;
+  else if (isPlainObject(target)) delete target[String(last)];
+}
+
+/**
+ * Leaves out what the schema rejected, a little more each pass (the bad
+ * value, then the list item or map entry holding it), until the rest
+ * parses. Returns undefined when nothing sound is left (e.g. no valid node).
+ */
+function pruneInvalid(
+  data: Record<string, unknown>,
+  first: readonly { code: string; path: readonly PropertyKey[]; keys?: string[] }[],
+): { file: AgentFile; toFilePath: (path: KeyPath) => KeyPath } | undefined {
+  const copy = structuredClone(data);
+  let issues = first;
+  const widened = new Map<string, number>();
+  for (let pass = 0; pass < 8; pass++) {
+    const removals: KeyPath[] = [];
+    for (const issue of issues) {
+      const path = originalPath(copy, issue.path.filter((s): s is string | number => typeof s !== "symbol"));
+      if (issue.code === "unrecognized_keys") {
+        for (const key of issue.keys ?? []) removals.push([...path, key]);
+        continue;
+      }
+      // Each time the same spot fails again, leave out one level more.
+      const key = formatPath(path);
+      const level = (widened.get(key) ?? 0) + 1;
+      widened.set(key, level);
+      removals.push(path.slice(0, Math.max(1, path.length - level + 1)));
+    }
+    for (const path of removals) removeAt(copy, path);
+    const result = AgentFileSchema.safeParse(compact(copy));
+    if (result.success) return { file: result.data, toFilePath: (path) => originalPath(copy, path) };
+    issues = result.error.issues as typeof issues;
+  }
+  return undefined;
+}
+
+interface CheckContext {
+  file: string;
+  sourcePath: string;
+  baseDir: string;
+  /** Check function module files on disk. */
+  checkFiles: boolean;
+  env: NodeJS.ProcessEnv;
+  locator: Locator;
+}
+
+function toIssue(problem: SchemaProblem, ctx: CheckContext): DefinitionIssue {
+  const where = ctx.locator.locate(problem.path, problem.target);
+  return { file: ctx.file, line: where.line, col: where.col, path: formatPath(problem.path), message: problem.message };
+}
+
+/** Validation of a parsed document (from text or from an object). */
+function checkDocument(doc: Document, ctx: CheckContext, yamlIssues: DefinitionIssue[]): ValidationOutcome {
+  const interpolation = interpolateDocument(doc, ctx.env);
+  const problems: SchemaProblem[] = [...interpolation.problems];
+  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+
+  if (data === null || data === undefined) {
+    return { issues: [...yamlIssues, { file: ctx.file, line: 1, col: 1, path: "", message: "the file is empty; expected an agent definition (a map with name and graph)" }] };
+  }
+  if (typeof data !== "object" || Array.isArray(data)) {
+    const found = Array.isArray(data) ? "a list" : `${typeof data} ${JSON.stringify(data)}`;
+    return { issues: [...yamlIssues, toIssue({ path: [], message: `expected an agent definition (a map with name and graph); found ${found}` }, ctx)] };
+  }
+  const record = data as Record<string, unknown>;
+  normalize(record);
+  const parsed = parseWithCoercion(record, interpolation.values);
+  let file: AgentFile | undefined;
+  if (parsed.success) {
+    file = parsed.data;
+    problems.push(...semanticProblems(file, ctx.checkFiles ? { baseDir: ctx.baseDir } : {}));
+  } else {
+    const reported = interpolation.problems.map((p) => formatPath(p.path));
+    for (const issue of parsed.error.issues) {
+      for (const problem of describeZodIssue(issue, record, AgentFileSchema)) {
+        // A missing variable already explains why the value is wrong.
+        if (!reported.includes(formatPath(problem.path))) problems.push(problem);
+      }
+    }
+    // Cross-reference problems are reported in the same run: check what
+    // remains of the file once the parts the schema rejected are left out.
+    const partial = pruneInvalid(record, parsed.error.issues);
+    if (partial) {
+      const seen = new Set(problems.map((p) => formatPath(p.path)));
+      const semantic = semanticProblems(partial.file, {
+        ...(ctx.checkFiles ? { baseDir: ctx.baseDir } : {}),
+        alsoKnown: declaredNames(record),
+        partial: true,
+      });
+      for (const problem of semantic) {
+        const path = partial.toFilePath(problem.path);
+        if (!seen.has(formatPath(path))) problems.push({ ...problem, path });
+      }
+    }
+  }
+  const issues = [...yamlIssues, ...problems.map((p) => toIssue(p, ctx))];
+  issues.sort((a, b) => a.line - b.line || a.col - b.col);
+  if (issues.length > 0 || !file) return { issues };
+  registerAgentSecrets(file);
+  const agent = resolveAgent(file, ctx.sourcePath, ctx.baseDir);
+  locators.set(agent, { file: ctx.file, locator: ctx.locator });
+  return { agent, issues: [] };
+}
+
+function validateText(text: string, file: string, options: LoadOptions): ValidationOutcome {
+  const cwd = options.cwd ?? process.cwd();
+  const sourcePath = resolve(cwd, file);
+  const lineCounter = new LineCounter();
+  // `<<: *defaults` merge keys are allowed: a common way to share settings between entries.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, merge: true });
+  const yamlIssues: DefinitionIssue[] = doc.errors.map((err) => {
+    const pos = err.linePos?.[0] ?? lineCounter.linePos(err.pos[0]);
+    return { file, line: pos.line, col: pos.col, path: "", message: yamlErrorMessage(err, text) };
+  });
+  // Past a syntax error the tree is a guess: report only what YAML found.
+  // Duplicate keys leave a sound tree, so the rest of the file is checked too.
+  if (doc.errors.some((err) => err.code !== "DUPLICATE_KEY")) return { issues: yamlIssues };
+  const ctx: CheckContext = {
+    file,
+    sourcePath,
+    baseDir: dirname(sourcePath),
+    checkFiles: true,
+    env: options.env ?? process.env,
+    locator: documentLocator(doc, lineCounter),
+  };
+  return checkDocument(doc, ctx, yamlIssues);
+}
+
+/**
+ * Validates agent file text without throwing. Synchronous: it touches the
+ * disk only to check that function modules exist.
+ */
+export function validateAgentSource(text: string, options: LoadOptions & { path: string }): ValidationOutcome {
+  return validateText(text, options.path, options);
+}
+
+/**
+ * Loads agent file text (already read) into an Agent. Synchronous.
+ * `path` names the file in issues and anchors relative paths.
+ * Throws DefinitionError with every issue found.
+ */
+export function loadAgentSource(text: string, options: LoadOptions & { path: string }): Agent {
+  const outcome = validateText(text, options.path, options);
+  if (!outcome.agent) throw new DefinitionError(outcome.issues);
+  return outcome.agent;
+}
+
+/** Reads and validates an agent file; never throws for problems in the file. */
+export async function validateAgentFile(path: string, options: LoadOptions = {}): Promise<ValidationOutcome> {
+  const full = resolve(options.cwd ?? process.cwd(), path);
+  const read = await readAgentText(path, full);
+  if ("issue" in read) return { issues: [read.issue] };
+  return validateText(read.text, path, options);
+}
+
+/** Reads, validates and resolves an agent file. Throws DefinitionError with every issue found. */
+export async function loadAgent(path: string, options: LoadOptions = {}): Promise<Agent> {
+  const outcome = await validateAgentFile(path, options);
+  if (!outcome.agent) throw new DefinitionError(outcome.issues);
+  return outcome.agent;
+}
+
+/**
+ * Builds an Agent from a plain object (the parsed form of an agent file),
+ * with the same interpolation and checks. Issues carry line 0, col 0.
+ * Function modules are checked on disk only when `baseDir` is given.
+ */
+export function agentFromObject(
+  value: unknown,
+  options: { baseDir?: string; sourcePath?: string; env?: NodeJS.ProcessEnv } = {},
+): Agent {
+  const sourcePath = options.sourcePath ? resolve(options.sourcePath) : "<inline>";
+  const baseDir = options.baseDir ? resolve(options.baseDir) : options.sourcePath ? dirname(sourcePath) : process.cwd();
+  const ctx: CheckContext = {
+    file: options.sourcePath ?? "<inline>",
+    sourcePath,
+    baseDir,
+    checkFiles: options.baseDir !== undefined || options.sourcePath !== undefined,
+    // Objects built in code have no ${VAR} unless the caller asks for it.
+    env: options.env ?? process.env,
+    locator: NO_POSITIONS,
+  };
+  // Structured clone through a YAML document: the caller's object is never changed.
+  const doc = new Document(value ?? null);
+  const outcome = checkDocument(doc, ctx, []);
+  if (!outcome.agent) throw new DefinitionError(outcome.issues);
+  return outcome.agent;
+}
