@@ -3,6 +3,7 @@ import type { CliContext } from "../context.js";
 import { UsageError } from "../../errors.js";
 import { loadAgent, resolveStoragePath } from "../../config/index.js";
 import { exitCodeForStatus } from "../../result.js";
+import { isSecretName } from "../../logging/redact.js";
 import { runOnce } from "../../runtime/run-once.js";
 import { readInputFlag } from "../input.js";
 import { ansiPaint, formatSummary, plainPaint, progressLine } from "../format-result.js";
@@ -27,13 +28,29 @@ function parseTimeout(value: string | undefined): number | undefined {
   return seconds;
 }
 
+/**
+ * Under --replay no LLM call leaves the machine, so an API key the file
+ * references (`${OPENAI_API_KEY}`) need not be set: unset secret-named
+ * variables resolve to a placeholder instead of failing the load.
+ */
+function withReplayPlaceholders(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return new Proxy(env, {
+    get: (target, name) =>
+      typeof name === "string" && target[name] === undefined && isSecretName(name) ? REPLAY_PLACEHOLDER : Reflect.get(target, name),
+    has: (target, name) => (typeof name === "string" && isSecretName(name)) || Reflect.has(target, name),
+  });
+}
+
+const REPLAY_PLACEHOLDER = "unused-under-replay";
+
 export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<string, unknown>): Promise<number> {
   const flags = opts as RunFlags;
   const file = String(args[0]);
   if (flags.record && flags.replay) throw new UsageError("--record and --replay cannot be used together");
   const timeoutSeconds = parseTimeout(flags.timeout);
   const input = await readInputFlag(flags.input, ctx);
-  const agent = await loadAgent(file, { env: ctx.env, cwd: ctx.cwd });
+  const env = flags.replay ? withReplayPlaceholders(ctx.env) : ctx.env;
+  const agent = await loadAgent(file, { env, cwd: ctx.cwd });
   const storagePath = resolveStoragePath({
     flag: flags.storage,
     env: ctx.env,
