@@ -1,0 +1,54 @@
+/**
+ * forager as a library: the headless runtime (SPEC section 8), the agent
+ * loader, and the types and errors they use. Explicit named exports only.
+ */
+export { AgentRuntime, type AgentRuntimeOptions, type TriggerOptions } from "./runtime/agent-runtime.js";
+export type { EntryPointSpec } from "./runtime/entry-point-spec.js";
+export { TriggerRefusedError } from "./runtime/errors.js";
+export {
+  TriggerError,
+  type IngestOutcome,
+  type LifecycleState,
+  type RuntimeHandle,
+  type RuntimeStats,
+  type StopOptions,
+  type StreamStats,
+  type TimerStats,
+  type TriggerOutcome,
+  type TriggerRequest,
+  type WaitOptions,
+} from "./runtime/types.js";
+export { loadAgent, agentFromObject, type LoadOptions } from "./config/index.js";
+export type {
+  Agent,
+  EntryPointDef,
+  ResolvedEntryPoint,
+  RuntimeConfig,
+  TimerConfig,
+  EventConfig,
+  Limits,
+  LlmConfig,
+  NodeDef,
+  ToolDef,
+} from "./config/schema.js";
+export { ForagerError, UsageError, DefinitionError, StateError, ConnectionError, type DefinitionIssue } from "./errors.js";
+export {
+  EXECUTION_STATUSES,
+  isTerminal,
+  exitCodeForStatus,
+  type ExecutionResult,
+  type ExecutionRecord,
+  type ExecutionStatus,
+  type ExecutionError,
+  type Usage,
+} from "./result.js";
+export { EventBus, type EventBusOptions, type EventBusStats } from "./events/bus.js";
+export { EVENT_TYPES, type EventType, type ForagerEvent, type EventInit, type EventFilter, type EventHandler } from "./events/types.js";
+export type { ExecuteGraph, ExecuteOptions } from "./graph/types.js";
+export type { LlmProvider, LlmRequest, LlmResponse } from "./llm/types.js";
+export type { Tool, ToolResolver, ToolContext } from "./tools/types.js";
+export { ToolError } from "./tools/types.js";
+export type { SessionStore, StateStore, KeyStore, ExecutionSummary, ListQuery } from "./storage/types.js";
+export { FileSessionStore, MemorySessionStore, FileStateStore, MemoryStateStore, FileKeyStore, MemoryKeyStore } from "./storage/index.js";
+export { systemClock, FakeClock, type Clock } from "./util/clock.js";
+export { createLogger, silentLogger, type Logger } from "./logging/index.js";

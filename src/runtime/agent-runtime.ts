@@ -1,0 +1,648 @@
+/**
+ * AgentRuntime: the headless runtime as a library (SPEC 4 and 8), and the
+ * composition root of the runtime: entry point streams and their queues
+ * (stream.ts, dispatcher.ts), the global limiter (limiter.ts), timers
+ * (timers.ts), event entry points (event-triggers.ts) and stats.
+ *
+ * Seams for growing past one process: the queue/limiter (SlotLimiter,
+ * Dispatcher), the timer scheduler (TimerScheduler over a KeyStore
+ * watermark) and storage (SessionStore, StateStore, KeyStore) are narrow
+ * interfaces; a Redis/BullMQ implementation replaces them without touching
+ * the executor or the entry point semantics.
+ */
+import { appendFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { RuntimeSchema, type Agent, type RuntimeConfig } from "../config/schema.js";
+import { ForagerError, StateError } from "../errors.js";
+import { EventBus } from "../events/bus.js";
+import type { EventFilter, EventHandler, EventInit, ForagerEvent } from "../events/types.js";
+import { mergeLimits } from "../graph/limits.js";
+import type { ExecuteGraph } from "../graph/types.js";
+import type { LlmProvider } from "../llm/types.js";
+import { silentLogger, type Logger } from "../logging/index.js";
+import { isTerminal, type ExecutionResult } from "../result.js";
+import { FileKeyStore, MemoryKeyStore } from "../storage/keys.js";
+import { MemorySessionStore } from "../storage/memory.js";
+import { applyRetention } from "../storage/retention.js";
+import { FileSessionStore } from "../storage/sessions.js";
+import { FileStateStore, MemoryStateStore } from "../storage/state.js";
+import type { ExecutionSummary, KeyStore, ListQuery, SessionStore, StateStore } from "../storage/types.js";
+import type { ToolResolver } from "../tools/types.js";
+import { abortReason } from "../util/abort.js";
+import { systemClock, type Clock, type ClockTimer } from "../util/clock.js";
+import { newEventId } from "../util/ids.js";
+import { jsonSchemaErrors } from "../util/json-schema.js";
+import { Dispatcher } from "./dispatcher.js";
+import { resolveEntryPoint, type EntryPointSpec } from "./entry-point-spec.js";
+import { TriggerRefusedError } from "./errors.js";
+import { ChainTracker, eventMatches } from "./event-triggers.js";
+import { liveResult, unrunRecord, whenDone, type Job } from "./job.js";
+import { InProcessLimiter, type SlotLimiter } from "./limiter.js";
+import { EntryPointStream } from "./stream.js";
+import { TimerScheduler } from "./timers.js";
+import {
+  TriggerError,
+  type IngestOutcome,
+  type LifecycleState,
+  type RuntimeHandle,
+  type RuntimeStats,
+  type StopOptions,
+  type TriggerOutcome,
+  type TriggerRequest,
+  type WaitOptions,
+} from "./types.js";
+
+const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+const RETENTION_INTERVAL_MS = 10 * 60_000;
+
+export interface AgentRuntimeOptions {
+  agent?: Agent;
+  agents?: Agent[];
+  /** Where sessions, state and keys live; none = in-memory stores. */
+  storagePath?: string;
+  /** A provider, or a factory per agent; default: built from the agent's `llm` when it has llm nodes. */
+  llm?: LlmProvider | ((agent: Agent) => LlmProvider | Promise<LlmProvider>);
+  /** A resolver, or a factory per agent; default: the agent's tools and MCP servers. */
+  tools?: ToolResolver | ((agent: Agent) => ToolResolver);
+  /** Overrides the agents' `runtime` settings. */
+  config?: Partial<RuntimeConfig>;
+  clock?: Clock;
+  logger?: Logger;
+  /** The graph executor; default: executeGraph. */
+  execute?: ExecuteGraph;
+  bus?: EventBus;
+  store?: SessionStore;
+  state?: StateStore;
+  keys?: KeyStore;
+  /** The global slot limiter; default in-process with `max_concurrent_executions` slots. */
+  limiter?: SlotLimiter;
+}
+
+export interface TriggerOptions {
+  agent?: string;
+  idempotencyKey?: string;
+}
+
+interface AgentSlot {
+  agent: Agent;
+  streams: Map<string, EntryPointStream>;
+  tools?: Promise<ToolResolver>;
+  llm?: Promise<LlmProvider | undefined>;
+}
+
+/** The headless runtime: entry points, queues, timers, events, stats. */
+export class AgentRuntime implements RuntimeHandle {
+  readonly config: RuntimeConfig;
+  readonly bus: EventBus;
+  readonly store: SessionStore;
+  readonly stateStore: StateStore;
+  readonly keys: KeyStore;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly agents = new Map<string, AgentSlot>();
+  private readonly dispatcher: Dispatcher;
+  private readonly timers: TimerScheduler;
+  private readonly chains = new ChainTracker();
+  private readonly eventStreams: EntryPointStream[] = [];
+  /** Ids of events this runtime ingested itself: their triggers already happened. */
+  private readonly ingested = new Set<string>();
+  /** Resolvers and providers the runtime created and therefore closes. */
+  private readonly owned: Array<{ close?(): Promise<void> }> = [];
+  private execute?: ExecuteGraph;
+  private lifecycle: LifecycleState = "created";
+  private startPromise?: Promise<void>;
+  private stopPromise?: Promise<void>;
+  private startedAtMs = 0;
+  private paused = false;
+  private unsubscribe?: () => void;
+  private retentionTimer?: ClockTimer;
+
+  constructor(private readonly options: AgentRuntimeOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger();
+    const agents = [...(options.agent ? [options.agent] : []), ...(options.agents ?? [])];
+    this.config = { ...RuntimeSchema.parse({}), ...(agents[0]?.runtime ?? {}), ...(options.config ?? {}) };
+    this.bus = options.bus ?? new EventBus({ logger: this.logger, clock: this.clock });
+    const root = options.storagePath;
+    this.store = options.store ?? (root ? new FileSessionStore(root, { logger: this.logger, clock: this.clock }) : new MemorySessionStore({ clock: this.clock }));
+    this.stateStore = options.state ?? (root ? new FileStateStore(root) : new MemoryStateStore());
+    this.keys = options.keys ?? (root ? new FileKeyStore(root, { clock: this.clock }) : new MemoryKeyStore({ clock: this.clock }));
+    this.execute = options.execute;
+    const runtime = this;
+    this.dispatcher = new Dispatcher(
+      {
+        clock: this.clock,
+        logger: this.logger,
+        store: this.store,
+        publish: (init) => this.bus.publish(init),
+        get accepting() {
+          return runtime.lifecycle === "running";
+        },
+        runExecution: (job, stream, signal) => this.runExecution(job, stream, signal),
+      },
+      options.limiter ?? new InProcessLimiter(this.config.max_concurrent_executions),
+      { max: this.config.execution_result_max, ttlMs: this.config.cache_ttl * 1000 },
+    );
+    this.timers = new TimerScheduler({
+      clock: this.clock,
+      keys: this.keys,
+      logger: this.logger,
+      get timersPaused() {
+        return runtime.paused;
+      },
+      publish: (init) => void this.bus.publish(init),
+      agentActive: (agent, idleSeconds) => {
+        const idle = this.dispatcher.idleSeconds(agent);
+        return idle !== null && idle < idleSeconds;
+      },
+      fire: (stream, input) => this.dispatcher.admit(stream, input),
+    });
+    for (const agent of agents) {
+      if (this.agents.has(agent.name)) throw new ForagerError("duplicate_agent", `two agents are named "${agent.name}"; agent names must be unique`);
+      this.agents.set(agent.name, { agent, streams: new Map() });
+      for (const ep of agent.entry_points) this.registerEntryPoint(ep, agent.name);
+    }
+  }
+
+  /** The lifecycle state: created → starting → running → stopping → stopped. */
+  get state(): LifecycleState {
+    return this.lifecycle;
+  }
+
+  get timersPaused(): boolean {
+    return this.paused;
+  }
+
+  agentNames(): string[] {
+    return [...this.agents.keys()];
+  }
+
+  /**
+   * Adds (or replaces) an entry point. Takes the seed's camelCase spec or
+   * the file's snake_case form; `agentName` may be left out with one agent.
+   */
+  registerEntryPoint(spec: EntryPointSpec | Record<string, unknown>, agentName?: string): void {
+    if (this.lifecycle === "stopping" || this.lifecycle === "stopped") {
+      throw new StateError(`cannot register an entry point: the runtime is ${this.lifecycle}`);
+    }
+    const slot = this.agentSlot(agentName);
+    if (!slot) {
+      const known = this.agentNames();
+      throw new ForagerError(
+        "unknown_agent",
+        agentName === undefined
+          ? `registerEntryPoint needs an agent name: the runtime has ${known.length === 0 ? "no agents" : `several (${known.join(", ")})`}`
+          : `no agent named "${agentName}" in this runtime (agents: ${known.join(", ") || "none"})`,
+      );
+    }
+    const ep = resolveEntryPoint(slot.agent, spec);
+    const existing = slot.streams.get(ep.id);
+    if (existing && (existing.active.size > 0 || existing.queue.length > 0)) {
+      throw new StateError(`cannot replace entry point "${ep.id}" of agent ${slot.agent.name} while it has executions`);
+    }
+    const stream = new EntryPointStream(slot.agent.name, ep);
+    slot.streams.set(ep.id, stream);
+    this.dispatcher.addStream(stream);
+    const index = this.eventStreams.findIndex((s) => s.key === stream.key);
+    if (index >= 0) this.eventStreams.splice(index, 1);
+    if (ep.trigger_type === "event") this.eventStreams.push(stream);
+    if (ep.trigger_type === "timer") this.timers.add(stream);
+    if (this.lifecycle === "running") this.publishStream("stream_started", stream);
+  }
+
+  /** Opens storage, marks crashed sessions interrupted, starts event triggers and timers. Idempotent. */
+  start(): Promise<void> {
+    if (this.lifecycle === "stopping" || this.lifecycle === "stopped") {
+      return Promise.reject(new StateError(`cannot start: the runtime is ${this.lifecycle}`));
+    }
+    this.startPromise ??= this.doStart();
+    return this.startPromise;
+  }
+
+  private async doStart(): Promise<void> {
+    this.lifecycle = "starting";
+    this.execute ??= (await import("../graph/executor.js")).executeGraph;
+    const interrupted = await this.store.init();
+    for (const record of interrupted) {
+      this.logger.warn({ execution_id: record.execution_id, agent: record.agent }, "marked an execution left unfinished by an earlier run as interrupted");
+      this.bus.publish({
+        type: "execution_failed",
+        graph_id: record.agent,
+        stream_id: record.entry_point,
+        execution_id: record.execution_id,
+        session_id: record.session_id,
+        data: { status: record.status, error: record.error },
+      });
+    }
+    await this.applyRetention();
+    this.unsubscribe = this.bus.subscribe((event) => this.onEvent(event));
+    this.startedAtMs = this.clock.now();
+    this.lifecycle = "running";
+    for (const slot of this.agents.values()) for (const stream of slot.streams.values()) this.publishStream("stream_started", stream);
+    await this.timers.start();
+    this.armRetention();
+  }
+
+  /**
+   * Starts (or queues) an execution and returns its id. Throws StateError
+   * when the runtime is not running, TriggerError for an unknown entry
+   * point or invalid input, TriggerRefusedError when skipped or rejected.
+   */
+  async trigger(entryPointId: string, input: Record<string, unknown> = {}, options: TriggerOptions = {}): Promise<string> {
+    if (this.lifecycle !== "running") {
+      const hint = this.lifecycle === "created" || this.lifecycle === "starting" ? "; await start() first" : "";
+      throw new StateError(`cannot trigger "${entryPointId}": the runtime is ${this.lifecycle}${hint}`);
+    }
+    const outcome = await this.submit({ agent: options.agent, entryPoint: entryPointId, input, idempotencyKey: options.idempotencyKey });
+    if (outcome.status === "skipped" || outcome.status === "rejected") throw new TriggerRefusedError(entryPointId, outcome);
+    return outcome.execution_id;
+  }
+
+  /** The server's form of trigger: says what happened instead of throwing for skip/reject. */
+  async submit(request: TriggerRequest): Promise<TriggerOutcome> {
+    const stream = this.findStream(request.agent, request.entryPoint);
+    this.assertRunning();
+    const input = request.input ?? {};
+    const schema = stream.entryPoint.input_schema;
+    if (schema) {
+      const problems = jsonSchemaErrors(schema, input);
+      if (problems.length > 0) {
+        throw new TriggerError("invalid_input", `input does not match the input_schema of entry point ${stream.key}: ${problems.join("; ")}`, problems);
+      }
+    }
+    const key = request.idempotencyKey;
+    if (key === undefined) return this.dispatcher.admit(stream, input);
+    return this.admitOnce(stream, input, key);
+  }
+
+  /** Idempotent trigger: the first execution for a key within 24 h answers every repeat. */
+  private async admitOnce(stream: EntryPointStream, input: Record<string, unknown>, key: string): Promise<TriggerOutcome> {
+    const namespace = `idempotency/${stream.key}`;
+    // Claim the key first, so two concurrent repeats cannot both start.
+    const claim = `pending:${newEventId(this.clock.now())}`;
+    const { existing } = await this.keys.putIfAbsent(namespace, key, claim, IDEMPOTENCY_TTL_SECONDS);
+    if (existing !== undefined) return this.duplicateOutcome(namespace, key, existing);
+    let outcome: TriggerOutcome;
+    try {
+      this.assertRunning();
+      outcome = await this.dispatcher.admit(stream, input, { idempotencyKey: key });
+    } catch (err) {
+      await this.keys.delete(namespace, key);
+      throw err;
+    }
+    if (outcome.status === "skipped" || outcome.status === "rejected") await this.keys.delete(namespace, key);
+    else await this.keys.set(namespace, key, JSON.stringify({ execution_id: outcome.execution_id, session_id: outcome.session_id }), IDEMPOTENCY_TTL_SECONDS);
+    return outcome;
+  }
+
+  private async duplicateOutcome(namespace: string, key: string, value: string): Promise<TriggerOutcome> {
+    // A concurrent first trigger may still be admitting: wait briefly for its id.
+    for (let i = 0; value.startsWith("pending:") && i < 200; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      value = (await this.keys.get(namespace, key)) ?? value;
+    }
+    if (value.startsWith("pending:")) return { status: "skipped", reason: `a trigger with idempotency key "${key}" is still being admitted` };
+    const first = JSON.parse(value) as { execution_id: string; session_id: string };
+    const current = await this.getExecution(first.execution_id);
+    return { status: current?.status ?? "queued", execution_id: first.execution_id, session_id: first.session_id, duplicate: true };
+  }
+
+  /**
+   * Records an external event (a webhook) and triggers the event entry
+   * points it matches. Resolves after the event and the queued executions
+   * are on disk; "full" (nothing recorded) when every matching entry point
+   * would reject it.
+   */
+  async ingest(init: EventInit): Promise<IngestOutcome> {
+    this.assertRunning();
+    const now = this.clock.now();
+    const event: ForagerEvent = {
+      id: init.id ?? newEventId(now),
+      type: init.type,
+      timestamp: init.timestamp ?? new Date(now).toISOString(),
+      graph_id: init.graph_id ?? null,
+      stream_id: init.stream_id ?? null,
+      execution_id: init.execution_id ?? null,
+      session_id: init.session_id ?? null,
+      node_id: init.node_id ?? null,
+      correlation_id: init.correlation_id ?? null,
+      data: init.data ?? {},
+    };
+    const upstream = this.chains.upstreamOf(event);
+    const matching = this.eventStreams.filter((stream) => eventMatches(stream, event, upstream, this.logger));
+    if (matching.length > 0 && matching.every((stream) => !stream.accepting)) {
+      return { status: "full", retry_after_seconds: Math.min(...matching.map((s) => s.retryAfterSeconds())) };
+    }
+    await this.appendIngestLog(event);
+    const executions = await this.triggerFromEvent(matching, event, upstream);
+    this.ingested.add(event.id);
+    const published = this.bus.publish({
+      ...event,
+      correlation_id: event.correlation_id ?? (executions.length > 0 ? executions.join(",") : null),
+      data: { ...event.data, execution_ids: executions },
+    });
+    return { status: "accepted", event: published, executions };
+  }
+
+  async getExecution(executionId: string): Promise<ExecutionResult | undefined> {
+    const job = this.dispatcher.jobs.get(executionId);
+    if (job) return liveResult(job);
+    return this.dispatcher.results.get(executionId) ?? (await this.store.get(executionId));
+  }
+
+  listExecutions(query?: ListQuery): Promise<ExecutionSummary[]> {
+    return this.store.list(query);
+  }
+
+  /** Cancels a queued or running execution and resolves with its result once it has stopped. */
+  async cancel(executionId: string, reason = "user"): Promise<ExecutionResult | undefined> {
+    const job = this.dispatcher.jobs.get(executionId);
+    if (job) return this.dispatcher.cancel(job, reason);
+    return this.getExecution(executionId);
+  }
+
+  /** The execution's result once it has finished; undefined on timeout or for an unknown id. */
+  async waitForCompletion(executionId: string, options: WaitOptions = {}): Promise<ExecutionResult | undefined> {
+    const job = this.dispatcher.jobs.get(executionId);
+    if (!job) {
+      const known = await this.getExecution(executionId);
+      return known && isTerminal(known.status) ? known : undefined;
+    }
+    const { timeoutMs, signal } = options;
+    if (signal?.aborted) throw abortReason(signal);
+    // Waits are in real time: they serve callers (HTTP requests, scripts), not schedules.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      return await new Promise<ExecutionResult | undefined>((resolve, reject) => {
+        whenDone(job).then(resolve, reject);
+        if (timeoutMs !== undefined) timer = setTimeout(() => resolve(undefined), timeoutMs);
+        if (signal) {
+          onAbort = () => reject(abortReason(signal));
+          signal.addEventListener("abort", onAbort, { once: true });
+        }
+      });
+    } finally {
+      if (timer) clearTimeout(timer);
+      if (signal && onAbort) signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  pauseTimers(): void {
+    this.paused = true;
+  }
+
+  resumeTimers(): void {
+    this.paused = false;
+  }
+
+  subscribe(handler: EventHandler, filter?: EventFilter): () => void {
+    return this.bus.subscribe(handler, filter);
+  }
+
+  /** SPEC 4.5. Counters only: O(entry points), whatever the history. */
+  getStats(): RuntimeStats {
+    const streams: RuntimeStats["streams"] = {};
+    for (const slot of this.agents.values()) {
+      const idle = this.dispatcher.idleSeconds(slot.agent.name);
+      for (const stream of slot.streams.values()) streams[stream.key] = stream.stats(idle === null ? null : Math.round(idle * 1000) / 1000);
+    }
+    const bus = this.bus.stats();
+    const running = this.lifecycle === "running";
+    return {
+      running,
+      uptime_seconds: this.startedAtMs === 0 || this.lifecycle === "created" ? 0 : Math.round(this.clock.now() - this.startedAtMs) / 1000,
+      timers_paused: this.paused,
+      active_executions: this.dispatcher.runningTotal,
+      queued_executions: this.dispatcher.queuedTotal,
+      max_concurrent_executions: this.dispatcher.limiter.max,
+      streams,
+      timers: this.timers.stats(),
+      event_bus: {
+        total_events: bus.total_events,
+        subscriptions: bus.subscriptions,
+        events_by_type: bus.events_by_type,
+        dropped_from_history: bus.dropped_from_history,
+        subscriber_errors: bus.subscriber_errors,
+      },
+    };
+  }
+
+  /**
+   * Stops intake and timers, lets running executions finish for `graceMs`
+   * (default runtime.shutdown_grace_seconds), cancels the rest (reason
+   * "shutdown"), records queued ones as cancelled, closes tools and
+   * providers, flushes the bus and storage. Idempotent; every step runs
+   * even when another fails.
+   */
+  stop(options: StopOptions = {}): Promise<void> {
+    this.stopPromise ??= this.doStop(options.graceMs ?? this.config.shutdown_grace_seconds * 1000);
+    return this.stopPromise;
+  }
+
+  private async doStop(graceMs: number): Promise<void> {
+    if (this.lifecycle === "created") {
+      this.lifecycle = "stopped";
+      return;
+    }
+    if (this.lifecycle === "starting") await this.startPromise?.catch(() => undefined);
+    this.lifecycle = "stopping";
+    const step = async (name: string, fn: () => unknown) => {
+      try {
+        await fn();
+      } catch (err) {
+        this.logger.error({ err }, `stopping the runtime: ${name} failed`);
+      }
+    };
+    await step("stop timers", () => this.timers.stop());
+    await step("cancel queued executions", () => this.dispatcher.cancelAllQueued("shutdown"));
+    await step("wait for running executions", () => this.waitForRunning(graceMs));
+    await step("cancel running executions", () => Promise.all(this.dispatcher.runningJobs().map((job) => this.dispatcher.cancel(job, "shutdown"))));
+    await step("record cancelled executions", () => this.dispatcher.flushWrites());
+    if (this.retentionTimer) this.clock.clearTimeout(this.retentionTimer);
+    for (const closable of this.owned) await step("close tools and providers", () => closable.close?.());
+    for (const slot of this.agents.values()) for (const stream of slot.streams.values()) this.publishStream("stream_stopped", stream);
+    await step("drain the event bus", () => this.bus.drain());
+    this.unsubscribe?.();
+    await step("flush storage", () => this.store.flush());
+    this.lifecycle = "stopped";
+  }
+
+  private async waitForRunning(graceMs: number): Promise<void> {
+    const running = this.dispatcher.runningJobs();
+    if (running.length === 0 || graceMs <= 0) return;
+    // The grace period is real time (a process manager's kill timer does not follow a test clock).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        Promise.all(running.map((job) => whenDone(job))),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private assertRunning(): void {
+    if (this.lifecycle !== "running") {
+      throw new TriggerError("not_running", `the runtime is ${this.lifecycle}: it does not accept triggers`);
+    }
+  }
+
+  private agentSlot(agentName?: string): AgentSlot | undefined {
+    if (agentName !== undefined) return this.agents.get(agentName);
+    return this.agents.size === 1 ? this.agents.values().next().value : undefined;
+  }
+
+  private findStream(agentName: string | undefined, entryPointId: string): EntryPointStream {
+    const slot = this.agentSlot(agentName);
+    if (!slot) {
+      const known = this.agentNames().join(", ") || "none";
+      throw new TriggerError(
+        "not_found",
+        agentName === undefined ? `name an agent: this runtime has several (${known})` : `no agent named "${agentName}" (agents: ${known})`,
+      );
+    }
+    const stream = slot.streams.get(entryPointId);
+    if (!stream) {
+      throw new TriggerError("not_found", `agent ${slot.agent.name} has no entry point "${entryPointId}" (it has: ${[...slot.streams.keys()].join(", ")})`);
+    }
+    return stream;
+  }
+
+  private onEvent(event: ForagerEvent): void {
+    if (event.graph_id && event.execution_id) this.dispatcher.touch(event.graph_id);
+    if (this.eventStreams.length === 0 || this.lifecycle !== "running") return;
+    if (this.ingested.delete(event.id)) return;
+    const upstream = this.chains.upstreamOf(event);
+    const matching = this.eventStreams.filter((stream) => eventMatches(stream, event, upstream, this.logger));
+    if (matching.length === 0) return;
+    void this.triggerFromEvent(matching, event, upstream).catch((err: unknown) =>
+      this.logger.error({ err, event: event.type }, "triggering event entry points failed"),
+    );
+  }
+
+  private async triggerFromEvent(matching: EntryPointStream[], event: ForagerEvent, upstream: readonly string[]): Promise<string[]> {
+    const outcomes = await Promise.all(
+      matching.map(async (stream) => {
+        // The chain is recorded before the execution can publish anything.
+        const outcome = await this.dispatcher.admit(stream, { event }, { onCreated: (job) => this.chains.record(job.id, stream.key, upstream) });
+        if (!("execution_id" in outcome)) this.logger.info({ agent: stream.agentName, entry_point: stream.id, event: event.type, reason: outcome.reason }, `event trigger ${outcome.status}`);
+        return outcome;
+      }),
+    );
+    return outcomes.flatMap((outcome) => ("execution_id" in outcome ? [outcome.execution_id] : []));
+  }
+
+  private async appendIngestLog(event: ForagerEvent): Promise<void> {
+    const root = this.options.storagePath;
+    if (!root) return;
+    const source = (event.stream_id ?? "unknown").replace(/[^A-Za-z0-9_.-]/g, "_");
+    const dir = join(root, "_events");
+    await mkdir(dir, { recursive: true });
+    await appendFile(join(dir, `${source}.jsonl`), JSON.stringify(event) + "\n");
+  }
+
+  private publishStream(type: "stream_started" | "stream_stopped", stream: EntryPointStream): void {
+    this.bus.publish({ type, graph_id: stream.agentName, stream_id: stream.id, data: { trigger_type: stream.entryPoint.trigger_type } });
+  }
+
+  private async runExecution(job: Job, stream: EntryPointStream, signal: AbortSignal): Promise<ExecutionResult> {
+    const slot = this.agents.get(stream.agentName)!;
+    const agent = slot.agent;
+    const logger = this.logger.child({ agent: agent.name, entry_point: stream.id, execution_id: job.id, session_id: job.sessionId });
+    try {
+      const [tools, llm] = await Promise.all([this.toolsFor(slot), this.llmFor(slot)]);
+      return await this.execute!({
+        agent,
+        entryPoint: stream.entryPoint,
+        input: job.input,
+        executionId: job.id,
+        sessionId: job.sessionId,
+        signal,
+        bus: this.bus,
+        store: this.store,
+        state: this.stateStore,
+        llm,
+        tools,
+        logger,
+        clock: this.clock,
+        limits: mergeLimits(agent.graph.limits, stream.entryPoint.limits),
+        queuedAt: new Date(job.queuedAtMs).toISOString(),
+        idempotencyKey: job.idempotencyKey,
+      });
+    } catch (err) {
+      // The executor never ran (tools or provider could not be built) or broke its contract.
+      const message = err instanceof Error ? err.message : String(err);
+      logger.error({ err }, "execution could not run");
+      const cancelled = signal.aborted;
+      const record = unrunRecord(
+        job,
+        cancelled ? "cancelled" : "failed",
+        cancelled ? { code: "cancelled", message: `cancelled (${String(signal.reason)})`, reason: String(signal.reason) } : { code: "startup_failed", message },
+        this.clock.now(),
+      );
+      await this.store.save(record).catch((e: unknown) => logger.error({ err: e }, "could not record the failed execution"));
+      this.bus.publish({
+        type: cancelled ? "execution_cancelled" : "execution_failed",
+        graph_id: agent.name,
+        stream_id: stream.id,
+        execution_id: job.id,
+        session_id: job.sessionId,
+        data: { status: record.status, error: record.error },
+      });
+      return record;
+    }
+  }
+
+  private toolsFor(slot: AgentSlot): Promise<ToolResolver> {
+    slot.tools ??= (async () => {
+      const given = this.options.tools;
+      if (given && typeof given !== "function") return given;
+      const resolver = given ? given(slot.agent) : (await import("../tools/registry.js")).createToolResolver(slot.agent, { logger: this.logger });
+      this.owned.push(resolver);
+      return resolver;
+    })();
+    slot.tools.catch(() => (slot.tools = undefined));
+    return slot.tools;
+  }
+
+  private llmFor(slot: AgentSlot): Promise<LlmProvider | undefined> {
+    slot.llm ??= (async () => {
+      const given = this.options.llm;
+      if (given && typeof given !== "function") return given;
+      if (!given && !slot.agent.graph.nodes.some((node) => node.type === "llm")) return undefined;
+      let provider: LlmProvider;
+      if (given) provider = await given(slot.agent);
+      else {
+        if (!slot.agent.llm) throw new ForagerError("no_llm", `agent ${slot.agent.name} has llm nodes but no \`llm\` section`);
+        provider = await (await import("../llm/index.js")).createLlmProvider(slot.agent.llm, { logger: this.logger, clock: this.clock });
+      }
+      this.owned.push(provider);
+      return provider;
+    })();
+    slot.llm.catch(() => (slot.llm = undefined));
+    return slot.llm;
+  }
+
+  private async applyRetention(): Promise<void> {
+    try {
+      await applyRetention(this.store, this.config.session_retention);
+    } catch (err) {
+      this.logger.warn({ err }, "session retention failed");
+    }
+  }
+
+  private armRetention(): void {
+    if (!this.config.session_retention) return;
+    this.retentionTimer = this.clock.setTimeout(() => {
+      if (this.lifecycle !== "running") return;
+      void this.applyRetention().then(() => this.armRetention());
+    }, RETENTION_INTERVAL_MS);
+    this.retentionTimer.unref?.();
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * Moves executions through their life: admission by the entry point's
+ * overlap policy, the per-agent mutex (synchronized isolation), the global
+ * slot limiter, running, cancelling and finishing. Everything here is
+ * bookkeeping in memory plus the records a queued or never-run execution
+ * needs on disk; running a graph is the host's job.
+ *
+ * Seam: the queue lives in the streams, the cap in a SlotLimiter; a
+ * Redis/BullMQ backend replaces those two and the SessionStore.
+ */
+import type { EventInit, ForagerEvent } from "../events/types.js";
+import type { Logger } from "../logging/index.js";
+import type { ExecutionRecord, ExecutionResult } from "../result.js";
+import type { SessionStore } from "../storage/types.js";
+import type { Clock } from "../util/clock.js";
+import { newExecutionId, newSessionId } from "../util/ids.js";
+import { queuedRecord, settle, unrunRecord, whenDone, type Job } from "./job.js";
+import { Mutex, type SlotLimiter } from "./limiter.js";
+import { ResultsCache } from "./results-cache.js";
+import type { EntryPointStream } from "./stream.js";
+import type { TriggerOutcome } from "./types.js";
+
+export interface DispatcherHost {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly store: SessionStore;
+  publish(init: EventInit): ForagerEvent;
+  /** False once the runtime is stopping: nothing new starts. */
+  readonly accepting: boolean;
+  /** Runs the graph for `job`; must resolve (never reject) once the execution has really stopped. */
+  runExecution(job: Job, stream: EntryPointStream, signal: AbortSignal): Promise<ExecutionResult>;
+}
+
+interface AgentActivity {
+  running: number;
+  lastActivityMs: number;
+  mutex: Mutex;
+}
+
+export interface AdmitOptions {
+  idempotencyKey?: string;
+  /** Called synchronously once the execution exists, before it can publish anything. */
+  onCreated?: (job: Job) => void;
+}
+
+export class Dispatcher {
+  /** Jobs not finished yet, by execution id. */
+  readonly jobs = new Map<string, Job>();
+  readonly results: ResultsCache;
+  private readonly streamsByKey = new Map<string, EntryPointStream>();
+  private readonly activity = new Map<string, AgentActivity>();
+  /** Writes of records for executions the executor never ran; stop() waits for them. */
+  private readonly writes = new Set<Promise<void>>();
+  queuedTotal = 0;
+  runningTotal = 0;
+
+  constructor(
+    private readonly host: DispatcherHost,
+    readonly limiter: SlotLimiter,
+    results: { max: number; ttlMs: number },
+  ) {
+    this.results = new ResultsCache(results.max, results.ttlMs, () => host.clock.now());
+  }
+
+  addStream(stream: EntryPointStream): void {
+    this.streamsByKey.set(stream.key, stream);
+    this.activityOf(stream.agentName);
+  }
+
+  streamOf(job: Job): EntryPointStream {
+    return this.streamsByKey.get(`${job.owner.agentName}/${job.owner.entryPointId}`)!;
+  }
+
+  activityOf(agent: string): AgentActivity {
+    let a = this.activity.get(agent);
+    if (!a) {
+      a = { running: 0, lastActivityMs: 0, mutex: new Mutex() };
+      this.activity.set(agent, a);
+    }
+    return a;
+  }
+
+  /** An event of the agent's execution was seen: it is active. */
+  touch(agent: string): void {
+    const a = this.activity.get(agent);
+    if (a && a.running > 0) a.lastActivityMs = this.host.clock.now();
+  }
+
+  /** Seconds since the agent's running executions last did something; null when none runs. */
+  idleSeconds(agent: string): number | null {
+    const a = this.activity.get(agent);
+    if (!a || a.running === 0) return null;
+    return Math.max(0, (this.host.clock.now() - a.lastActivityMs) / 1000);
+  }
+
+  /**
+   * Applies the stream's overlap policy to a new execution. Resolves once a
+   * queued execution's record is on disk.
+   */
+  async admit(stream: EntryPointStream, input: Record<string, unknown>, options: AdmitOptions = {}): Promise<TriggerOutcome> {
+    const decision = stream.decide();
+    if (decision.kind === "skip") return { status: "skipped", reason: decision.reason };
+    if (decision.kind === "reject") {
+      return { status: "rejected", reason: decision.reason, retry_after_seconds: decision.retryAfterSeconds };
+    }
+    const now = this.host.clock.now();
+    const job: Job = {
+      id: newExecutionId(now),
+      sessionId: newSessionId(now),
+      owner: { agentName: stream.agentName, entryPointId: stream.id },
+      input,
+      queuedAtMs: now,
+      idempotencyKey: options.idempotencyKey,
+      phase: "queued",
+    };
+    this.jobs.set(job.id, job);
+    options.onCreated?.(job);
+    this.queuedTotal++;
+    stream.countQueued(1);
+    if (decision.kind === "start") {
+      stream.active.add(job);
+      this.acquire(job, stream);
+    } else if (decision.kind === "queue") {
+      stream.queue.push(job);
+    } else {
+      // cancel_previous: the new execution continues the victim's session once the victim has stopped.
+      const victim = decision.victim;
+      job.sessionId = victim.sessionId;
+      const supersededSuccessor = stream.successor === victim;
+      stream.successor = job;
+      if (supersededSuccessor) this.cancelQueued(victim, "cancel_previous");
+      else void this.cancel(victim, "cancel_previous");
+    }
+    if (job.phase === "queued") {
+      job.persisted = this.persistQueued(job);
+      await job.persisted;
+    }
+    return { status: job.phase === "queued" ? "queued" : job.phase === "running" ? "running" : job.result!.status, execution_id: job.id, session_id: job.sessionId };
+  }
+
+  /** Cancels a queued or running job; resolves with its final result once it has stopped. */
+  cancel(job: Job, reason: string): Promise<ExecutionResult> {
+    if (job.phase === "finished") return Promise.resolve(job.result!);
+    job.cancelReason ??= reason;
+    if (job.phase === "running") {
+      job.controller?.abort(reason);
+      return whenDone(job);
+    }
+    return Promise.resolve(this.cancelQueued(job, reason));
+  }
+
+  /** Cancels every job that has not started yet (shutdown). */
+  cancelAllQueued(reason: string): void {
+    for (const job of [...this.jobs.values()]) if (job.phase === "queued") this.cancelQueued(job, reason);
+  }
+
+  runningJobs(): Job[] {
+    return [...this.jobs.values()].filter((job) => job.phase === "running");
+  }
+
+  async flushWrites(): Promise<void> {
+    while (this.writes.size > 0) await Promise.all([...this.writes]);
+  }
+
+  private cancelQueued(job: Job, reason: string): ExecutionRecord {
+    const stream = this.streamOf(job);
+    job.cancelReason ??= reason;
+    job.withdraw?.();
+    stream.queue.remove(job);
+    const record = unrunRecord(
+      job,
+      "cancelled",
+      { code: "cancelled", message: `cancelled before it started (${reason})`, reason },
+      this.host.clock.now(),
+    );
+    this.finish(job, stream, record, false);
+    this.recordUnrun(job, record, "execution_cancelled");
+    return record;
+  }
+
+  /** Synchronized entry points take the agent's mutex first, then a global slot; both FIFO. */
+  private acquire(job: Job, stream: EntryPointStream): void {
+    const takeSlot = () => {
+      let granted = false;
+      const withdraw = this.limiter.request(() => {
+        granted = true;
+        job.withdraw = undefined;
+        job.holdsSlot = true;
+        void this.run(job, stream);
+      });
+      if (!granted) job.withdraw = withdraw;
+    };
+    if (stream.entryPoint.isolation_level !== "synchronized") return takeSlot();
+    let granted = false;
+    const withdraw = this.activityOf(stream.agentName).mutex.request(() => {
+      granted = true;
+      job.withdraw = undefined;
+      job.holdsMutex = true;
+      takeSlot();
+    });
+    if (!granted) job.withdraw = withdraw;
+  }
+
+  private async run(job: Job, stream: EntryPointStream): Promise<void> {
+    if (!this.host.accepting) {
+      this.cancelQueued(job, "shutdown");
+      return;
+    }
+    const now = this.host.clock.now();
+    const activity = this.activityOf(stream.agentName);
+    job.phase = "running";
+    job.startedAtMs = now;
+    job.controller = new AbortController();
+    this.queuedTotal--;
+    this.runningTotal++;
+    stream.markRunning();
+    activity.running++;
+    activity.lastActivityMs = now;
+    const signal = job.controller.signal;
+    if (job.cancelReason) job.controller.abort(job.cancelReason);
+    // The queued record must land before the executor's first write.
+    if (job.persisted) await job.persisted;
+    const result = await this.host.runExecution(job, stream, signal);
+    activity.running--;
+    activity.lastActivityMs = this.host.clock.now();
+    this.runningTotal--;
+    this.finish(job, stream, result, true);
+  }
+
+  private finish(job: Job, stream: EntryPointStream, result: ExecutionResult, wasRunning: boolean): void {
+    this.jobs.delete(job.id);
+    stream.active.delete(job);
+    if (stream.successor === job) stream.successor = undefined;
+    if (!wasRunning) this.queuedTotal--;
+    stream.markFinished(result.status, wasRunning, result.duration_ms);
+    const { holdsSlot, holdsMutex } = job;
+    job.holdsSlot = job.holdsMutex = false;
+    this.results.add(result);
+    settle(job, result);
+    if (holdsSlot) this.limiter.release();
+    if (holdsMutex) this.activityOf(stream.agentName).mutex.release();
+    this.pump(stream);
+  }
+
+  /** Fills the stream's free slots: first the cancel_previous successor, then the queue in order. */
+  private pump(stream: EntryPointStream): void {
+    if (!this.host.accepting) return;
+    if (stream.successor && stream.active.size < stream.maxConcurrent) {
+      const next = stream.successor;
+      stream.successor = undefined;
+      stream.active.add(next);
+      this.acquire(next, stream);
+    }
+    while (stream.active.size < stream.maxConcurrent && stream.queue.length > 0) {
+      const next = stream.queue.shift()!;
+      stream.active.add(next);
+      this.acquire(next, stream);
+    }
+  }
+
+  private persistQueued(job: Job): Promise<void> {
+    const event: EventInit = {
+      type: "execution_queued",
+      graph_id: job.owner.agentName,
+      stream_id: job.owner.entryPointId,
+      execution_id: job.id,
+      session_id: job.sessionId,
+      data: { queued_at: new Date(job.queuedAtMs).toISOString() },
+    };
+    const published = this.host.publish(event);
+    const store = this.host.store;
+    return Promise.all([store.save(queuedRecord(job)), store.appendEvents(job.owner.agentName, job.sessionId, [published])]).then(() => undefined, (err: unknown) => {
+      this.host.logger.error({ err, execution_id: job.id }, "could not record a queued execution");
+    });
+  }
+
+  /** Records an execution that ends without running (cancelled while queued), after its queued record. */
+  private recordUnrun(job: Job, record: ExecutionRecord, type: "execution_cancelled" | "execution_failed"): void {
+    const published = this.host.publish({
+      type,
+      graph_id: record.agent,
+      stream_id: record.entry_point,
+      execution_id: record.execution_id,
+      session_id: record.session_id,
+      data: { status: record.status, error: record.error },
+    });
+    const write = (async () => {
+      if (job.persisted) await job.persisted;
+      await this.host.store.save(record);
+      await this.host.store.appendEvents(record.agent, record.session_id, [published]);
+    })().catch((err: unknown) => {
+      this.host.logger.error({ err, execution_id: job.id }, "could not record a cancelled execution");
+    });
+    this.writes.add(write);
+    void write.finally(() => this.writes.delete(write));
+  }
+}

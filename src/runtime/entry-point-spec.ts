@@ -1,0 +1,65 @@
+/**
+ * `registerEntryPoint` accepts the seed's camelCase spec
+ * (`{ id, entryNode, triggerType, maxConcurrent }`) and the file's
+ * snake_case form; both end as the same ResolvedEntryPoint, with the
+ * defaults the agent loader applies.
+ */
+import { EntryPointSchema, type Agent, type ResolvedEntryPoint } from "../config/schema.js";
+import { ForagerError } from "../errors.js";
+import { isPlainObject } from "../util/json.js";
+import { checkTimerConfig } from "./schedule.js";
+
+/** The seed's EntryPointSpec in TypeScript naming; snake_case keys are accepted too. */
+export interface EntryPointSpec {
+  id: string;
+  name?: string;
+  entryNode?: string;
+  triggerType?: "manual" | "api" | "timer" | "event";
+  /** Timer or event settings, camelCase or snake_case (`intervalMinutes` / `interval_minutes`). */
+  triggerConfig?: Record<string, unknown>;
+  isolationLevel?: "isolated" | "shared" | "synchronized";
+  maxConcurrent?: number;
+  overlap?: "queue" | "skip" | "cancel_previous" | "reject";
+  maxQueued?: number;
+  inputSchema?: Record<string, unknown>;
+  limits?: Record<string, unknown>;
+  [snakeCaseKey: string]: unknown;
+}
+
+const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+function snakeKeys(value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) out[snake(key)] = v;
+  return out;
+}
+
+/** Turns either spec form into a resolved entry point of `agent`; throws ForagerError on any problem. */
+export function resolveEntryPoint(agent: Agent, spec: EntryPointSpec | Record<string, unknown>): ResolvedEntryPoint {
+  const raw = snakeKeys(spec as Record<string, unknown>);
+  // Only the names of trigger_config and limits change case; schemas inside stay as written.
+  if (isPlainObject(raw.trigger_config)) raw.trigger_config = snakeKeys(raw.trigger_config);
+  if (isPlainObject(raw.limits)) raw.limits = snakeKeys(raw.limits);
+  raw.trigger_type ??= "manual";
+  const where = `entry point "${String(raw.id ?? "?")}" of agent ${agent.name}`;
+  const parsed = EntryPointSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(spec)"}: ${i.message}`);
+    throw new ForagerError("invalid_entry_point", `${where} is not valid: ${problems.join("; ")}`);
+  }
+  const ep = parsed.data;
+  const entryNode = ep.entry_node ?? agent.graph.entry_node ?? agent.graph.nodes[0]!.id;
+  if (!agent.graph.nodes.some((node) => node.id === entryNode)) {
+    const known = agent.graph.nodes.map((node) => node.id).join(", ");
+    throw new ForagerError("invalid_entry_point", `${where}: entry_node "${entryNode}" is not a node of the graph (nodes: ${known})`);
+  }
+  if (ep.trigger_type === "timer") {
+    try {
+      checkTimerConfig(ep.trigger_config);
+    } catch (err) {
+      throw new ForagerError("invalid_entry_point", `${where}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const overlap = ep.overlap ?? (ep.max_concurrent === 1 ? "cancel_previous" : "queue");
+  return { ...ep, entry_node: entryNode, overlap };
+}

@@ -1,0 +1,110 @@
+/**
+ * One execution as the runtime tracks it between trigger and result. Kept
+ * small on purpose: thousands may sit in queues at once.
+ */
+import type { ExecutionRecord, ExecutionResult, ExecutionStatus } from "../result.js";
+import { emptyUsage } from "../result.js";
+
+export type JobPhase = "queued" | "running" | "finished";
+
+export interface JobOwner {
+  readonly agentName: string;
+  readonly entryPointId: string;
+}
+
+export interface Job {
+  readonly id: string;
+  sessionId: string;
+  readonly owner: JobOwner;
+  readonly input: Record<string, unknown>;
+  readonly queuedAtMs: number;
+  readonly idempotencyKey?: string;
+  phase: JobPhase;
+  /** Set while the job waits for the agent mutex or a global slot: withdraws that request. */
+  withdraw?: () => boolean;
+  controller?: AbortController;
+  /** Why the job was cancelled, once someone asked. */
+  cancelReason?: string;
+  /** The queued record's write; the executor's first write waits for it so it is never overwritten. */
+  persisted?: Promise<void>;
+  startedAtMs?: number;
+  result?: ExecutionResult;
+  /** Resolves when the job has finished (created on demand). */
+  done?: Promise<ExecutionResult>;
+  resolveDone?: (result: ExecutionResult) => void;
+  /** Holds the agent's synchronized-isolation mutex / a global slot; released when it finishes. */
+  holdsMutex?: boolean;
+  holdsSlot?: boolean;
+}
+
+export function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+/** What a job looks like to `getExecution` while it has not finished. */
+export function liveResult(job: Job): ExecutionResult {
+  return {
+    schema_version: 1,
+    execution_id: job.id,
+    session_id: job.sessionId,
+    agent: job.owner.agentName,
+    entry_point: job.owner.entryPointId,
+    status: job.phase === "running" ? "running" : "queued",
+    success: false,
+    output: {},
+    error: null,
+    path: [],
+    steps_executed: 0,
+    usage: emptyUsage(),
+    started_at: iso(job.startedAtMs),
+    finished_at: null,
+    duration_ms: null,
+  };
+}
+
+export function queuedRecord(job: Job): ExecutionRecord {
+  return {
+    ...liveResult(job),
+    status: "queued",
+    input: job.input,
+    queued_at: new Date(job.queuedAtMs).toISOString(),
+    ...(job.idempotencyKey === undefined ? {} : { idempotency_key: job.idempotencyKey }),
+  };
+}
+
+/** A job that ends without the executor having run it (cancelled while queued, or could not start). */
+export function unrunRecord(
+  job: Job,
+  status: ExecutionStatus,
+  error: { code: string; message: string; reason?: string },
+  nowMs: number,
+): ExecutionRecord {
+  return {
+    ...queuedRecord(job),
+    status,
+    success: false,
+    error: { code: error.code, message: error.message, node_id: null, ...(error.reason ? { reason: error.reason } : {}) },
+    finished_at: new Date(nowMs).toISOString(),
+    duration_ms: job.startedAtMs === undefined ? 0 : nowMs - job.startedAtMs,
+  };
+}
+
+/** The promise that resolves with the job's result; created lazily so queued jobs stay light. */
+export function whenDone(job: Job): Promise<ExecutionResult> {
+  if (job.result) return Promise.resolve(job.result);
+  if (!job.done) {
+    job.done = new Promise<ExecutionResult>((resolve) => {
+      job.resolveDone = resolve;
+    });
+  }
+  return job.done;
+}
+
+export function settle(job: Job, result: ExecutionResult): void {
+  job.phase = "finished";
+  job.result = result;
+  job.withdraw = undefined;
+  job.controller = undefined;
+  job.resolveDone?.(result);
+  job.resolveDone = undefined;
+}

@@ -1,0 +1,232 @@
+/**
+ * The timer scheduler (SPEC 4.1): interval and cron timers on the
+ * injectable clock, anchored so they never drift, with pause, idle skips,
+ * a persisted watermark for catch-up after downtime, and one
+ * `timer_fired` / `timer_skipped` event per tick.
+ *
+ * Seam: it talks to the runtime only through `TimerHost` and keeps its
+ * watermark in a KeyStore, so a distributed scheduler (BullMQ job
+ * schedulers firing a cron once across a cluster) can replace it without
+ * touching entry point semantics.
+ */
+import type { TimerConfig } from "../config/schema.js";
+import type { EventInit } from "../events/types.js";
+import type { Logger } from "../logging/index.js";
+import type { KeyStore } from "../storage/types.js";
+import type { Clock, ClockTimer } from "../util/clock.js";
+import { scheduleFor, type Schedule } from "./schedule.js";
+import type { EntryPointStream } from "./stream.js";
+import type { TimerStats, TriggerOutcome } from "./types.js";
+
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+const WATERMARK_NAMESPACE = "timer_watermark";
+/** Watermarks outlive any sensible downtime (a year). */
+const WATERMARK_TTL_SECONDS = 365 * 86_400;
+/** Counting missed cron ticks stops here (a cron every second over a long outage). */
+const MAX_MISSED_COUNT = 100_000;
+
+export type TimerFireReason = "scheduled" | "run_immediately" | "catch_up";
+
+/** What the scheduler needs from the runtime. */
+export interface TimerHost {
+  readonly clock: Clock;
+  readonly keys: KeyStore;
+  readonly logger: Logger;
+  readonly timersPaused: boolean;
+  publish(init: EventInit): void;
+  /** True while an execution of the agent runs and produced an event less than `idleSeconds` ago. */
+  agentActive(agentName: string, idleSeconds: number): boolean;
+  fire(stream: EntryPointStream, input: Record<string, unknown>): Promise<TriggerOutcome>;
+}
+
+interface TimerEntry {
+  stream: EntryPointStream;
+  config: TimerConfig;
+  schedule?: Schedule;
+  nextAtMs: number | null;
+  handle?: ClockTimer;
+  lastFiredAtMs: number | null;
+  fired: number;
+  skipped: number;
+}
+
+export class TimerScheduler {
+  private readonly entries = new Map<string, TimerEntry>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private running = false;
+
+  constructor(private readonly host: TimerHost) {}
+
+  add(stream: EntryPointStream): void {
+    const ep = stream.entryPoint;
+    if (ep.trigger_type !== "timer") return;
+    const previous = this.entries.get(stream.key);
+    if (previous?.handle) this.host.clock.clearTimeout(previous.handle);
+    const entry: TimerEntry = { stream, config: ep.trigger_config, nextAtMs: null, lastFiredAtMs: null, fired: 0, skipped: 0 };
+    this.entries.set(stream.key, entry);
+    if (this.running) this.track(this.startEntry(entry));
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    await Promise.all([...this.entries.values()].map((entry) => this.startEntry(entry)));
+  }
+
+  /** Stops arming timers and waits for ticks in progress. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const entry of this.entries.values()) {
+      if (entry.handle) this.host.clock.clearTimeout(entry.handle);
+      entry.handle = undefined;
+      entry.nextAtMs = null;
+    }
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  stats(): Record<string, TimerStats> {
+    const out: Record<string, TimerStats> = {};
+    for (const [key, entry] of this.entries) {
+      out[key] = {
+        paused: this.host.timersPaused,
+        next_run_at: entry.nextAtMs === null ? null : new Date(entry.nextAtMs).toISOString(),
+        last_fired_at: entry.lastFiredAtMs === null ? null : new Date(entry.lastFiredAtMs).toISOString(),
+        fired: entry.fired,
+        skipped: entry.skipped,
+      };
+    }
+    return out;
+  }
+
+  private track(work: Promise<void>): void {
+    const guarded = work.catch((err: unknown) => this.host.logger.error({ err }, "timer failed"));
+    this.inFlight.add(guarded);
+    void guarded.finally(() => this.inFlight.delete(guarded));
+  }
+
+  private async startEntry(entry: TimerEntry): Promise<void> {
+    const now = this.host.clock.now();
+    const watermark = await this.readWatermark(entry);
+    entry.schedule = scheduleFor(entry.config, watermark ?? now);
+    let firedAtStart = false;
+    if (watermark !== undefined) {
+      const { count, newest } = this.missedTicks(entry.schedule, watermark, now);
+      if (count > 0 && newest !== null) {
+        const catchUp = entry.config.catch_up === "last";
+        entry.skipped += catchUp ? count - 1 : count;
+        this.emitSkipped(entry, newest, "missed", { count, catch_up: entry.config.catch_up });
+        if (catchUp && this.running) {
+          firedAtStart = true;
+          await this.tick(entry, newest, "catch_up");
+        }
+      }
+    }
+    if (entry.config.run_immediately && !firedAtStart && this.running) {
+      await this.tick(entry, now, "run_immediately");
+    }
+    if (this.running) this.arm(entry, entry.schedule.next(now));
+  }
+
+  private missedTicks(schedule: Schedule, afterMs: number, nowMs: number): { count: number; newest: number | null } {
+    let count = 0;
+    let newest: number | null = null;
+    let at = schedule.next(afterMs);
+    while (at !== null && at <= nowMs && count < MAX_MISSED_COUNT) {
+      count++;
+      newest = at;
+      at = schedule.next(at);
+    }
+    return { count, newest };
+  }
+
+  private arm(entry: TimerEntry, atMs: number | null): void {
+    entry.nextAtMs = atMs;
+    if (atMs === null || !this.running) return;
+    const delay = Math.min(Math.max(0, atMs - this.host.clock.now()), MAX_TIMEOUT_MS);
+    entry.handle = this.host.clock.setTimeout(() => {
+      entry.handle = undefined;
+      if (!this.running) return;
+      // A wait longer than one setTimeout allows is done in steps.
+      if (this.host.clock.now() < atMs) return this.arm(entry, atMs);
+      this.track(this.onDue(entry, atMs));
+    }, delay);
+    entry.handle.unref?.();
+  }
+
+  private async onDue(entry: TimerEntry, scheduledAtMs: number): Promise<void> {
+    const schedule = entry.schedule!;
+    const now = this.host.clock.now();
+    // The next tick comes from the schedule, not from when this one's work ends: no drift.
+    let next = schedule.next(scheduledAtMs);
+    if (next !== null && next <= now) {
+      // The process was stalled past whole periods: those ticks are reported, not fired in a burst.
+      const { count } = this.missedTicks(schedule, scheduledAtMs, now);
+      entry.skipped += count;
+      this.emitSkipped(entry, scheduledAtMs, "missed", { count });
+      next = schedule.next(now);
+    }
+    this.arm(entry, next);
+    await this.tick(entry, scheduledAtMs, "scheduled");
+  }
+
+  private async tick(entry: TimerEntry, scheduledAtMs: number, reason: "scheduled" | "run_immediately" | "catch_up"): Promise<void> {
+    // The watermark goes to disk before the fire: after a crash the tick counts as handled, never fired twice.
+    await this.writeWatermark(entry, scheduledAtMs);
+    if (this.host.timersPaused) return this.skip(entry, scheduledAtMs, "paused");
+    if (this.host.agentActive(entry.stream.agentName, entry.config.idle_timeout_seconds)) {
+      return this.skip(entry, scheduledAtMs, "agent_active");
+    }
+    const firedAtMs = this.host.clock.now();
+    const input = {
+      event: {
+        source: "timer",
+        reason,
+        scheduled_at: new Date(scheduledAtMs).toISOString(),
+        fired_at: new Date(firedAtMs).toISOString(),
+      },
+    };
+    let outcome: TriggerOutcome;
+    try {
+      outcome = await this.host.fire(entry.stream, input);
+    } catch (err) {
+      return this.skip(entry, scheduledAtMs, err instanceof Error ? err.message : String(err));
+    }
+    if (outcome.status === "skipped" || outcome.status === "rejected") {
+      return this.skip(entry, scheduledAtMs, outcome.reason);
+    }
+    entry.fired++;
+    entry.lastFiredAtMs = firedAtMs;
+    this.host.publish({
+      type: "timer_fired",
+      graph_id: entry.stream.agentName,
+      stream_id: entry.stream.id,
+      execution_id: outcome.execution_id,
+      session_id: outcome.session_id,
+      data: { scheduled_at: input.event.scheduled_at, fired_at: input.event.fired_at, execution_id: outcome.execution_id, reason },
+    });
+  }
+
+  private skip(entry: TimerEntry, scheduledAtMs: number, reason: string): void {
+    entry.skipped++;
+    this.emitSkipped(entry, scheduledAtMs, reason);
+  }
+
+  private emitSkipped(entry: TimerEntry, scheduledAtMs: number, reason: string, extra: Record<string, unknown> = {}): void {
+    this.host.publish({
+      type: "timer_skipped",
+      graph_id: entry.stream.agentName,
+      stream_id: entry.stream.id,
+      data: { scheduled_at: new Date(scheduledAtMs).toISOString(), reason, ...extra },
+    });
+  }
+
+  private async readWatermark(entry: TimerEntry): Promise<number | undefined> {
+    const value = await this.host.keys.get(WATERMARK_NAMESPACE, entry.stream.key);
+    const ms = value === undefined ? NaN : Date.parse(value);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+
+  private async writeWatermark(entry: TimerEntry, scheduledAtMs: number): Promise<void> {
+    await this.host.keys.set(WATERMARK_NAMESPACE, entry.stream.key, new Date(scheduledAtMs).toISOString(), WATERMARK_TTL_SECONDS);
+  }
+}
