@@ -3,7 +3,6 @@
  * same folder and are renamed into place, so a reader (or a restart after a
  * crash) sees the old content or the new, never half of one.
  */
-import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ForagerError } from "../errors.js";
@@ -14,11 +13,14 @@ export interface AtomicWriteOptions {
   fsync?: boolean;
 }
 
+let tempCounter = 0;
+
 /** Writes `data` to `path` atomically, creating the parent folders. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   const dir = dirname(path);
   // Temp files start with "." and end with ".tmp" so folder scans can skip them.
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  // pid + a counter is unique among writers on this machine, and free to make.
+  const temp = join(dir, `.${basename(path)}.${process.pid}.${++tempCounter}.tmp`);
   try {
     await writeTemp(temp, data, options);
   } catch (err) {

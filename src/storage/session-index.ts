@@ -29,6 +29,9 @@ export class AgentIndex {
   private loaded = false;
   /** Serialises appends and rewrites of the file. */
   private chain: Promise<void> = Promise.resolve();
+  /** Lines waiting for the next append. */
+  private pending: Array<{ line: string; resolve(): void; reject(err: unknown): void }> = [];
+  private draining: Promise<void> | null = null;
   /** Executions with a save in flight here: a reload must not roll them back. */
   private readonly inFlight = new Map<string, number>();
 
@@ -42,10 +45,17 @@ export class AgentIndex {
     return this.loaded;
   }
 
-  /** Loads the file the first time, and again whenever another process changed it. */
+  /**
+   * Loads the file the first time, and again whenever another process
+   * changed it. Our own appends in flight are awaited first, so they are
+   * never mistaken for another writer's.
+   */
   async refresh(): Promise<{ exists: boolean }> {
-    const size = await fileSize(this.path);
-    if (this.loaded && size === this.knownSize) return { exists: size >= 0 };
+    if (this.loaded) {
+      await this.chain;
+      const size = await fileSize(this.path);
+      if (size === this.knownSize) return { exists: size >= 0 };
+    }
     await this.chain;
     // The size before reading: if the file grows while we read, the next
     // refresh sees a different size and reads again.
@@ -67,7 +77,7 @@ export class AgentIndex {
     this.lines = values.length + skipped;
     this.knownSize = sizeAtRead;
     this.loaded = true;
-    return { exists: size >= 0 };
+    return { exists: sizeAtRead >= 0 };
   }
 
   /** Marks a save as started: memory is updated now, the file by `record()`. */
@@ -85,19 +95,45 @@ export class AgentIndex {
     else this.inFlight.set(executionId, n);
   }
 
-  /** Appends one line; compacts the file when it holds far more lines than executions. */
+  /**
+   * Appends one line, on disk when the promise resolves. Lines recorded
+   * while an append is in flight join the next one (group commit), so many
+   * concurrent saves cost a few appends, not one each.
+   */
   record(entry: IndexEntry): Promise<void> {
-    return this.enqueue(async () => {
-      const line = JSON.stringify(entry) + "\n";
-      const before = await fileSize(this.path);
-      await appendFile(this.path, line);
-      this.lines++;
-      // Only our own append moved the size: the file still matches memory.
-      if (before === this.knownSize) this.knownSize = Math.max(before, 0) + Buffer.byteLength(line);
-      else this.knownSize = -2;
-      // Compacting while another process also appends could drop its lines: only when the file is ours alone.
-      if (this.knownSize >= 0 && this.lines > 2 * this.entries.size + 1000) await this.rewriteNow();
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ line: JSON.stringify(entry) + "\n", resolve, reject });
+      if (!this.draining) this.draining = this.enqueue(() => this.drainPending());
     });
+  }
+
+  private async drainPending(): Promise<void> {
+    // Let the rest of this tick's saves join the first batch.
+    await Promise.resolve();
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending;
+        this.pending = [];
+        const text = batch.map((p) => p.line).join("");
+        try {
+          const before = await fileSize(this.path);
+          await appendFile(this.path, text);
+          this.lines += batch.length;
+          // Only our own append moved the size: the file still matches memory.
+          if (before === this.knownSize) this.knownSize = Math.max(before, 0) + Buffer.byteLength(text);
+          else this.knownSize = -2;
+          for (const p of batch) p.resolve();
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
+        // Compacting while another process also appends could drop its lines: only when the file is ours alone.
+        if (this.pending.length === 0 && this.knownSize >= 0 && this.lines > 2 * this.entries.size + 1000) {
+          await this.rewriteNow().catch((err: unknown) => this.logger.warn({ file: this.path, err }, "could not compact a session index"));
+        }
+      }
+    } finally {
+      this.draining = null;
+    }
   }
 
   /** Drops executions (a prune) and rewrites the file. */

@@ -13,7 +13,7 @@ import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { ForagerEvent } from "../events/types.js";
 import type { Logger } from "../logging/index.js";
-import type { ExecutionRecord } from "../result.js";
+import { isTerminal, type ExecutionRecord } from "../result.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { isTempFileName, readJsonFile, writeJsonAtomic } from "./atomic.js";
 import { filterExecutionEvents, JsonLinesAppender, readJsonLines } from "./event-log.js";
@@ -83,6 +83,9 @@ export class FileSessionStore implements SessionStore {
     return interrupted;
   }
 
+  /** Loads of an agent's index in progress, shared by concurrent callers. */
+  private readonly loading = new Map<string, Promise<void>>();
+
   save(record: ExecutionRecord): Promise<void> {
     const id = record.execution_id;
     const previous = this.saving.get(id) ?? Promise.resolve();
@@ -96,12 +99,17 @@ export class FileSessionStore implements SessionStore {
   }
 
   private async write(record: ExecutionRecord): Promise<void> {
-    const index = await this.loadIndex(record.agent);
+    // Writers only need the index loaded once; reads refresh it from disk.
+    const index = await this.loadIndex(record.agent, { fresh: false });
     // The record first: the index never points at a record that was not written.
     await writeJsonAtomic(this.recordPath(record.agent, record.session_id, record.execution_id), record);
+    const newSession = !index.newestOfSession.has(record.session_id);
     const entry = index.begin(summarize(record));
     try {
-      if (index.isNewestOfSession(entry)) {
+      // session.json is written when a session starts and when its newest
+      // execution finishes, not on every status change in between: it is a
+      // summary for people, and each write costs a file on the hot path.
+      if (index.isNewestOfSession(entry) && (newSession || isTerminal(record.status))) {
         await writeJsonAtomic(join(this.sessionDir(record.agent, record.session_id), "session.json"), {
           schema_version: 1,
           session_id: record.session_id,
@@ -197,15 +205,35 @@ export class FileSessionStore implements SessionStore {
     await index.record(entry);
   }
 
-  /** The agent's index, loaded (or rebuilt from the records when missing) and fresh. */
-  private async loadIndex(agent: string, options: { recover?: boolean } = {}): Promise<AgentIndex> {
+  /**
+   * The agent's index, loaded (or rebuilt from the records when missing),
+   * and re-read when another process changed it unless `fresh: false`.
+   */
+  private async loadIndex(agent: string, options: { recover?: boolean; fresh?: boolean } = {}): Promise<AgentIndex> {
     let index = this.indexes.get(agent);
     if (!index) {
       index = new AgentIndex(agent, join(this.root, agent, "index.jsonl"), this.logger);
       this.indexes.set(agent, index);
     }
-    const { exists } = await index.refresh();
-    if (!exists || options.recover) await this.recoverFromRecords(index, !exists);
+    if (options.recover) {
+      await this.loading.get(agent);
+      const { exists } = await index.refresh();
+      await this.recoverFromRecords(index, !exists);
+      return index;
+    }
+    if (index.isLoaded && options.fresh === false) return index;
+    // Concurrent first uses share one load: a burst of first saves must not
+    // each rescan the session folders.
+    let loading = this.loading.get(agent);
+    if (!loading) {
+      const target = index;
+      loading = (async () => {
+        const { exists } = await target.refresh();
+        if (!exists) await this.recoverFromRecords(target, true);
+      })().finally(() => this.loading.delete(agent));
+      this.loading.set(agent, loading);
+    }
+    await loading;
     return index;
   }
 

@@ -1,4 +1,23 @@
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
+
+// Ids are made for every event on the hot path; one call to the system's
+// random source per id costs more than everything else about the event.
+// Draw random bytes in blocks and hand them out.
+const POOL_SIZE = 4096;
+const pool = Buffer.alloc(POOL_SIZE);
+let poolOffset = POOL_SIZE;
+
+/** `size` cryptographically random bytes, served from a refilled pool. */
+export function randomBytesPooled(size: number): Buffer {
+  if (size > POOL_SIZE) return randomFillSync(Buffer.alloc(size));
+  if (poolOffset + size > POOL_SIZE) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const out = Buffer.from(pool.subarray(poolOffset, poolOffset + size));
+  poolOffset += size;
+  return out;
+}
 
 // Crockford base32, as used by ULIDs: sortable by time, no ambiguous letters.
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -11,7 +30,7 @@ export function ulid(now: number = Date.now()): string {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const bytes = randomBytes(16);
+  const bytes = randomBytesPooled(16);
   let rand = "";
   for (let i = 0; i < 16; i++) rand += ALPHABET[bytes[i]! % 32];
   return time + rand;
@@ -31,5 +50,5 @@ export function newSessionId(now: number = Date.now()): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   const date = `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}`;
   const time = `${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
-  return `session_${date}_${time}_${randomBytes(4).toString("hex")}`;
+  return `session_${date}_${time}_${randomBytesPooled(4).toString("hex")}`;
 }
