@@ -10,7 +10,6 @@
  * interfaces; a Redis/BullMQ implementation replaces them without touching
  * the executor or the entry point semantics.
  */
-import { appendFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { RuntimeSchema, type Agent, type RuntimeConfig } from "../config/schema.js";
 import { ForagerError, StateError } from "../errors.js";
@@ -21,6 +20,7 @@ import type { ExecuteGraph } from "../graph/types.js";
 import type { LlmProvider } from "../llm/types.js";
 import { silentLogger, type Logger } from "../logging/index.js";
 import { isTerminal, type ExecutionResult } from "../result.js";
+import { JsonLinesAppender } from "../storage/event-log.js";
 import { FileKeyStore, MemoryKeyStore } from "../storage/keys.js";
 import { MemorySessionStore } from "../storage/memory.js";
 import { applyRetention } from "../storage/retention.js";
@@ -101,6 +101,7 @@ export class AgentRuntime implements RuntimeHandle {
   private readonly logger: Logger;
   private readonly agents = new Map<string, AgentSlot>();
   private readonly dispatcher: Dispatcher;
+  private readonly ingestLog = new JsonLinesAppender();
   private readonly timers: TimerScheduler;
   private readonly chains = new ChainTracker();
   private readonly eventStreams: EntryPointStream[] = [];
@@ -333,8 +334,19 @@ export class AgentRuntime implements RuntimeHandle {
     if (matching.length > 0 && matching.every((stream) => !stream.accepting)) {
       return { status: "full", retry_after_seconds: Math.min(...matching.map((s) => s.retryAfterSeconds())) };
     }
-    await this.appendIngestLog(event);
-    const executions = await this.triggerFromEvent(matching, event, upstream);
+    // Admission decides synchronously, before anything is awaited, so the
+    // room seen by the check above is the room taken: no 202 that then
+    // starts nothing because a concurrent delivery took the last slot.
+    const admitting = this.triggerFromEvent(matching, event, upstream);
+    try {
+      await this.appendIngestLog(event);
+    } catch (err) {
+      // Not on disk, so not accepted: what was admitted for it must not run.
+      const admitted = await admitting.catch(() => [] as string[]);
+      await Promise.all(admitted.map((id) => this.cancel(id, "ingest_failed").catch(() => undefined)));
+      throw err;
+    }
+    const executions = await admitting;
     this.ingested.add(event.id);
     const published = this.bus.publish({
       ...event,
@@ -542,9 +554,8 @@ export class AgentRuntime implements RuntimeHandle {
     const root = this.options.storagePath;
     if (!root) return;
     const source = (event.stream_id ?? "unknown").replace(/[^A-Za-z0-9_.-]/g, "_");
-    const dir = join(root, "_events");
-    await mkdir(dir, { recursive: true });
-    await appendFile(join(dir, `${source}.jsonl`), JSON.stringify(event) + "\n");
+    // Batched per tick (one append for a burst of deliveries), on disk when this resolves.
+    await this.ingestLog.append(join(root, "_events", `${source}.jsonl`), [event]);
   }
 
   private publishStream(type: "stream_started" | "stream_stopped", stream: EntryPointStream): void {
