@@ -239,13 +239,16 @@ export async function main(argv: string[]): Promise<void> {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
-  await flushStdout();
+  await flushOutput();
   process.exit(code);
 }
 
-function flushStdout(): Promise<void> {
-  return new Promise((resolve) => {
-    if (process.stdout.writableLength === 0) resolve();
-    else process.stdout.write("", () => resolve());
-  });
+/** Waits until everything written to stdout and stderr has been handed to the OS. */
+async function flushOutput(): Promise<void> {
+  const drain = (stream: NodeJS.WriteStream) =>
+    new Promise<void>((resolve) => {
+      if (stream.writableLength === 0) resolve();
+      else stream.write("", () => resolve());
+    });
+  await Promise.all([drain(process.stdout), drain(process.stderr)]);
 }

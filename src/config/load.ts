@@ -5,7 +5,7 @@
  * reported together, never only the first.
  */
 import { dirname, resolve } from "node:path";
-import { Document, LineCounter, parseDocument, type YAMLError } from "yaml";
+import { Document, LineCounter, isAlias, parseDocument, visit, type YAMLError } from "yaml";
 import { DefinitionError, type DefinitionIssue } from "../errors.js";
 import { interpolateDocument, type InterpolatedValue } from "./interpolate.js";
 import { documentLocator, formatPath, NO_POSITIONS, type KeyPath, type Locator, type PathSegment } from "./positions.js";
@@ -206,7 +206,14 @@ function toIssue(problem: SchemaProblem, ctx: CheckContext): DefinitionIssue {
 function checkDocument(doc: Document, ctx: CheckContext, yamlIssues: DefinitionIssue[]): ValidationOutcome {
   const interpolation = interpolateDocument(doc, ctx.env);
   const problems: SchemaProblem[] = [...interpolation.problems];
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // e.g. an alias bomb past maxAliasCount: a problem with the file, not a crash.
+    const message = err instanceof Error ? err.message : String(err);
+    return { issues: [...yamlIssues, { file: ctx.file, line: 1, col: 1, path: "", message: `cannot read the YAML: ${message}` }] };
+  }
 
   if (data === null || data === undefined) {
     return { issues: [...yamlIssues, { file: ctx.file, line: 1, col: 1, path: "", message: "the file is empty; expected an agent definition (a map with name and graph)" }] };
@@ -265,6 +272,17 @@ function validateText(text: string, file: string, options: LoadOptions): Validat
     const pos = err.linePos?.[0] ?? lineCounter.linePos(err.pos[0]);
     return { file, line: pos.line, col: pos.col, path: "", message: yamlErrorMessage(err, text) };
   });
+  // An alias to an anchor that does not exist (`*nope`) parses, but cannot be
+  // turned into data: report it where it stands.
+  visit(doc, {
+    Alias(_key, node) {
+      if (isAlias(node) && !node.resolve(doc)) {
+        const pos = lineCounter.linePos(node.range?.[0] ?? 0);
+        yamlIssues.push({ file, line: pos.line, col: pos.col, path: "", message: `unresolved alias *${node.source}: no anchor &${node.source} before it` });
+      }
+    },
+  });
+  if (yamlIssues.length > 0 && !doc.errors.length) return { issues: yamlIssues };
   // Past a syntax error the tree is a guess: report only what YAML found.
   // Duplicate keys leave a sound tree, so the rest of the file is checked too.
   if (doc.errors.some((err) => err.code !== "DUPLICATE_KEY")) return { issues: yamlIssues };

@@ -6,6 +6,7 @@ import { exitCodeForStatus } from "../../result.js";
 import { isSecretName } from "../../logging/redact.js";
 import { runOnce } from "../../runtime/run-once.js";
 import { readInputFlag } from "../input.js";
+import { armWatchdog } from "../watchdog.js";
 import { ansiPaint, formatSummary, plainPaint, progressLine } from "../format-result.js";
 import { appendStepSummary, errorAnnotation, inGitHubActions } from "../github-actions.js";
 
@@ -58,6 +59,13 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
     cwd: ctx.cwd,
   });
 
+  // Whatever applies, the CLI flag or the file's limits: past it plus a
+  // grace, a worker thread ends a run that a blocked event loop cannot.
+  const effectiveTimeout = [timeoutSeconds, agent.graph.limits?.timeout_seconds]
+    .filter((t): t is number => t !== undefined)
+    .reduce<number | undefined>((min, t) => (min === undefined ? t : Math.min(min, t)), undefined);
+  const watchdog = effectiveTimeout === undefined ? undefined : armWatchdog(effectiveTimeout);
+
   const paint = ctx.color ? ansiPaint() : plainPaint;
   const showProgress = ctx.stderrIsTTY && !flags.json && ctx.logLevel !== "silent";
   const result = await runOnce({
@@ -76,7 +84,7 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
           if (line) ctx.err(line + "\n");
         }
       : undefined,
-  });
+  }).finally(() => watchdog?.disarm());
 
   if (flags.json) ctx.out(JSON.stringify(result, null, 2) + "\n");
   else ctx.out(formatSummary(result, ctx.stdoutIsTTY && ctx.color ? paint : plainPaint));
