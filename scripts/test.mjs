@@ -35,6 +35,9 @@ if (process.env.FORAGER_TEST_SKIP_BUILD !== "1") {
     console.error("type check failed: fix the errors above");
     process.exit(build.status ?? 1);
   }
+  // bin/forager.js runs the bundle made from dist/.
+  const bundle = spawnSync(process.execPath, [join(root, "scripts", "bundle.mjs")], { cwd: root, stdio: "inherit" });
+  if (bundle.status !== 0) process.exit(bundle.status ?? 1);
 }
 
 const result = spawnSync(

@@ -59,7 +59,8 @@ export class ExecutionRun {
     this.attempt = options.attempt ?? 1;
     this.input = options.input ?? {};
     this.clock = options.clock ?? systemClock;
-    this.logger = options.logger.child({ agent: this.agent.name, entry_point: this.entryPoint.id, execution_id: this.executionId });
+    // The executor binds the execution's context; callers pass their logger without it.
+    this.logger = options.logger.child({ agent: this.agent.name, entry_point: this.entryPoint.id, execution_id: this.executionId, session_id: options.sessionId });
     this.budget = new Budget(options.limits ?? {}, this.agent.llm?.pricing);
     this.isolated = this.entryPoint.isolation_level === "isolated";
     this.memory = copyInput(this.input);

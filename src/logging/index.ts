@@ -66,18 +66,22 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const destination = options.destination ?? pino.destination({ fd: 2, sync: true });
     return pino(base, destination as DestinationStream);
   }
-  // pino-pretty is loaded only when a person reads the logs, and runs
-  // in-process (a worker transport costs start-up time and can lose lines on exit).
-  const require = createRequire(import.meta.url);
-  const pretty = require("pino-pretty") as (opts: Record<string, unknown>) => DestinationStream;
-  const stream = pretty({
-    colorize: options.color ?? colorEnabled(env),
-    destination: options.destination ?? 2,
-    sync: true,
-    translateTime: "SYS:HH:MM:ss.l",
-    ignore: "pid,hostname",
-    singleLine: true,
-  });
+  // pino-pretty is loaded on the first line written, so a run that logs
+  // nothing never pays for it, and runs in-process (a worker transport costs
+  // start-up time and can lose lines on exit).
+  const color = options.color ?? colorEnabled(env);
+  const destination = options.destination ?? 2;
+  let pretty: DestinationStream | undefined;
+  const stream: DestinationStream = {
+    write(line: string) {
+      if (!pretty) {
+        const require = createRequire(import.meta.url);
+        const build = require("pino-pretty") as (opts: Record<string, unknown>) => DestinationStream;
+        pretty = build({ colorize: color, destination, sync: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname", singleLine: true });
+      }
+      pretty.write(line);
+    },
+  };
   return pino(base, stream);
 }
 

@@ -580,7 +580,7 @@ export class AgentRuntime implements RuntimeHandle {
         state: this.stateStore,
         llm,
         tools,
-        logger,
+        logger: this.logger,
         clock: this.clock,
         limits: mergeLimits(agent.graph.limits, stream.entryPoint.limits),
         queuedAt: new Date(job.queuedAtMs).toISOString(),

@@ -108,7 +108,7 @@ export async function runOnce(options: RunOnceOptions): Promise<ExecutionResult>
       state,
       llm,
       tools,
-      logger: log,
+      logger,
       limits,
     });
   } finally {

@@ -1,0 +1,44 @@
+// Bundles the CLI after `tsc`: one ESM graph of a few files instead of
+// hundreds of small modules (zod, yaml, cel, commander and forager's own),
+// which is most of what a short `forager run` spends starting up. The
+// library entry (dist/index.js) stays the plain tsc output.
+//
+// Heavy and rarely used packages stay external and load lazily, as in the
+// source: the AI SDK, the MCP SDK, hono, and pino-pretty (CommonJS, loaded
+// with require() on the first human-readable log line). pino is bundled;
+// its worker transports, which need their own files, are never used.
+import { build } from "esbuild";
+import { rmSync } from "node:fs";
+
+const outdir = new URL("../dist/bundle/", import.meta.url).pathname;
+rmSync(outdir, { recursive: true, force: true });
+
+await build({
+  entryPoints: {
+    cli: "dist/cli/main.js",
+    // Started by path as a worker thread: must be its own file beside the CLI.
+    "watchdog-worker": "dist/cli/watchdog-worker.js",
+  },
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  sourcemap: false,
+  // Smaller text compiles faster at every start; names stay readable in stack traces.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  // Bundled CommonJS packages (commander) call require() for Node built-ins.
+  banner: { js: 'import { createRequire as __foragerRequire } from "node:module"; const require = __foragerRequire(import.meta.url);' },
+  logLevel: "warning",
+  external: [
+    "ai",
+    "@ai-sdk/*",
+    "@modelcontextprotocol/*",
+    "hono",
+    "hono/*",
+    "@hono/*",
+    "pino-pretty",
+  ],
+});
