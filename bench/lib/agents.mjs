@@ -1,0 +1,37 @@
+/**
+ * Generated agent files for the scenarios. JSON is YAML, so each agent is
+ * written as JSON next to a trivial function module.
+ */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+export const STEP_MODULE = "step.mjs";
+export const STEP_SOURCE = [
+  "// A trivial node: counts. Gate support lets a benchmark hold executions in flight.",
+  "export default function step({ memory }) { return { n: (memory.n ?? 0) + 1 }; }",
+  "export async function gated() { await globalThis.__benchGate; return { n: 1 }; }",
+  "",
+].join("\n");
+
+/** Writes step.mjs and `<name>.yaml` into `dir`; returns the agent file's path. */
+export async function writeAgent(dir, agent) {
+  await writeFile(join(dir, STEP_MODULE), STEP_SOURCE);
+  const file = join(dir, `${agent.name}.yaml`);
+  await writeFile(file, JSON.stringify(agent, null, 2));
+  return file;
+}
+
+/** A one-node function graph; `entryPoints` are entry point definitions as in the file. */
+export function oneNodeAgent(name, entryPoints, { exportName = "default", runtime } = {}) {
+  return {
+    name,
+    graph: {
+      max_steps: 5,
+      output_keys: ["n"],
+      nodes: [{ id: "count", type: "function", module: STEP_MODULE, export: exportName, output_keys: ["n"] }],
+      edges: [],
+    },
+    entry_points: entryPoints,
+    ...(runtime ? { runtime } : {}),
+  };
+}
