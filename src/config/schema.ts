@@ -267,10 +267,15 @@ export const RuntimeSchema = strict({
   control_host: z.string().default("127.0.0.1"),
   control_port: z.number().int().min(0).max(65535).default(0),
   shutdown_grace_seconds: z.number().nonnegative().default(30),
+  /**
+   * Finished sessions older than max_age, or beyond the newest max_sessions
+   * per agent, are removed at start and every few minutes: disk and the
+   * in-memory index stay bounded unless a file opts out with larger values.
+   */
   session_retention: strict({
     max_age: Duration.optional(),
     max_sessions: PositiveInt.optional(),
-  }).optional(),
+  }).default({ max_age: 7 * 86_400, max_sessions: 10_000 }),
 });
 
 // ---------------------------------------------------------------- the file
