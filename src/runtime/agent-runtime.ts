@@ -20,7 +20,9 @@ import type { ExecuteGraph } from "../graph/types.js";
 import type { LlmProvider } from "../llm/types.js";
 import { silentLogger, type Logger } from "../logging/index.js";
 import { isTerminal, type ExecutionResult } from "../result.js";
+import { AppendFiles } from "../storage/append-files.js";
 import { JsonLinesAppender } from "../storage/event-log.js";
+import { ingestLogPath, pruneIngestLogs } from "../storage/ingest-log.js";
 import { FileKeyStore, MemoryKeyStore } from "../storage/keys.js";
 import { MemorySessionStore } from "../storage/memory.js";
 import { applyRetention } from "../storage/retention.js";
@@ -101,7 +103,8 @@ export class AgentRuntime implements RuntimeHandle {
   private readonly logger: Logger;
   private readonly agents = new Map<string, AgentSlot>();
   private readonly dispatcher: Dispatcher;
-  private readonly ingestLog = new JsonLinesAppender();
+  private readonly ingestFiles = new AppendFiles(8);
+  private readonly ingestLog = new JsonLinesAppender(this.ingestFiles);
   private readonly timers: TimerScheduler;
   private readonly chains = new ChainTracker();
   private readonly eventStreams: EntryPointStream[] = [];
@@ -477,6 +480,12 @@ export class AgentRuntime implements RuntimeHandle {
     await step("drain the event bus", () => this.bus.drain());
     this.unsubscribe?.();
     await step("flush storage", () => this.store.flush());
+    await step("close the ingest log", async () => {
+      await this.ingestLog.flush();
+      await this.ingestFiles.closeAll();
+    });
+    // A key store passed in is the caller's to close.
+    if (!this.options.keys) await step("close the key store", () => this.keys.close?.());
     this.lifecycle = "stopped";
   }
 
@@ -553,9 +562,8 @@ export class AgentRuntime implements RuntimeHandle {
   private async appendIngestLog(event: ForagerEvent): Promise<void> {
     const root = this.options.storagePath;
     if (!root) return;
-    const source = (event.stream_id ?? "unknown").replace(/[^A-Za-z0-9_.-]/g, "_");
     // Batched per tick (one append for a burst of deliveries), on disk when this resolves.
-    await this.ingestLog.append(join(root, "_events", `${source}.jsonl`), [event]);
+    await this.ingestLog.append(ingestLogPath(root, event.stream_id ?? "unknown", event.timestamp), [event]);
   }
 
   private publishStream(type: "stream_started" | "stream_stopped", stream: EntryPointStream): void {
@@ -643,6 +651,10 @@ export class AgentRuntime implements RuntimeHandle {
   private async applyRetention(): Promise<void> {
     try {
       await applyRetention(this.store, this.config.session_retention);
+      const maxAge = this.config.session_retention?.max_age;
+      if (this.options.storagePath && maxAge !== undefined) {
+        await pruneIngestLogs(this.options.storagePath, maxAge, this.clock.now());
+      }
     } catch (err) {
       this.logger.warn({ err }, "session retention failed");
     }

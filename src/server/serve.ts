@@ -93,11 +93,12 @@ export async function serve(options: ServeOptions): Promise<number> {
   let webhooks: WebhookServer | undefined;
   let control: ControlApi | undefined;
   let wroteServeFile = false;
+  let keys: KeyStore | undefined;
   try {
     runtime = await deps.createRuntime({ agents, storagePath, config, logger });
     await runtime.start();
     if (config.webhook_routes.length > 0) {
-      const keys = await deps.createKeyStore(storagePath);
+      keys = await deps.createKeyStore(storagePath);
       webhooks = new WebhookServer({ routes: config.webhook_routes, runtime, keys, logger: logger.child({ component: "webhooks" }) });
     }
     control = new ControlApi({ runtime, token, webhooks: webhooks?.stats, logger: logger.child({ component: "control" }) });
@@ -136,6 +137,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     await webhooks?.close().catch((err: unknown) => logger.warn({ err }, "closing the webhook listener failed"));
     await control?.close().catch((err: unknown) => logger.warn({ err }, "closing the control API failed"));
     if (runtime && runtime.state !== "stopped") await runtime.stop({ graceMs: 0 }).catch((err: unknown) => logger.warn({ err }, "stopping the runtime failed"));
+    await keys?.close?.().catch((err: unknown) => logger.warn({ err }, "closing the webhook de-duplication store failed"));
     if (wroteServeFile) await removeServeFile(storagePath).catch(() => {});
     await lock.release().catch(() => {});
   }

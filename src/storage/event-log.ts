@@ -6,6 +6,7 @@
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { ForagerEvent } from "../events/types.js";
+import type { AppendFiles } from "./append-files.js";
 
 interface Batch {
   lines: string[];
@@ -19,6 +20,12 @@ export class JsonLinesAppender {
   private scheduled = false;
   /** The last write per file, so batches for one file never overlap. */
   private readonly tails = new Map<string, Promise<void>>();
+
+  /**
+   * With `files`, appends go through handles kept open (for a few hot logs
+   * that are never replaced); without, each batch opens and closes its file.
+   */
+  constructor(private readonly files?: AppendFiles) {}
 
   /** Queues lines for `path`; resolves when they are written. */
   append(path: string, values: readonly unknown[]): Promise<void> {
@@ -64,7 +71,7 @@ export class JsonLinesAppender {
       const previous = this.tails.get(path) ?? Promise.resolve();
       const write = previous
         .catch(() => undefined)
-        .then(() => appendCreating(path, batch.lines.join("")))
+        .then(() => (this.files ? this.files.append(path, batch.lines.join("")) : appendCreating(path, batch.lines.join(""))))
         .then(batch.resolve, batch.reject);
       const tail = write.then(() => undefined);
       this.tails.set(path, tail);

@@ -9,9 +9,9 @@
  * joins the next append, so a burst of webhooks costs one write per batch,
  * not one per delivery, while the check-and-set stays atomic in memory.
  */
-import { appendFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { systemClock, type Clock } from "../util/clock.js";
+import { AppendFiles } from "./append-files.js";
 import { writeFileAtomic } from "./atomic.js";
 import { readJsonLines } from "./event-log.js";
 import type { KeyStore } from "./types.js";
@@ -57,6 +57,7 @@ export class FileKeyStore implements KeyStore {
   readonly dir: string;
   private readonly clock: Clock;
   private readonly namespaces = new Map<string, Promise<Namespace>>();
+  private readonly files = new AppendFiles();
 
   constructor(root: string, options: { clock?: Clock } = {}) {
     this.dir = join(root, "_keys");
@@ -161,14 +162,14 @@ export class FileKeyStore implements KeyStore {
     }
   }
 
-  private async appendText(namespace: string, text: string): Promise<void> {
-    try {
-      await appendFile(this.filePath(namespace), text);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      await mkdir(this.dir, { recursive: true });
-      await appendFile(this.filePath(namespace), text);
-    }
+  private appendText(namespace: string, text: string): Promise<void> {
+    return this.files.append(this.filePath(namespace), text);
+  }
+
+  /** Waits for writes in flight and closes the open logs; the store still works after (files reopen). */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.files.closeAll();
   }
 
   private async compact(namespace: string, ns: Namespace): Promise<void> {
@@ -181,6 +182,8 @@ export class FileKeyStore implements KeyStore {
       }
       text += JSON.stringify({ k, v: entry.value, x: entry.expiresAt } satisfies LogLine) + "\n";
     }
+    // The open handle would keep appending to the replaced file.
+    await this.files.forget(this.filePath(namespace));
     await writeFileAtomic(this.filePath(namespace), text);
     ns.lines = ns.entries.size;
   }

@@ -79,4 +79,6 @@ export interface KeyStore {
   get(namespace: string, key: string): Promise<string | undefined>;
   set(namespace: string, key: string, value: string, ttlSeconds?: number): Promise<void>;
   delete(namespace: string, key: string): Promise<void>;
+  /** Releases open files; optional, the store may be used again after. */
+  close?(): Promise<void>;
 }

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { tempDir } from "../helpers/cli.js";
@@ -130,7 +130,9 @@ describe("crash: kill -9 of serve under load, then restart on the same storage",
         assert.deepEqual(record.input, { n: t.n, sleep_ms: 120_000 }, "the input is kept so it can be re-run");
       }
       const hookEvents = new Set(
-        readFileSync(join(dir.path, "_events", "github.jsonl"), "utf8")
+        readdirSync(join(dir.path, "_events", "github"))
+          .map((day) => readFileSync(join(dir.path, "_events", "github", day), "utf8"))
+          .join("")
           .split("\n")
           .filter((line) => line.trim() !== "")
           .map((line) => (JSON.parse(line) as { id: string }).id),

@@ -83,7 +83,7 @@ describe("runtime with the executor", () => {
     assert.equal(first.status, "accepted");
     if (first.status !== "accepted") return;
     assert.equal(first.executions.length, 1);
-    const log = (await readFile(join(storage, "_events", "github.jsonl"), "utf8")).trim().split("\n");
+    const log = (await readIngestLog(storage, "github")).trim().split("\n");
     assert.equal(log.length, 1);
     assert.equal(JSON.parse(log[0]!).id, first.event.id);
     const started = await runtime.getExecution(first.executions[0]!);
@@ -93,7 +93,7 @@ describe("runtime with the executor", () => {
     assert.deepEqual(unmatched.status === "accepted" && unmatched.executions, []);
     const full = await runtime.ingest(webhook("opened"));
     assert.equal(full.status, "full");
-    const after = (await readFile(join(storage, "_events", "github.jsonl"), "utf8")).trim().split("\n");
+    const after = (await readIngestLog(storage, "github")).trim().split("\n");
     assert.equal(after.length, 2);
     // The webhook event on the bus does not trigger the entry point a second time.
     await runtime.bus.drain();
@@ -102,3 +102,12 @@ describe("runtime with the executor", () => {
     assert.equal((await runtime.getExecution(first.executions[0]!))?.status, "cancelled");
   });
 });
+
+/** Every day file of a source's ingest log, concatenated in day order. */
+async function readIngestLog(storage: string, source: string): Promise<string> {
+  const { readdir } = await import("node:fs/promises");
+  const dir = join(storage, "_events", source);
+  const days = (await readdir(dir)).filter((f) => f.endsWith(".jsonl")).sort();
+  const parts = await Promise.all(days.map((day) => readFile(join(dir, day), "utf8")));
+  return parts.join("");
+}
