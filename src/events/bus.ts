@@ -61,6 +61,22 @@ export function eventMatcher(filter?: EventFilter): (event: ForagerEvent) => boo
     (execution_id === undefined || event.execution_id === execution_id);
 }
 
+/** An event with every field of SPEC 4.2: id and timestamp made when missing, absent ids null. */
+export function completeEvent(init: EventInit, nowMs: number): ForagerEvent {
+  return {
+    id: init.id ?? newEventId(nowMs),
+    type: init.type,
+    timestamp: init.timestamp ?? new Date(nowMs).toISOString(),
+    graph_id: init.graph_id ?? null,
+    stream_id: init.stream_id ?? null,
+    execution_id: init.execution_id ?? null,
+    session_id: init.session_id ?? null,
+    node_id: init.node_id ?? null,
+    correlation_id: init.correlation_id ?? null,
+    data: init.data ?? {},
+  };
+}
+
 export class EventBus implements EventPublisher, EventSubscriber {
   private readonly historySize: number;
   private readonly logger: Pick<Logger, "warn">;
@@ -87,19 +103,7 @@ export class EventBus implements EventPublisher, EventSubscriber {
 
   /** Fills id, timestamp and missing fields, records the event and queues it for subscribers. */
   publish(init: EventInit): ForagerEvent {
-    const now = this.clock.now();
-    const event: ForagerEvent = {
-      id: init.id ?? newEventId(now),
-      type: init.type,
-      timestamp: init.timestamp ?? new Date(now).toISOString(),
-      graph_id: init.graph_id ?? null,
-      stream_id: init.stream_id ?? null,
-      execution_id: init.execution_id ?? null,
-      session_id: init.session_id ?? null,
-      node_id: init.node_id ?? null,
-      correlation_id: init.correlation_id ?? null,
-      data: init.data ?? {},
-    };
+    const event = completeEvent(init, this.clock.now());
     this.total++;
     this.byType[event.type] = (this.byType[event.type] ?? 0) + 1;
     this.remember(event);

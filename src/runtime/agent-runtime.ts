@@ -13,7 +13,7 @@
 import { join } from "node:path";
 import { RuntimeSchema, type Agent, type RuntimeConfig } from "../config/schema.js";
 import { ForagerError, StateError } from "../errors.js";
-import { EventBus } from "../events/bus.js";
+import { completeEvent, EventBus } from "../events/bus.js";
 import type { EventFilter, EventHandler, EventInit, ForagerEvent } from "../events/types.js";
 import { mergeLimits } from "../graph/limits.js";
 import type { ExecuteGraph } from "../graph/types.js";
@@ -319,19 +319,7 @@ export class AgentRuntime implements RuntimeHandle {
    */
   async ingest(init: EventInit): Promise<IngestOutcome> {
     this.assertRunning();
-    const now = this.clock.now();
-    const event: ForagerEvent = {
-      id: init.id ?? newEventId(now),
-      type: init.type,
-      timestamp: init.timestamp ?? new Date(now).toISOString(),
-      graph_id: init.graph_id ?? null,
-      stream_id: init.stream_id ?? null,
-      execution_id: init.execution_id ?? null,
-      session_id: init.session_id ?? null,
-      node_id: init.node_id ?? null,
-      correlation_id: init.correlation_id ?? null,
-      data: init.data ?? {},
-    };
+    const event = completeEvent(init, this.clock.now());
     const upstream = this.chains.upstreamOf(event);
     const matching = this.eventStreams.filter((stream) => eventMatches(stream, event, upstream, this.logger));
     if (matching.length > 0 && matching.every((stream) => !stream.accepting)) {
