@@ -116,7 +116,6 @@ function checkEntryPoint(ep: EntryPointDef, index: number, nodeIds: string[], ou
 export function semanticProblems(file: AgentFile, options: SemanticOptions = {}): SchemaProblem[] {
   const out: SchemaProblem[] = [];
   const nodes = file.graph.nodes;
-  const nodeIds = nodes.map((n) => n.id);
   const toolNames = [...new Set([...Object.keys(file.tools), ...(options.alsoKnown?.tools ?? [])])];
   const serverNames = [...new Set([...Object.keys(file.mcp_servers), ...(options.alsoKnown?.servers ?? [])])];
 

@@ -10,7 +10,6 @@
  * interfaces; a Redis/BullMQ implementation replaces them without touching
  * the executor or the entry point semantics.
  */
-import { join } from "node:path";
 import { RuntimeSchema, type Agent, type RuntimeConfig } from "../config/schema.js";
 import { ForagerError, StateError } from "../errors.js";
 import { completeEvent, EventBus } from "../events/bus.js";
@@ -22,19 +21,20 @@ import { silentLogger, type Logger } from "../logging/index.js";
 import { isTerminal, type ExecutionResult } from "../result.js";
 import { AppendFiles } from "../storage/append-files.js";
 import { JsonLinesAppender } from "../storage/event-log.js";
-import { ingestLogPath, pruneIngestLogs } from "../storage/ingest-log.js";
+import { ingestLogPath } from "../storage/ingest-log.js";
 import { FileKeyStore, MemoryKeyStore } from "../storage/keys.js";
 import { MemorySessionStore } from "../storage/memory.js";
-import { applyRetention } from "../storage/retention.js";
 import { FileSessionStore } from "../storage/sessions.js";
 import { FileStateStore, MemoryStateStore } from "../storage/state.js";
 import type { ExecutionSummary, KeyStore, ListQuery, SessionStore, StateStore } from "../storage/types.js";
 import type { ToolResolver } from "../tools/types.js";
 import { abortReason } from "../util/abort.js";
-import { systemClock, type Clock, type ClockTimer } from "../util/clock.js";
-import { newEventId } from "../util/ids.js";
+import { systemClock, type Clock } from "../util/clock.js";
 import { jsonSchemaErrors } from "../util/json-schema.js";
+import { AgentResources } from "./agent-resources.js";
 import { Dispatcher } from "./dispatcher.js";
+import { admitOnce } from "./idempotency.js";
+import { RetentionSchedule } from "./retention-schedule.js";
 import { resolveEntryPoint, type EntryPointSpec } from "./entry-point-spec.js";
 import { TriggerRefusedError } from "./errors.js";
 import { ChainTracker, eventMatches } from "./event-triggers.js";
@@ -54,8 +54,6 @@ import {
   type WaitOptions,
 } from "./types.js";
 
-const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
-const RETENTION_INTERVAL_MS = 10 * 60_000;
 
 export interface AgentRuntimeOptions {
   agent?: Agent;
@@ -88,8 +86,6 @@ export interface TriggerOptions {
 interface AgentSlot {
   agent: Agent;
   streams: Map<string, EntryPointStream>;
-  tools?: Promise<ToolResolver>;
-  llm?: Promise<LlmProvider | undefined>;
 }
 
 /** The headless runtime: entry points, queues, timers, events, stats. */
@@ -111,7 +107,8 @@ export class AgentRuntime implements RuntimeHandle {
   /** Ids of events this runtime ingested itself: their triggers already happened. */
   private readonly ingested = new Set<string>();
   /** Resolvers and providers the runtime created and therefore closes. */
-  private readonly owned: Array<{ close?(): Promise<void> }> = [];
+  private readonly resources: AgentResources;
+  private readonly retention: RetentionSchedule;
   private execute?: ExecuteGraph;
   private lifecycle: LifecycleState = "created";
   private startPromise?: Promise<void>;
@@ -119,7 +116,6 @@ export class AgentRuntime implements RuntimeHandle {
   private startedAtMs = 0;
   private paused = false;
   private unsubscribe?: () => void;
-  private retentionTimer?: ClockTimer;
 
   constructor(private readonly options: AgentRuntimeOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -132,6 +128,15 @@ export class AgentRuntime implements RuntimeHandle {
     this.stateStore = options.state ?? (root ? new FileStateStore(root) : new MemoryStateStore());
     this.keys = options.keys ?? (root ? new FileKeyStore(root, { clock: this.clock }) : new MemoryKeyStore({ clock: this.clock }));
     this.execute = options.execute;
+    this.resources = new AgentResources({ tools: options.tools, llm: options.llm, logger: this.logger, clock: this.clock });
+    this.retention = new RetentionSchedule({
+      store: this.store,
+      storagePath: root,
+      policy: this.config.session_retention,
+      clock: this.clock,
+      logger: this.logger,
+      isRunning: () => this.lifecycle === "running",
+    });
     const runtime = this;
     this.dispatcher = new Dispatcher(
       {
@@ -238,13 +243,13 @@ export class AgentRuntime implements RuntimeHandle {
         data: { status: record.status, error: record.error },
       });
     }
-    await this.applyRetention();
+    await this.retention.runNow();
     this.unsubscribe = this.bus.subscribe((event) => this.onEvent(event));
     this.startedAtMs = this.clock.now();
     this.lifecycle = "running";
     for (const slot of this.agents.values()) for (const stream of slot.streams.values()) this.publishStream("stream_started", stream);
     await this.timers.start();
-    this.armRetention();
+    this.retention.arm();
   }
 
   /**
@@ -276,39 +281,18 @@ export class AgentRuntime implements RuntimeHandle {
     }
     const key = request.idempotencyKey;
     if (key === undefined) return this.dispatcher.admit(stream, input);
-    return this.admitOnce(stream, input, key);
-  }
-
-  /** Idempotent trigger: the first execution for a key within 24 h answers every repeat. */
-  private async admitOnce(stream: EntryPointStream, input: Record<string, unknown>, key: string): Promise<TriggerOutcome> {
-    const namespace = `idempotency/${stream.key}`;
-    // Claim the key first, so two concurrent repeats cannot both start.
-    const claim = `pending:${newEventId(this.clock.now())}`;
-    const { existing } = await this.keys.putIfAbsent(namespace, key, claim, IDEMPOTENCY_TTL_SECONDS);
-    if (existing !== undefined) return this.duplicateOutcome(namespace, key, existing);
-    let outcome: TriggerOutcome;
-    try {
-      this.assertRunning();
-      outcome = await this.dispatcher.admit(stream, input, { idempotencyKey: key });
-    } catch (err) {
-      await this.keys.delete(namespace, key);
-      throw err;
-    }
-    if (outcome.status === "skipped" || outcome.status === "rejected") await this.keys.delete(namespace, key);
-    else await this.keys.set(namespace, key, JSON.stringify({ execution_id: outcome.execution_id, session_id: outcome.session_id }), IDEMPOTENCY_TTL_SECONDS);
-    return outcome;
-  }
-
-  private async duplicateOutcome(namespace: string, key: string, value: string): Promise<TriggerOutcome> {
-    // A concurrent first trigger may still be admitting: wait briefly for its id.
-    for (let i = 0; value.startsWith("pending:") && i < 200; i++) {
-      await new Promise((resolve) => setImmediate(resolve));
-      value = (await this.keys.get(namespace, key)) ?? value;
-    }
-    if (value.startsWith("pending:")) return { status: "skipped", reason: `a trigger with idempotency key "${key}" is still being admitted` };
-    const first = JSON.parse(value) as { execution_id: string; session_id: string };
-    const current = await this.getExecution(first.execution_id);
-    return { status: current?.status ?? "queued", execution_id: first.execution_id, session_id: first.session_id, duplicate: true };
+    return admitOnce(
+      {
+        keys: this.keys,
+        nowMs: () => this.clock.now(),
+        assertRunning: () => this.assertRunning(),
+        admit: (target, admitted, idempotencyKey) => this.dispatcher.admit(target, admitted, { idempotencyKey }),
+        getExecution: (id) => this.getExecution(id),
+      },
+      stream,
+      input,
+      key,
+    );
   }
 
   /**
@@ -462,8 +446,8 @@ export class AgentRuntime implements RuntimeHandle {
     await step("wait for running executions", () => this.waitForRunning(graceMs));
     await step("cancel running executions", () => Promise.all(this.dispatcher.runningJobs().map((job) => this.dispatcher.cancel(job, "shutdown"))));
     await step("record cancelled executions", () => this.dispatcher.flushWrites());
-    if (this.retentionTimer) this.clock.clearTimeout(this.retentionTimer);
-    for (const closable of this.owned) await step("close tools and providers", () => closable.close?.());
+    this.retention.disarm();
+    await step("close tools and providers", () => this.resources.close((err) => this.logger.error({ err }, "stopping the runtime: closing a tool resolver or provider failed")));
     for (const slot of this.agents.values()) for (const stream of slot.streams.values()) this.publishStream("stream_stopped", stream);
     await step("drain the event bus", () => this.bus.drain());
     this.unsubscribe?.();
@@ -563,7 +547,7 @@ export class AgentRuntime implements RuntimeHandle {
     const agent = slot.agent;
     const logger = this.logger.child({ agent: agent.name, entry_point: stream.id, execution_id: job.id, session_id: job.sessionId });
     try {
-      const [tools, llm] = await Promise.all([this.toolsFor(slot), this.llmFor(slot)]);
+      const [tools, llm] = await Promise.all([this.resources.tools(agent), this.resources.llm(agent)]);
       return await this.execute!({
         agent,
         entryPoint: stream.entryPoint,
@@ -604,56 +588,5 @@ export class AgentRuntime implements RuntimeHandle {
       });
       return record;
     }
-  }
-
-  private toolsFor(slot: AgentSlot): Promise<ToolResolver> {
-    slot.tools ??= (async () => {
-      const given = this.options.tools;
-      if (given && typeof given !== "function") return given;
-      const resolver = given ? given(slot.agent) : (await import("../tools/registry.js")).createToolResolver(slot.agent, { logger: this.logger });
-      this.owned.push(resolver);
-      return resolver;
-    })();
-    slot.tools.catch(() => (slot.tools = undefined));
-    return slot.tools;
-  }
-
-  private llmFor(slot: AgentSlot): Promise<LlmProvider | undefined> {
-    slot.llm ??= (async () => {
-      const given = this.options.llm;
-      if (given && typeof given !== "function") return given;
-      if (!given && !slot.agent.graph.nodes.some((node) => node.type === "llm")) return undefined;
-      let provider: LlmProvider;
-      if (given) provider = await given(slot.agent);
-      else {
-        if (!slot.agent.llm) throw new ForagerError("no_llm", `agent ${slot.agent.name} has llm nodes but no \`llm\` section`);
-        provider = await (await import("../llm/index.js")).createLlmProvider(slot.agent.llm, { logger: this.logger, clock: this.clock });
-      }
-      this.owned.push(provider);
-      return provider;
-    })();
-    slot.llm.catch(() => (slot.llm = undefined));
-    return slot.llm;
-  }
-
-  private async applyRetention(): Promise<void> {
-    try {
-      await applyRetention(this.store, this.config.session_retention);
-      const maxAge = this.config.session_retention?.max_age;
-      if (this.options.storagePath && maxAge !== undefined) {
-        await pruneIngestLogs(this.options.storagePath, maxAge, this.clock.now());
-      }
-    } catch (err) {
-      this.logger.warn({ err }, "session retention failed");
-    }
-  }
-
-  private armRetention(): void {
-    if (!this.config.session_retention) return;
-    this.retentionTimer = this.clock.setTimeout(() => {
-      if (this.lifecycle !== "running") return;
-      void this.applyRetention().then(() => this.armRetention());
-    }, RETENTION_INTERVAL_MS);
-    this.retentionTimer.unref?.();
   }
 }
