@@ -60,7 +60,7 @@ export async function executeGraph(options: ExecuteOptions): Promise<ExecutionRe
 
   run.emit("execution_started", { entry_node: entryPoint.entry_node, attempt: run.attempt, input: preview(run.input) });
   let outcome: Outcome | undefined;
-  if (store) {
+  if (store && !options.recordedAtStart) {
     try {
       await store.save(snapshot("running", null, null));
     } catch (err) {

@@ -36,6 +36,11 @@ export interface ExecuteOptions {
   /** When the execution was queued (ISO); defaults to now. */
   queuedAt?: string;
   idempotencyKey?: string;
+  /**
+   * The caller already saved this execution's record with status running
+   * (so a trigger is on disk before it is acknowledged): skip the first save.
+   */
+  recordedAtStart?: boolean;
 }
 
 export type ExecuteGraph = (options: ExecuteOptions) => Promise<ExecutionResult>;

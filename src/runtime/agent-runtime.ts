@@ -565,6 +565,7 @@ export class AgentRuntime implements RuntimeHandle {
         limits: mergeLimits(agent.graph.limits, stream.entryPoint.limits),
         queuedAt: new Date(job.queuedAtMs).toISOString(),
         idempotencyKey: job.idempotencyKey,
+        recordedAtStart: job.recordedRunning === true,
       });
     } catch (err) {
       // The executor never ran (tools or provider could not be built) or broke its contract.

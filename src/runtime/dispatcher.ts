@@ -131,8 +131,12 @@ export class Dispatcher {
       if (supersededSuccessor) this.cancelQueued(victim, "cancel_previous");
       else void this.cancel(victim, "cancel_previous");
     }
-    if (job.phase === "queued") {
-      job.persisted = this.persistQueued(job);
+    // Every admitted job is on disk before admit resolves, also one that
+    // started at once: a trigger or webhook acknowledged and then lost to a
+    // crash must still be found (as interrupted, with its input).
+    if (job.phase === "queued" || job.phase === "running") {
+      job.recordedRunning = job.phase === "running";
+      job.persisted = this.persistAdmitted(job);
       await job.persisted;
     }
     return { status: job.phase === "queued" ? "queued" : job.phase === "running" ? "running" : job.result!.status, execution_id: job.id, session_id: job.sessionId };
@@ -258,19 +262,22 @@ export class Dispatcher {
     }
   }
 
-  private persistQueued(job: Job): Promise<void> {
-    const event: EventInit = {
-      type: "execution_queued",
-      graph_id: job.owner.agentName,
-      stream_id: job.owner.entryPointId,
-      execution_id: job.id,
-      session_id: job.sessionId,
-      data: { queued_at: new Date(job.queuedAtMs).toISOString() },
-    };
-    const published = this.host.publish(event);
+  private persistAdmitted(job: Job): Promise<void> {
     const store = this.host.store;
-    return Promise.all([store.save(queuedRecord(job)), store.appendEvents(job.owner.agentName, job.sessionId, [published])]).then(() => undefined, (err: unknown) => {
-      this.host.logger.error({ err, execution_id: job.id }, "could not record a queued execution");
+    const writes: Promise<unknown>[] = [store.save(queuedRecord(job))];
+    if (job.phase === "queued") {
+      const published = this.host.publish({
+        type: "execution_queued",
+        graph_id: job.owner.agentName,
+        stream_id: job.owner.entryPointId,
+        execution_id: job.id,
+        session_id: job.sessionId,
+        data: { queued_at: new Date(job.queuedAtMs).toISOString() },
+      });
+      writes.push(store.appendEvents(job.owner.agentName, job.sessionId, [published]));
+    }
+    return Promise.all(writes).then(() => undefined, (err: unknown) => {
+      this.host.logger.error({ err, execution_id: job.id }, "could not record an admitted execution");
     });
   }
 

@@ -25,8 +25,10 @@ export interface Job {
   controller?: AbortController;
   /** Why the job was cancelled, once someone asked. */
   cancelReason?: string;
-  /** The queued record's write; the executor's first write waits for it so it is never overwritten. */
+  /** The admission record's write; the executor's first write waits for it so it is never overwritten. */
   persisted?: Promise<void>;
+  /** The admission record already says running: the executor need not save it again. */
+  recordedRunning?: boolean;
   startedAtMs?: number;
   result?: ExecutionResult;
   /** Resolves when the job has finished (created on demand). */
@@ -62,10 +64,10 @@ export function liveResult(job: Job): ExecutionResult {
   };
 }
 
+/** The record written when a job is admitted: queued, or running when it started at once. */
 export function queuedRecord(job: Job): ExecutionRecord {
   return {
     ...liveResult(job),
-    status: "queued",
     input: job.input,
     queued_at: new Date(job.queuedAtMs).toISOString(),
     ...(job.idempotencyKey === undefined ? {} : { idempotency_key: job.idempotencyKey }),

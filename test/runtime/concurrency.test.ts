@@ -4,6 +4,7 @@ import { AgentRuntime } from "../../src/runtime/agent-runtime.js";
 import { TriggerRefusedError } from "../../src/runtime/errors.js";
 import { TriggerError } from "../../src/runtime/types.js";
 import { StateError } from "../../src/errors.js";
+import { FileSessionStore } from "../../src/storage/sessions.js";
 import { fakeExecutor, plainAgent, tempDir } from "./helpers.js";
 
 const api = (extra: Record<string, unknown>) => ({ id: "api", trigger_type: "api", ...extra });
@@ -101,6 +102,25 @@ describe("entry point streams", () => {
     await assert.rejects(runtime.trigger("nope"), (err: unknown) => err instanceof TriggerError && err.kind === "not_found");
     assert.equal(fake.started.length, 0);
     await runtime.stop();
+  });
+
+  test("a trigger is on disk when it is acknowledged, whether it started at once or was queued", async (t) => {
+    const dir = await tempDir(t);
+    // The fake executor writes nothing: whatever is on disk was written at admission.
+    const fake = fakeExecutor(200);
+    const runtime = new AgentRuntime({ agent: plainAgent("acked", [api({ max_concurrent: 1, overlap: "queue" })]), storagePath: dir, execute: fake.execute });
+    await runtime.start();
+    const started = await runtime.trigger("api", { n: 1 });
+    const queued = await runtime.trigger("api", { n: 2 });
+    const reader = new FileSessionStore(dir);
+    assert.deepEqual(
+      [await reader.get(started), await reader.get(queued)].map((r) => r && { status: r.status, input: r.input }),
+      [
+        { status: "running", input: { n: 1 } },
+        { status: "queued", input: { n: 2 } },
+      ],
+    );
+    await runtime.stop({ graceMs: 0 });
   });
 
   test("an idempotency key repeated after a restart returns the first execution", async (t) => {
