@@ -21,7 +21,8 @@ function formatValue(value: unknown): string {
 }
 
 export function formatSummary(result: ExecutionResult, paint: Paint = plainPaint): string {
-  const seconds = result.duration_ms === null ? "" : ` in ${(result.duration_ms / 1000).toFixed(2)}s`;
+  const ms = result.duration_ms;
+  const seconds = ms === null ? "" : ms < 1000 ? ` in ${Math.round(ms)}ms` : ` in ${(ms / 1000).toFixed(2)}s`;
   const head = result.success ? paint.ok(`✔ ${result.status}`) : paint.bad(`✘ ${result.status}`);
   const lines = [`${head} ${result.agent}/${result.entry_point}${seconds} (${result.steps_executed} step${result.steps_executed === 1 ? "" : "s"})`];
   if (result.path.length > 0) lines.push(paint.dim(`  path: ${result.path.join(" → ")}`));

@@ -8,6 +8,7 @@
  * Seam: the queue lives in the streams, the cap in a SlotLimiter; a
  * Redis/BullMQ backend replaces those two and the SessionStore.
  */
+import { errorMessage, ForagerError } from "../errors.js";
 import type { EventInit, ForagerEvent } from "../events/types.js";
 import type { Logger } from "../logging/index.js";
 import type { ExecutionRecord, ExecutionResult } from "../result.js";
@@ -136,8 +137,16 @@ export class Dispatcher {
     // crash must still be found (as interrupted, with its input).
     if (job.phase === "queued" || job.phase === "running") {
       job.recordedRunning = job.phase === "running";
-      job.persisted = this.persistAdmitted(job);
+      let failure: unknown;
+      job.persisted = this.persistAdmitted(job).catch((err: unknown) => {
+        failure = err;
+      });
       await job.persisted;
+      if (failure !== undefined) {
+        // Not on disk, so not accepted: it must not run unrecorded either.
+        void this.cancel(job, "storage_error");
+        throw new ForagerError("storage_error", `could not record the execution on disk: ${errorMessage(failure)}`, { cause: failure });
+      }
     }
     return { status: job.phase === "queued" ? "queued" : job.phase === "running" ? "running" : job.result!.status, execution_id: job.id, session_id: job.sessionId };
   }
@@ -276,9 +285,13 @@ export class Dispatcher {
       });
       writes.push(store.appendEvents(job.owner.agentName, job.sessionId, [published]));
     }
-    return Promise.all(writes).then(() => undefined, (err: unknown) => {
-      this.host.logger.error({ err, execution_id: job.id }, "could not record an admitted execution");
-    });
+    return Promise.all(writes).then(
+      () => undefined,
+      (err: unknown) => {
+        this.host.logger.error({ err, execution_id: job.id }, "could not record an admitted execution");
+        throw err;
+      },
+    );
   }
 
   /** Records an execution that ends without running (cancelled while queued), after its queued record. */

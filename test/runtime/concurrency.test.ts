@@ -5,6 +5,8 @@ import { TriggerRefusedError } from "../../src/runtime/errors.js";
 import { TriggerError } from "../../src/runtime/types.js";
 import { StateError } from "../../src/errors.js";
 import { FileSessionStore } from "../../src/storage/sessions.js";
+import { MemorySessionStore } from "../../src/storage/memory.js";
+import type { ExecutionRecord } from "../../src/result.js";
 import { fakeExecutor, plainAgent, tempDir } from "./helpers.js";
 
 const api = (extra: Record<string, unknown>) => ({ id: "api", trigger_type: "api", ...extra });
@@ -120,6 +122,22 @@ describe("entry point streams", () => {
         { status: "queued", input: { n: 2 } },
       ],
     );
+    await runtime.stop({ graceMs: 0 });
+  });
+
+  test("a trigger whose record cannot be written is refused and does not run unrecorded", async () => {
+    class FullDisk extends MemorySessionStore {
+      override save(record: ExecutionRecord): Promise<void> {
+        return ["queued", "running"].includes(record.status) ? Promise.reject(new Error("ENOSPC: no space left on device")) : super.save(record);
+      }
+    }
+    const fake = fakeExecutor(5000);
+    const runtime = new AgentRuntime({ agent: plainAgent("full", [api({})]), store: new FullDisk(), execute: fake.execute });
+    await runtime.start();
+    await assert.rejects(runtime.trigger("api", { n: 1 }), /could not record the execution on disk: ENOSPC/);
+    const stats = () => runtime.getStats().streams["full/api"]!.status_counts;
+    for (let i = 0; i < 100 && stats().running > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual({ running: stats().running, queued: stats().queued, cancelled: stats().cancelled }, { running: 0, queued: 0, cancelled: 1 });
     await runtime.stop({ graceMs: 0 });
   });
 
