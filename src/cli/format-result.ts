@@ -17,7 +17,7 @@ export function ansiPaint(): Paint {
 
 function formatValue(value: unknown): string {
   const text = typeof value === "string" ? value : JSON.stringify(value, null, 2);
-  return text.includes("\n") ? `\n    ${text.split("\n").join("\n    ")}` : ` ${text}`;
+  return text.includes("\n") ? `\n      ${text.split("\n").join("\n      ")}` : ` ${text}`;
 }
 
 export function formatSummary(result: ExecutionResult, paint: Paint = plainPaint): string {
