@@ -5,6 +5,7 @@
  */
 import type { Limits, LlmConfig } from "../config/schema.js";
 import type { Usage } from "../result.js";
+import { estimateCostUsd } from "../llm/cost.js";
 import type { TokenUsage } from "../llm/types.js";
 
 const LIMIT_FIELDS = ["timeout_seconds", "max_llm_calls", "max_tool_calls", "max_tokens", "max_cost_usd"] as const;
@@ -47,31 +48,30 @@ export class Budget {
 
   /** Breach when one more LLM call would exceed `max_llm_calls`; otherwise counts the call. */
   startLlmCall(): BudgetBreach | undefined {
-    const max = this.limits.max_llm_calls;
-    if (max !== undefined && this.usage.llm_calls + 1 > max) {
-      return {
-        limit: "max_llm_calls",
-        limit_value: max,
-        used: this.usage.llm_calls,
-        message: `max_llm_calls reached: ${this.usage.llm_calls} of ${max} LLM calls used, another call would exceed it`,
-      };
-    }
-    this.usage.llm_calls += 1;
-    return undefined;
+    return this.startCall("llm_calls", "max_llm_calls", "LLM calls");
   }
 
   /** Breach when one more tool call would exceed `max_tool_calls`; otherwise counts the call. */
   startToolCall(): BudgetBreach | undefined {
-    const max = this.limits.max_tool_calls;
-    if (max !== undefined && this.usage.tool_calls + 1 > max) {
+    return this.startCall("tool_calls", "max_tool_calls", "tool calls");
+  }
+
+  private startCall(
+    counter: "llm_calls" | "tool_calls",
+    limit: "max_llm_calls" | "max_tool_calls",
+    noun: string,
+  ): BudgetBreach | undefined {
+    const max = this.limits[limit];
+    const used = this.usage[counter];
+    if (max !== undefined && used + 1 > max) {
       return {
-        limit: "max_tool_calls",
+        limit,
         limit_value: max,
-        used: this.usage.tool_calls,
-        message: `max_tool_calls reached: ${this.usage.tool_calls} of ${max} tool calls used, another call would exceed it`,
+        used,
+        message: `${limit} reached: ${used} of ${max} ${noun} used, another call would exceed it`,
       };
     }
-    this.usage.tool_calls += 1;
+    this.usage[counter] = used + 1;
     return undefined;
   }
 
@@ -82,7 +82,7 @@ export class Budget {
     this.usage.input_tokens += input;
     this.usage.output_tokens += output;
     if (this.pricing) {
-      const cost = (input * this.pricing.input_per_million) / 1e6 + (output * this.pricing.output_per_million) / 1e6;
+      const cost = estimateCostUsd({ input_tokens: input, output_tokens: output }, this.pricing);
       // Rounded to the nano-dollar so sums of tiny costs do not print as 0.30000000000000004.
       this.usage.cost_usd = Math.round((this.usage.cost_usd + cost) * 1e9) / 1e9;
     }

@@ -29,32 +29,40 @@ function declaredList(node: NodeDef): string {
 }
 
 /** Throws unless `key` is one of the node's output keys. */
-export function checkDeclared(node: NodeDef, key: string): void {
+function checkDeclared(node: NodeDef, key: string): void {
   if (!node.output_keys.includes(key)) {
     throw new NodeFailure(`wrote output key "${key}", which is not in its output_keys (declared: ${declaredList(node)})`);
   }
 }
 
-function refuseIsolatedState(run: ExecutionRun, key: string): never {
-  throw new NodeFailure(
-    `output key "${key}" writes shared state, but entry point "${run.entryPoint.id}" has isolation_level: isolated, ` +
-      `which can neither read nor write state; use isolation_level shared or synchronized, or write a memory key instead`,
-  );
+/** The shared-state name a `state.NAME` key writes; refused under isolation. */
+function stateName(run: ExecutionRun, key: string): string {
+  if (run.isolated) {
+    throw new NodeFailure(
+      `output key "${key}" writes shared state, but entry point "${run.entryPoint.id}" has isolation_level: isolated, ` +
+        `which can neither read nor write state; use isolation_level shared or synchronized, or write a memory key instead`,
+    );
+  }
+  return key.slice(STATE_PREFIX.length);
+}
+
+function setMemoryKey(run: ExecutionRun, node: NodeDef, key: string, value: unknown): void {
+  run.memory[key] = value;
+  run.written.add(key);
+  run.emit("output_key_set", { key, value: preview(value) }, node.id);
+}
+
+/** Writes shared state and emits one `state_changed` per key. */
+async function writeStateKeys(run: ExecutionRun, node: NodeDef, changes: Record<string, unknown>): Promise<void> {
+  await run.writeState(changes);
+  for (const [name, value] of Object.entries(changes)) run.emit("state_changed", { key: name, value: preview(value) }, node.id);
 }
 
 /** Writes one declared output key: to memory (`output_key_set`) or to shared state (`state_changed`). */
 export async function writeOutput(run: ExecutionRun, node: NodeDef, key: string, value: unknown): Promise<void> {
   checkDeclared(node, key);
-  if (isStateKey(key)) {
-    if (run.isolated) refuseIsolatedState(run, key);
-    const name = key.slice(STATE_PREFIX.length);
-    await run.writeState({ [name]: value });
-    run.emit("state_changed", { key: name, value: preview(value) }, node.id);
-    return;
-  }
-  run.memory[key] = value;
-  run.written.add(key);
-  run.emit("output_key_set", { key, value: preview(value) }, node.id);
+  if (isStateKey(key)) await writeStateKeys(run, node, { [stateName(run, key)]: value });
+  else setMemoryKey(run, node, key, value);
 }
 
 /**
@@ -74,20 +82,11 @@ export async function writeNodeOutputs(run: ExecutionRun, node: NodeDef, values:
   for (const key of node.output_keys) {
     const value = values[key];
     if (value === undefined) continue;
-    if (isStateKey(key)) {
-      if (run.isolated) refuseIsolatedState(run, key);
-      stateChanges[key.slice(STATE_PREFIX.length)] = value;
-    } else {
-      run.memory[key] = value;
-      run.written.add(key);
-      run.emit("output_key_set", { key, value: preview(value) }, node.id);
-    }
+    if (isStateKey(key)) stateChanges[stateName(run, key)] = value;
+    else setMemoryKey(run, node, key, value);
     written.push(key);
   }
-  const stateKeys = Object.keys(stateChanges);
-  if (stateKeys.length > 0) {
-    await run.writeState(stateChanges);
-    for (const name of stateKeys) run.emit("state_changed", { key: name, value: preview(stateChanges[name]) }, node.id);
-  }
+  // State keys go in one write, so a node's state changes land together.
+  if (Object.keys(stateChanges).length > 0) await writeStateKeys(run, node, stateChanges);
   return written;
 }

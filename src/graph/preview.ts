@@ -2,7 +2,7 @@
 import { safeStringify } from "../util/json.js";
 
 /** Characters of a value kept in an event. */
-export const PREVIEW_MAX_CHARS = 8192;
+const PREVIEW_MAX_CHARS = 8192;
 
 /** The value itself when small; a cut string, or `{truncated, chars, preview}` for a large object. */
 export function preview(value: unknown, max = PREVIEW_MAX_CHARS): unknown {

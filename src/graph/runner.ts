@@ -5,8 +5,8 @@
  */
 import type { NodeDef } from "../config/schema.js";
 import { errorMessage } from "../errors.js";
+import { waitOnClock } from "../llm/wait.js";
 import { rejectOnAbort } from "../util/abort.js";
-import type { Clock } from "../util/clock.js";
 import type { ExecutionRun } from "./context.js";
 import { ExecutionHalt, NodeFailure, NodeTimeout } from "./errors.js";
 import { writeNodeOutputs } from "./outputs.js";
@@ -43,7 +43,7 @@ export async function visitNode(run: ExecutionRun, node: NodeDef, visit: number,
         logger.warn({ attempt, err: failure.message, delay_ms: delayMs }, "node failed, retrying");
         run.emit("node_retry", { attempt: attempt + 1, error: failure.message, delay_ms: delayMs }, node.id);
         try {
-          await clockSleep(run.clock, delayMs, run.signal);
+          await waitOnClock(delayMs, run.clock, run.signal);
         } catch {
           throw new ExecutionHalt(run.halted ?? { status: "cancelled", code: "cancelled", message: "execution stopped" });
         }
@@ -57,7 +57,7 @@ export async function visitNode(run: ExecutionRun, node: NodeDef, visit: number,
 }
 
 /** `retry_backoff` seconds, doubling per attempt, ±25% jitter so retries of many executions spread out. */
-export function backoffMs(backoffSeconds: number, attempt: number): number {
+function backoffMs(backoffSeconds: number, attempt: number): number {
   const base = backoffSeconds * 1000 * 2 ** (attempt - 1);
   return Math.round(base * (1 - JITTER + Math.random() * 2 * JITTER));
 }
@@ -114,23 +114,4 @@ function runBody(ctx: NodeContext): Promise<NodeResult> {
     case "llm":
       return runLlmNode(ctx as NodeContext<typeof node>);
   }
-}
-
-/** A sleep on the injected clock that a signal cuts short. */
-function clockSleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clock.clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = clock.setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

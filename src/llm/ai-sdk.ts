@@ -10,7 +10,7 @@
 import type { LanguageModel, ToolSet } from "ai";
 import type { LlmConfig } from "../config/schema.js";
 import type { Logger } from "../logging/index.js";
-import { abortReason, throwIfAborted } from "../util/abort.js";
+import { abortReason, rejectOnAbort, throwIfAborted } from "../util/abort.js";
 import type { Clock } from "../util/clock.js";
 import { isPlainObject } from "../util/json.js";
 import { mapFinishReason, toModelMessages, toolInputSchema } from "./messages.js";
@@ -124,12 +124,7 @@ export class AiSdkProvider implements LlmProvider {
       controller.abort(new LlmError(`LLM call timed out after ${timeoutSeconds}s`));
     }, timeoutSeconds * 1000);
     // The SDK honours the signal, but a race makes sure no stalled body read can outlive it.
-    let onStop = () => {};
-    const stopped = new Promise<never>((_, reject) => {
-      onStop = () => reject(controller.signal.reason);
-      controller.signal.addEventListener("abort", onStop, { once: true });
-    });
-    stopped.catch(() => {});
+    const stopped = rejectOnAbort(controller.signal);
     try {
       const result = await Promise.race([
         sdk.generateText({
@@ -142,7 +137,7 @@ export class AiSdkProvider implements LlmProvider {
           maxRetries: 0,
           abortSignal: controller.signal,
         }),
-        stopped,
+        stopped.promise,
       ]);
       return {
         text: result.text,
@@ -159,7 +154,7 @@ export class AiSdkProvider implements LlmProvider {
     } finally {
       clearTimeout(timer);
       signal.removeEventListener("abort", onAbort);
-      controller.signal.removeEventListener("abort", onStop);
+      stopped.dispose();
     }
   }
 }

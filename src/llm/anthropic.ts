@@ -9,7 +9,7 @@ import { AiSdkProvider } from "./ai-sdk.js";
 import type { RetryTiming } from "./retry.js";
 import { LlmError } from "./types.js";
 
-export const ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com/v1";
+const ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com/v1";
 
 export function createAnthropicProvider(
   config: LlmConfig,
@@ -21,19 +21,15 @@ export function createAnthropicProvider(
   }
   const apiKey = config.api_key;
   const baseUrl = config.base_url || ANTHROPIC_DEFAULT_BASE_URL;
-  let providerPromise: Promise<(modelId: string) => import("ai").LanguageModel> | undefined;
-  const provider = () => {
-    providerPromise ??= import("@ai-sdk/anthropic").then(({ createAnthropic }) => {
-      const created = createAnthropic({ baseURL: baseUrl, apiKey });
-      return (modelId: string) => created.messages(modelId);
-    });
-    return providerPromise;
-  };
   return new AiSdkProvider({
     name: "anthropic",
     config,
     baseUrl,
-    createModel: async (modelId) => (await provider())(modelId),
+    // AiSdkProvider builds each model once; the package loads on the first.
+    createModel: async (modelId) => {
+      const { createAnthropic } = await import("@ai-sdk/anthropic");
+      return createAnthropic({ baseURL: baseUrl, apiKey }).messages(modelId);
+    },
     logger: options.logger,
     clock: options.clock,
     retryTiming: options.retryTiming,

@@ -11,10 +11,11 @@ import { registerSecret } from "../logging/redact.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { MockLlmProvider } from "./mock.js";
 import type { RetryTiming } from "./retry.js";
-import type { LlmProvider, TokenUsage } from "./types.js";
+import type { LlmProvider } from "./types.js";
 
 export * from "./types.js";
 export { MockLlmProvider } from "./mock.js";
+export { estimateCostUsd } from "./cost.js";
 
 export interface CreateLlmProviderOptions {
   logger?: Logger;
@@ -83,10 +84,4 @@ function describeWarning(warning: unknown): string {
   const w = warning as { type?: string; feature?: string; setting?: string; message?: string; details?: string };
   const subject = w.message ?? w.feature ?? w.setting ?? w.type ?? "warning";
   return w.details ? `${subject} (${w.details})` : subject;
-}
-
-/** Cost in US dollars of `usage` at `pricing` (per million tokens); 0 without pricing. */
-export function estimateCostUsd(usage: TokenUsage, pricing?: LlmConfig["pricing"]): number {
-  if (!pricing) return 0;
-  return (usage.input_tokens * pricing.input_per_million + usage.output_tokens * pricing.output_per_million) / 1_000_000;
 }

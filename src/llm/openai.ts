@@ -9,31 +9,27 @@ import type { Clock } from "../util/clock.js";
 import { AiSdkProvider } from "./ai-sdk.js";
 import type { RetryTiming } from "./retry.js";
 
-export const OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1";
+const OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1";
 
 export function createOpenAiProvider(
   config: LlmConfig,
   options: { logger: Logger; clock: Clock; retryTiming?: RetryTiming },
 ): AiSdkProvider {
   const baseUrl = config.base_url || OPENAI_DEFAULT_BASE_URL;
-  let providerPromise: Promise<(modelId: string) => import("ai").LanguageModel> | undefined;
-  const provider = () => {
-    providerPromise ??= import("@ai-sdk/openai-compatible").then(({ createOpenAICompatible }) => {
-      const created = createOpenAICompatible({
-        name: "openai",
-        baseURL: baseUrl,
-        // No key is fine for local servers (Ollama); the SDK then sends no Authorization header.
-        apiKey: config.api_key || undefined,
-      });
-      return (modelId: string) => created.chatModel(modelId);
-    });
-    return providerPromise;
-  };
   return new AiSdkProvider({
     name: "openai",
     config,
     baseUrl,
-    createModel: async (modelId) => (await provider())(modelId),
+    // AiSdkProvider builds each model once; the package loads on the first.
+    createModel: async (modelId) => {
+      const { createOpenAICompatible } = await import("@ai-sdk/openai-compatible");
+      return createOpenAICompatible({
+        name: "openai",
+        baseURL: baseUrl,
+        // No key is fine for local servers (Ollama); the SDK then sends no Authorization header.
+        apiKey: config.api_key || undefined,
+      }).chatModel(modelId);
+    },
     logger: options.logger,
     clock: options.clock,
     retryTiming: options.retryTiming,

@@ -27,7 +27,7 @@ function isApiCallError(err: unknown): err is ApiCallErrorLike {
 }
 
 /** Statuses worth another try: rate limits, timeouts at a proxy, overload, server faults. */
-export function isRetryableStatus(status: number): boolean {
+function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 409 || status === 429 || status >= 500;
 }
 

@@ -51,11 +51,6 @@ export class ReplayLlmProvider implements LlmProvider {
     return new ReplayLlmProvider(calls, path);
   }
 
-  /** Calls of the recording not answered yet. */
-  get remaining(): number {
-    return this.calls.length - this.next;
-  }
-
   async complete(request: LlmRequest, signal: AbortSignal): Promise<LlmResponse> {
     throwIfAborted(signal);
     const callNumber = this.next + 1;

@@ -6,7 +6,7 @@
 
 export const DEFAULT_MAX_OUTPUT_BYTES = 65_536;
 
-export function truncationMarker(droppedBytes: number): string {
+function truncationMarker(droppedBytes: number): string {
   return `…[truncated ${droppedBytes} bytes]`;
 }
 

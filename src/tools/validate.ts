@@ -41,7 +41,7 @@ function describePath(instanceLocation: string): string {
 }
 
 /** The problems worth showing: leaf errors, without the wrappers around them. */
-export function formatProblems(errors: readonly OutputUnit[]): string[] {
+function formatProblems(errors: readonly OutputUnit[]): string[] {
   const leaves = errors.filter((error) => !WRAPPER_KEYWORDS.has(error.keyword));
   const shown = leaves.length > 0 ? leaves : errors;
   const lines = shown.map((error) => `${describePath(error.instanceLocation)}: ${error.error}`);

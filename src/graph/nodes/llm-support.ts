@@ -60,7 +60,7 @@ export function reminderMessage(missing: readonly string[]): string {
 // ------------------------------------------------------------ stall detection
 
 /** How many consecutive repeats count as a stall. */
-export const STALL_REPEATS = 3;
+const STALL_REPEATS = 3;
 /** Texts at least this similar (bigram Dice coefficient) count as the same reply. */
 const TEXT_SIMILARITY = 0.9;
 
@@ -105,7 +105,7 @@ export class StallDetector {
   }
 }
 
-export function normaliseText(text: string): string {
+function normaliseText(text: string): string {
   return text.toLowerCase().replace(/\s+/g, " ").trim();
 }
 
@@ -124,7 +124,7 @@ function bigrams(text: string): Map<string, number> {
 }
 
 /** Similarity of two texts in [0, 1] by shared character pairs. */
-export function diceCoefficient(a: string, b: string): number {
+function diceCoefficient(a: string, b: string): number {
   if (a.length < 2 || b.length < 2) return a === b ? 1 : 0;
   const left = bigrams(a);
   const right = bigrams(b);
