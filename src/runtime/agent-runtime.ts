@@ -2,7 +2,7 @@
  * AgentRuntime: the headless runtime as a library (SPEC 4 and 8), and the
  * composition root of the runtime: entry point streams and their queues
  * (stream.ts, dispatcher.ts), the global limiter (limiter.ts), timers
- * (timers.ts), event entry points (event-triggers.ts) and stats.
+ * (timers.ts), event intake (event-intake.ts) and stats.
  *
  * Seams for growing past one process: the queue/limiter (SlotLimiter,
  * Dispatcher), the timer scheduler (TimerScheduler over a KeyStore
@@ -12,16 +12,13 @@
  */
 import { RuntimeSchema, type Agent, type RuntimeConfig } from "../config/schema.js";
 import { ForagerError, StateError } from "../errors.js";
-import { completeEvent, EventBus } from "../events/bus.js";
+import { EventBus } from "../events/bus.js";
 import type { EventFilter, EventHandler, EventInit, ForagerEvent } from "../events/types.js";
 import { mergeLimits } from "../graph/limits.js";
 import type { ExecuteGraph } from "../graph/types.js";
 import type { LlmProvider } from "../llm/types.js";
 import { silentLogger, type Logger } from "../logging/index.js";
 import { isTerminal, type ExecutionResult } from "../result.js";
-import { AppendFiles } from "../storage/append-files.js";
-import { JsonLinesAppender } from "../storage/event-log.js";
-import { ingestLogPath } from "../storage/ingest-log.js";
 import { FileKeyStore, MemoryKeyStore } from "../storage/keys.js";
 import { MemorySessionStore } from "../storage/memory.js";
 import { FileSessionStore } from "../storage/sessions.js";
@@ -37,7 +34,7 @@ import { admitOnce } from "./idempotency.js";
 import { RetentionSchedule } from "./retention-schedule.js";
 import { resolveEntryPoint, type EntryPointSpec } from "./entry-point-spec.js";
 import { TriggerRefusedError } from "./errors.js";
-import { ChainTracker, eventMatches } from "./event-triggers.js";
+import { EventIntake } from "./event-intake.js";
 import { liveResult, unrunRecord, whenDone, type Job } from "./job.js";
 import { InProcessLimiter, type SlotLimiter } from "./limiter.js";
 import { EntryPointStream } from "./stream.js";
@@ -99,13 +96,8 @@ export class AgentRuntime implements RuntimeHandle {
   private readonly logger: Logger;
   private readonly agents = new Map<string, AgentSlot>();
   private readonly dispatcher: Dispatcher;
-  private readonly ingestFiles = new AppendFiles(8);
-  private readonly ingestLog = new JsonLinesAppender(this.ingestFiles);
+  private readonly intake: EventIntake;
   private readonly timers: TimerScheduler;
-  private readonly chains = new ChainTracker();
-  private readonly eventStreams: EntryPointStream[] = [];
-  /** Ids of events this runtime ingested itself: their triggers already happened. */
-  private readonly ingested = new Set<string>();
   /** Resolvers and providers the runtime created and therefore closes. */
   private readonly resources: AgentResources;
   private readonly retention: RetentionSchedule;
@@ -166,6 +158,14 @@ export class AgentRuntime implements RuntimeHandle {
       },
       fire: (stream, input) => this.dispatcher.admit(stream, input),
     });
+    this.intake = new EventIntake({
+      clock: this.clock,
+      logger: this.logger,
+      storagePath: root,
+      publish: (init) => this.bus.publish(init),
+      admit: (stream, input, admitOptions) => this.dispatcher.admit(stream, input, admitOptions),
+      cancel: (executionId, reason) => this.cancel(executionId, reason),
+    });
     for (const agent of agents) {
       if (this.agents.has(agent.name)) throw new ForagerError("duplicate_agent", `two agents are named "${agent.name}"; agent names must be unique`);
       this.agents.set(agent.name, { agent, streams: new Map() });
@@ -212,9 +212,7 @@ export class AgentRuntime implements RuntimeHandle {
     const stream = new EntryPointStream(slot.agent.name, ep);
     slot.streams.set(ep.id, stream);
     this.dispatcher.addStream(stream);
-    const index = this.eventStreams.findIndex((s) => s.key === stream.key);
-    if (index >= 0) this.eventStreams.splice(index, 1);
-    if (ep.trigger_type === "event") this.eventStreams.push(stream);
+    this.intake.setStream(stream);
     if (ep.trigger_type === "timer") this.timers.add(stream);
     if (this.lifecycle === "running") this.publishStream("stream_started", stream);
   }
@@ -303,32 +301,7 @@ export class AgentRuntime implements RuntimeHandle {
    */
   async ingest(init: EventInit): Promise<IngestOutcome> {
     this.assertRunning();
-    const event = completeEvent(init, this.clock.now());
-    const upstream = this.chains.upstreamOf(event);
-    const matching = this.eventStreams.filter((stream) => eventMatches(stream, event, upstream, this.logger));
-    if (matching.length > 0 && matching.every((stream) => !stream.accepting)) {
-      return { status: "full", retry_after_seconds: Math.min(...matching.map((s) => s.retryAfterSeconds())) };
-    }
-    // Admission decides synchronously, before anything is awaited, so the
-    // room seen by the check above is the room taken: no 202 that then
-    // starts nothing because a concurrent delivery took the last slot.
-    const admitting = this.triggerFromEvent(matching, event, upstream);
-    try {
-      await this.appendIngestLog(event);
-    } catch (err) {
-      // Not on disk, so not accepted: what was admitted for it must not run.
-      const admitted = await admitting.catch(() => [] as string[]);
-      await Promise.all(admitted.map((id) => this.cancel(id, "ingest_failed").catch(() => undefined)));
-      throw err;
-    }
-    const executions = await admitting;
-    this.ingested.add(event.id);
-    const published = this.bus.publish({
-      ...event,
-      correlation_id: event.correlation_id ?? (executions.length > 0 ? executions.join(",") : null),
-      data: { ...event.data, execution_ids: executions },
-    });
-    return { status: "accepted", event: published, executions };
+    return this.intake.ingest(init);
   }
 
   async getExecution(executionId: string): Promise<ExecutionResult | undefined> {
@@ -452,10 +425,7 @@ export class AgentRuntime implements RuntimeHandle {
     await step("drain the event bus", () => this.bus.drain());
     this.unsubscribe?.();
     await step("flush storage", () => this.store.flush());
-    await step("close the ingest log", async () => {
-      await this.ingestLog.flush();
-      await this.ingestFiles.closeAll();
-    });
+    await step("close the ingest log", () => this.intake.close());
     // A key store passed in is the caller's to close.
     if (!this.options.keys) await step("close the key store", () => this.keys.close?.());
     this.lifecycle = "stopped";
@@ -509,33 +479,7 @@ export class AgentRuntime implements RuntimeHandle {
 
   private onEvent(event: ForagerEvent): void {
     if (event.graph_id && event.execution_id) this.dispatcher.touch(event.graph_id);
-    if (this.eventStreams.length === 0 || this.lifecycle !== "running") return;
-    if (this.ingested.delete(event.id)) return;
-    const upstream = this.chains.upstreamOf(event);
-    const matching = this.eventStreams.filter((stream) => eventMatches(stream, event, upstream, this.logger));
-    if (matching.length === 0) return;
-    void this.triggerFromEvent(matching, event, upstream).catch((err: unknown) =>
-      this.logger.error({ err, event: event.type }, "triggering event entry points failed"),
-    );
-  }
-
-  private async triggerFromEvent(matching: EntryPointStream[], event: ForagerEvent, upstream: readonly string[]): Promise<string[]> {
-    const outcomes = await Promise.all(
-      matching.map(async (stream) => {
-        // The chain is recorded before the execution can publish anything.
-        const outcome = await this.dispatcher.admit(stream, { event }, { onCreated: (job) => this.chains.record(job.id, stream.key, upstream) });
-        if (!("execution_id" in outcome)) this.logger.info({ agent: stream.agentName, entry_point: stream.id, event: event.type, reason: outcome.reason }, `event trigger ${outcome.status}`);
-        return outcome;
-      }),
-    );
-    return outcomes.flatMap((outcome) => ("execution_id" in outcome ? [outcome.execution_id] : []));
-  }
-
-  private async appendIngestLog(event: ForagerEvent): Promise<void> {
-    const root = this.options.storagePath;
-    if (!root) return;
-    // Batched per tick (one append for a burst of deliveries), on disk when this resolves.
-    await this.ingestLog.append(ingestLogPath(root, event.stream_id ?? "unknown", event.timestamp), [event]);
+    if (this.lifecycle === "running") this.intake.onEvent(event);
   }
 
   private publishStream(type: "stream_started" | "stream_stopped", stream: EntryPointStream): void {

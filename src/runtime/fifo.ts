@@ -31,12 +31,4 @@ export class Fifo<T> {
     this.items.splice(index, 1);
     return true;
   }
-
-  /** Removes and returns everything, oldest first. */
-  drain(): T[] {
-    const out = this.items.slice(this.head) as T[];
-    this.items = [];
-    this.head = 0;
-    return out;
-  }
 }

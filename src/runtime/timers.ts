@@ -169,7 +169,7 @@ export class TimerScheduler {
     await this.tick(entry, scheduledAtMs, "scheduled");
   }
 
-  private async tick(entry: TimerEntry, scheduledAtMs: number, reason: "scheduled" | "run_immediately" | "catch_up"): Promise<void> {
+  private async tick(entry: TimerEntry, scheduledAtMs: number, reason: TimerFireReason): Promise<void> {
     // The watermark goes to disk before the fire: after a crash the tick counts as handled, never fired twice.
     await this.writeWatermark(entry, scheduledAtMs);
     if (this.host.timersPaused) return this.skip(entry, scheduledAtMs, "paused");

@@ -5,7 +5,6 @@
  */
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { ForagerEvent } from "../events/types.js";
 import type { AppendFiles } from "./append-files.js";
 
 interface Batch {
@@ -115,8 +114,4 @@ export async function readJsonLines<T>(path: string): Promise<{ values: T[]; ski
     }
   }
   return { values, skipped };
-}
-
-export function filterExecutionEvents(events: ForagerEvent[], executionId?: string): ForagerEvent[] {
-  return executionId === undefined ? events : events.filter((e) => e.execution_id === executionId);
 }

@@ -6,7 +6,7 @@
 import type { ForagerEvent } from "../events/types.js";
 import type { ExecutionRecord } from "../result.js";
 import { systemClock, type Clock } from "../util/clock.js";
-import { compareNewestFirst, interruptRecord, isUnfinished, planPrune, sessionLabel, summarize } from "./records.js";
+import { compareNewestFirst, filterExecutionEvents, interruptRecord, isUnfinished, planPrune, sessionLabel, summarize } from "./records.js";
 import type { ExecutionSummary, ListQuery, PruneOptions, PruneReport, SessionStore } from "./types.js";
 
 export class MemorySessionStore implements SessionStore {
@@ -47,9 +47,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async readEvents(agent: string, sessionId: string, executionId?: string): Promise<ForagerEvent[]> {
-    const log = this.events.get(`${agent}/${sessionId}`) ?? [];
-    const selected = executionId === undefined ? log : log.filter((e) => e.execution_id === executionId);
-    return structuredClone(selected);
+    return structuredClone(filterExecutionEvents(this.events.get(`${agent}/${sessionId}`) ?? [], executionId));
   }
 
   async list(query: ListQuery = {}): Promise<ExecutionSummary[]> {

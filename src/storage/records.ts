@@ -30,6 +30,11 @@ export function compareNewestFirst(a: ExecutionSummary, b: ExecutionSummary): nu
   return a.execution_id < b.execution_id ? 1 : -1;
 }
 
+/** A session's events, or only those of one execution. */
+export function filterExecutionEvents(events: ForagerEvent[], executionId?: string): ForagerEvent[] {
+  return executionId === undefined ? events : events.filter((e) => e.execution_id === executionId);
+}
+
 /** True when `status` means the execution never finished (a crash leaves these behind). */
 export function isUnfinished(status: ExecutionSummary["status"]): boolean {
   return status === "running" || status === "queued";

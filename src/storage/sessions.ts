@@ -16,9 +16,9 @@ import type { Logger } from "../logging/index.js";
 import { isTerminal, type ExecutionRecord } from "../result.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { isTempFileName, readJsonFile, writeJsonAtomic } from "./atomic.js";
-import { filterExecutionEvents, JsonLinesAppender, readJsonLines } from "./event-log.js";
-import { compareNewestFirst, interruptRecord, isUnfinished, planPrune, sessionLabel, summarize } from "./records.js";
-import { AgentIndex, isLiveElsewhere } from "./session-index.js";
+import { JsonLinesAppender, readJsonLines } from "./event-log.js";
+import { compareNewestFirst, filterExecutionEvents, interruptRecord, isUnfinished, planPrune, sessionLabel, summarize } from "./records.js";
+import { AgentIndex, isLiveElsewhere, type IndexEntry } from "./session-index.js";
 import type { ExecutionSummary, ListQuery, PruneOptions, PruneReport, SessionStore } from "./types.js";
 
 export interface FileSessionStoreOptions {
@@ -198,11 +198,7 @@ export class FileSessionStore implements SessionStore {
   }
 
   private async indexRecord(index: AgentIndex, record: ExecutionRecord): Promise<void> {
-    const entry = index.begin(summarize(record));
-    index.end(record.execution_id);
-    delete entry.pid;
-    delete entry.host;
-    await index.record(entry);
+    await index.record(adoptRecord(index, record));
   }
 
   /**
@@ -256,10 +252,7 @@ export class FileSessionStore implements SessionStore {
     for (const sessionId of sessionIds) {
       if (known.has(sessionId)) continue;
       for (const record of await this.readSessionRecords(index.agent, sessionId)) {
-        const entry = index.begin(summarize(record));
-        index.end(record.execution_id);
-        delete entry.pid;
-        delete entry.host;
+        adoptRecord(index, record);
         found++;
       }
     }
@@ -322,4 +315,16 @@ export class FileSessionStore implements SessionStore {
     for (const agent of this.indexes.keys()) agents.add(agent);
     return [...agents].sort();
   }
+}
+
+/**
+ * Puts a record found on disk (not saved by this process) into the index's
+ * memory; without a pid it is never taken for another live writer's.
+ */
+function adoptRecord(index: AgentIndex, record: ExecutionRecord): IndexEntry {
+  const entry = index.begin(summarize(record));
+  index.end(record.execution_id);
+  delete entry.pid;
+  delete entry.host;
+  return entry;
 }

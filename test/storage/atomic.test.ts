@@ -21,13 +21,16 @@ describe("atomic files", () => {
     await withTempDir(async (dir) => {
       const path = join(dir, "big.json");
       const versions = Array.from({ length: 20 }, (_, i) => JSON.stringify({ v: i, pad: String(i % 10).repeat(200_000) }));
+      // A first version is in place, so every read below must find a whole file.
+      await writeFileAtomic(path, versions[0]!);
       const reads: Promise<void>[] = [];
       const writes = versions.map((text, i) => {
         // Read while the others are still writing.
         if (i % 4 === 0) {
           reads.push(
             readJsonFile<{ v: number; pad: string }>(path).then((value) => {
-              if (value) assert.equal(value.pad, String(value.v % 10).repeat(200_000));
+              assert.ok(value, "a reader found no file while writers replaced it");
+              assert.equal(value.pad, String(value.v % 10).repeat(200_000));
             }),
           );
         }
