@@ -1,10 +1,11 @@
-/** `--input`: inline JSON, `@path/to/file.json`, or `-` for stdin; always a JSON object. */
+/** Flags `run` and `trigger` share: `--input` and `--timeout`. */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import { isPlainObject } from "../util/json.js";
 import type { CliContext } from "./context.js";
 
+/** `--input`: inline JSON, `@path/to/file.json`, or `-` for stdin; always a JSON object. */
 export async function readInputFlag(
   value: string | undefined,
   ctx: Pick<CliContext, "cwd" | "readStdin">,
@@ -42,4 +43,14 @@ export async function readInputFlag(
     throw new UsageError(`--input must be a JSON object, found ${found} in ${source}`);
   }
   return parsed;
+}
+
+/** `--timeout SEC`: a positive number of seconds. */
+export function parseTimeoutFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new UsageError(`--timeout must be a positive number of seconds, got "${value}"`);
+  }
+  return seconds;
 }

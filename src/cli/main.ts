@@ -6,9 +6,9 @@ import { Command, CommanderError, Option } from "commander";
 import { readFileSync } from "node:fs";
 import type { CliContext } from "./context.js";
 import { reportError } from "./report-error.js";
-import type { Logger, LogLevel } from "../logging/index.js";
-
-const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+import type { Logger } from "../logging/index.js";
+// The pino-free part of logging: resolving flags must not load the logger.
+import { LOG_LEVELS, colorEnabled, resolveLogLevel, type LogLevel } from "../logging/levels.js";
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -25,19 +25,13 @@ function resolveLevel(flags: GlobalFlags, env: NodeJS.ProcessEnv): LogLevel {
   if (flags.logLevel) return flags.logLevel as LogLevel;
   if (flags.verbose) return "debug";
   if (flags.quiet) return "warn";
-  const fromEnv = env.LOG_LEVEL?.toLowerCase();
-  return (fromEnv && LEVELS.includes(fromEnv) ? fromEnv : "info") as LogLevel;
-}
-
-function colorOn(env: NodeJS.ProcessEnv): boolean {
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
-  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0") return true;
-  return Boolean(process.stderr.isTTY);
+  return resolveLogLevel(env);
 }
 
 function makeContext(flags: GlobalFlags, interrupt: AbortController, force: AbortController): CliContext {
   const env = process.env;
   const level = resolveLevel(flags, env);
+  const color = colorEnabled(env);
   let logger: Logger | undefined;
   return {
     env,
@@ -46,13 +40,13 @@ function makeContext(flags: GlobalFlags, interrupt: AbortController, force: Abor
     err: (text) => process.stderr.write(text),
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     stderrIsTTY: Boolean(process.stderr.isTTY),
-    color: colorOn(env),
+    color,
     logLevel: level,
     verbose: Boolean(flags.verbose) || level === "debug" || level === "trace",
     logger: () => {
       if (!logger) {
         // Created on first use: commands that never log never build a pino stream.
-        logger = loggingModule!.createLogger({ level, env, color: colorOn(env) });
+        logger = loggingModule!.createLogger({ level, env, color });
       }
       return logger;
     },
@@ -75,7 +69,7 @@ function buildProgram(onAction: (action: () => Promise<Action>, args: unknown[],
   const program = new Command("forager")
     .description("Run LLM agents headlessly: one-shot runs for CI, or a daemon with timers, webhooks and a control API.")
     .version(packageVersion(), "--version", "print the version")
-    .addOption(new Option("--log-level <level>", "log level").choices(LEVELS))
+    .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS))
     .option("-v, --verbose", "debug logs, and stack traces on errors")
     .option("-q, --quiet", "warnings and errors only")
     .showHelpAfterError("(run with --help for usage)")

@@ -10,7 +10,8 @@ export {
   type LoadOptions,
   type ValidationOutcome,
 } from "./load.js";
-export { mergeRuntimeConfig, resolveStoragePath, PROCESS_WIDE_KEYS } from "./merge.js";
+export { mergeRuntimeConfig, PROCESS_WIDE_KEYS } from "./merge.js";
+export { resolveStoragePath } from "./storage-path.js";
 export { agentJsonSchema, AGENT_SCHEMA_ID } from "./json-schema.js";
 export { renderMermaid } from "./mermaid.js";
 export { interpolateString } from "./interpolate.js";

@@ -347,7 +347,7 @@ export function agentFromObject(
     sourcePath,
     baseDir,
     checkFiles: options.baseDir !== undefined || options.sourcePath !== undefined,
-    // Objects built in code have no ${VAR} unless the caller asks for it.
+    // `${VAR}` in the object's strings is replaced as in a file.
     env: options.env ?? process.env,
     locator: NO_POSITIONS,
   };

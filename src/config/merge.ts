@@ -3,10 +3,11 @@
  * process-wide settings. A setting comes from the files that set it; two
  * files disagreeing is a definition error, never a silent pick.
  */
-import { isAbsolute, resolve } from "node:path";
 import { DefinitionError, type DefinitionIssue } from "../errors.js";
 import { issueAt } from "./load.js";
 import { RuntimeSchema, type Agent, type RuntimeConfig, type WebhookRouteDef } from "./schema.js";
+
+export { resolveStoragePath } from "./storage-path.js";
 
 /** Settings one process can only have once. */
 export const PROCESS_WIDE_KEYS = [
@@ -84,24 +85,4 @@ export function mergeRuntimeConfig(agents: Agent[]): RuntimeConfig {
 
   if (issues.length > 0) throw new DefinitionError(issues);
   return merged;
-}
-
-/**
- * Where sessions live: `--storage`, else FORAGER_STORAGE, else
- * runtime.storage_path, else ./storage; relative paths against `cwd`.
- */
-export function resolveStoragePath(options: {
-  flag?: string;
-  env?: NodeJS.ProcessEnv;
-  runtimeStoragePath?: string;
-  cwd: string;
-}): string {
-  const env = options.env ?? process.env;
-  const chosen =
-    nonEmpty(options.flag) ?? nonEmpty(env.FORAGER_STORAGE) ?? nonEmpty(options.runtimeStoragePath) ?? "./storage";
-  return isAbsolute(chosen) ? resolve(chosen) : resolve(options.cwd, chosen);
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === "" ? undefined : value;
 }

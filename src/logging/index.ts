@@ -7,12 +7,10 @@ import { createRequire } from "node:module";
 import pino from "pino";
 import type { Logger as PinoLogger, DestinationStream } from "pino";
 import { REDACT_PATHS, REDACTED, scrubSecrets } from "./redact.js";
+import { colorEnabled, resolveLogFormat, resolveLogLevel, type LogFormat, type LogLevel } from "./levels.js";
 
 export type Logger = PinoLogger;
-export type LogFormat = "json" | "human";
-export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
+export { LOG_LEVELS, colorEnabled, isLogLevel, resolveLogFormat, resolveLogLevel, type LogFormat, type LogLevel } from "./levels.js";
 export { registerSecret, scrubSecrets, isSecretName, clearSecrets, SECRET_HEADERS, REDACTED } from "./redact.js";
 
 export interface LoggerOptions {
@@ -23,30 +21,6 @@ export interface LoggerOptions {
   /** Colour for human output; default: stderr is a TTY and NO_COLOR is unset. */
   color?: boolean;
   env?: NodeJS.ProcessEnv;
-}
-
-export function resolveLogFormat(env: NodeJS.ProcessEnv = process.env): LogFormat {
-  const explicit = env.LOG_FORMAT?.toLowerCase();
-  if (explicit === "json") return "json";
-  if (explicit === "human" || explicit === "pretty" || explicit === "text") return "human";
-  if (env.ENV?.toLowerCase() === "production") return "json";
-  return "human";
-}
-
-export function isLogLevel(value: string): value is LogLevel {
-  return (LOG_LEVELS as readonly string[]).includes(value);
-}
-
-/** LOG_LEVEL from the environment, or info. CLI flags are applied by the caller and win. */
-export function resolveLogLevel(env: NodeJS.ProcessEnv = process.env): LogLevel {
-  const fromEnv = env.LOG_LEVEL?.toLowerCase();
-  return fromEnv && isLogLevel(fromEnv) ? fromEnv : "info";
-}
-
-export function colorEnabled(env: NodeJS.ProcessEnv = process.env, stream: { isTTY?: boolean } = process.stderr): boolean {
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
-  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0") return true;
-  return Boolean(stream.isTTY);
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {

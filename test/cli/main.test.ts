@@ -44,5 +44,8 @@ describe("forager CLI", () => {
     assert.equal(quiet.code, 2);
     assert.doesNotMatch(quiet.stderr, STACK_LINE);
     assert.equal(quiet.stderr.trim().split("\n").length <= 2, true, quiet.stderr);
+    const verbose = await runCli(["--verbose", "run", missing]);
+    assert.equal(verbose.code, 2);
+    assert.match(verbose.stderr, STACK_LINE);
   });
 });

@@ -5,7 +5,7 @@ import { loadAgent, resolveStoragePath } from "../../config/index.js";
 import { exitCodeForStatus } from "../../result.js";
 import { isSecretName } from "../../logging/redact.js";
 import { runOnce } from "../../runtime/run-once.js";
-import { readInputFlag } from "../input.js";
+import { parseTimeoutFlag, readInputFlag } from "../input.js";
 import { armWatchdog } from "../watchdog.js";
 import { ansiPaint, formatSummary, plainPaint, progressLine } from "../format-result.js";
 import { appendStepSummary, errorAnnotation, inGitHubActions } from "../github-actions.js";
@@ -18,15 +18,6 @@ interface RunFlags {
   storage?: string;
   record?: string;
   replay?: string;
-}
-
-function parseTimeout(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new UsageError(`--timeout must be a positive number of seconds, got "${value}"`);
-  }
-  return seconds;
 }
 
 /**
@@ -48,7 +39,7 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
   const flags = opts as RunFlags;
   const file = String(args[0]);
   if (flags.record && flags.replay) throw new UsageError("--record and --replay cannot be used together");
-  const timeoutSeconds = parseTimeout(flags.timeout);
+  const timeoutSeconds = parseTimeoutFlag(flags.timeout);
   const input = await readInputFlag(flags.input, ctx);
   const env = flags.replay ? withReplayPlaceholders(ctx.env) : ctx.env;
   const agent = await loadAgent(file, { env, cwd: ctx.cwd });
@@ -61,10 +52,8 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
 
   // Whatever applies, the CLI flag or the file's limits: past it plus a
   // grace, a worker thread ends a run that a blocked event loop cannot.
-  const effectiveTimeout = [timeoutSeconds, agent.graph.limits?.timeout_seconds]
-    .filter((t): t is number => t !== undefined)
-    .reduce<number | undefined>((min, t) => (min === undefined ? t : Math.min(min, t)), undefined);
-  const watchdog = effectiveTimeout === undefined ? undefined : armWatchdog(effectiveTimeout);
+  const timeouts = [timeoutSeconds, agent.graph.limits?.timeout_seconds].filter((t): t is number => t !== undefined);
+  const watchdog = timeouts.length > 0 ? armWatchdog(Math.min(...timeouts)) : undefined;
 
   const paint = ctx.color ? ansiPaint() : plainPaint;
   const showProgress = ctx.stderrIsTTY && !flags.json && ctx.logLevel !== "silent";

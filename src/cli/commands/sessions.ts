@@ -1,5 +1,4 @@
 /** `forager sessions list | show ID | prune`: stored executions on disk. */
-import { resolve } from "node:path";
 import type { CliContext } from "../context.js";
 import type { Logger } from "../../logging/index.js";
 import { ForagerError, UsageError } from "../../errors.js";
@@ -7,17 +6,13 @@ import { EXECUTION_STATUSES, type ExecutionRecord, type ExecutionResult, type Ex
 import { FileSessionStore } from "../../storage/sessions.js";
 import type { ExecutionSummary } from "../../storage/types.js";
 import { parseDurationSeconds } from "../../util/duration.js";
-
-/** `--storage`, else FORAGER_STORAGE, else ./storage; relative to the working directory. */
-export function resolveStorageDir(ctx: Pick<CliContext, "cwd" | "env">, flag: unknown): string {
-  const chosen = typeof flag === "string" && flag !== "" ? flag : ctx.env.FORAGER_STORAGE || "./storage";
-  return resolve(ctx.cwd, chosen);
-}
+import { resolveStoragePath } from "../../config/storage-path.js";
 
 function openStore(ctx: CliContext, opts: Record<string, unknown>): FileSessionStore {
   // The logger is built only if storage has something to warn about.
   const logger = { warn: (...args: unknown[]) => (ctx.logger().warn as (...a: unknown[]) => void)(...args) };
-  return new FileSessionStore(resolveStorageDir(ctx, opts.storage), { logger: logger as unknown as Pick<Logger, "warn"> });
+  const root = resolveStoragePath({ flag: typeof opts.storage === "string" ? opts.storage : undefined, env: ctx.env, cwd: ctx.cwd });
+  return new FileSessionStore(root, { logger: logger as unknown as Pick<Logger, "warn"> });
 }
 
 function parseCount(flag: string, value: unknown): number | undefined {

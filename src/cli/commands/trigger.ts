@@ -3,7 +3,7 @@ import type { CliContext } from "../context.js";
 import { UsageError } from "../../errors.js";
 import { ControlClient, discoverServer, errorText } from "../../client/index.js";
 import { exitCodeForStatus, type ExecutionResult } from "../../result.js";
-import { readInputFlag } from "../input.js";
+import { parseTimeoutFlag, readInputFlag } from "../input.js";
 import { formatSummary, plainPaint } from "../format-result.js";
 
 interface TriggerFlags {
@@ -19,11 +19,8 @@ interface TriggerFlags {
 }
 
 function parseTimeout(value: string | undefined, wait: boolean): number | undefined {
-  if (value === undefined) return undefined;
-  if (!wait) throw new UsageError("--timeout only applies with --wait");
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout must be a positive number of seconds, got "${value}"`);
-  return seconds;
+  if (value !== undefined && !wait) throw new UsageError("--timeout only applies with --wait");
+  return parseTimeoutFlag(value);
 }
 
 export async function triggerCommand(ctx: CliContext, args: unknown[], opts: Record<string, unknown>): Promise<number> {
