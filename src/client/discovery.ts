@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { ConnectionError } from "../errors.js";
+import { processAlive } from "../util/process.js";
 
 export interface DiscoveryOptions {
   url?: string;
@@ -59,15 +60,6 @@ export async function discoverServer(options: DiscoveryOptions): Promise<ServerT
   const pid = typeof info.pid === "number" ? info.pid : undefined;
   if (pid !== undefined && !processAlive(pid)) throw noServerError(`${file} names pid ${pid}, which is not running`);
   return { url: trimSlash(info.url), token: nonEmpty(options.token) ?? info.token, source: "serve.json", pid };
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -3,14 +3,14 @@
  * Server-Sent Events and Prometheus metrics. Every route but `GET /health`
  * needs the bearer token; a request without it is refused before anything runs.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { EVENT_TYPES, isEventType, type EventType } from "../events/types.js";
 import type { Logger } from "../logging/index.js";
 import { silentLogger } from "../logging/index.js";
 import { EXECUTION_STATUSES, type ExecutionStatus } from "../result.js";
 import { TriggerError, type RuntimeHandle } from "../runtime/types.js";
 import { bearerMatches } from "./auth.js";
-import { BodyAbortedError, BodyTooLargeError, parseUrl, readBody, sendError, sendJson } from "./http-util.js";
+import { BodyAbortedError, BodyTooLargeError, createHttpServer, parseUrl, readBody, sendError, sendJson } from "./http-util.js";
 import { closeServer, listen } from "./listen.js";
 import { MetricsCollector } from "./metrics.js";
 import { EventStreams } from "./sse.js";
@@ -61,17 +61,7 @@ export class ControlApi {
       { pattern: /^\/timers\/resume$/, methods: { POST: (_q, r) => this.setTimers(r, false) } },
       { pattern: /^\/events$/, methods: { GET: (q, r, _p, u) => this.events(q, r, u) } },
     ];
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        this.logger.error({ err }, "control API request failed");
-        if (!res.headersSent) sendError(res, 500, "internal_error", "internal error");
-        else res.destroy();
-      });
-    });
-    this.server.on("clientError", (_err, socket) => {
-      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
-      else socket.destroy();
-    });
+    this.server = createHttpServer((req, res) => this.handle(req, res), this.logger, "control API");
   }
 
   async listen(host: string, port: number): Promise<string> {

@@ -1,5 +1,6 @@
 /** Small helpers over node:http shared by the webhook server and the control API. */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Logger } from "../logging/index.js";
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -30,6 +31,29 @@ export function sendError(
 ): void {
   const body: ErrorBody = { error: details === undefined ? { code, message } : { code, message, details } };
   sendJson(res, status, body, headers);
+}
+
+/**
+ * A node:http server around one async handler: a handler that throws gets a
+ * 500 (or a cut connection once headers are out), and a request node's
+ * parser refuses (malformed request line or headers) gets a bare 400.
+ */
+export function createHttpServer(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>, logger: Logger, what: string): Server {
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      logger.error({ err }, `${what} request failed`);
+      if (!res.headersSent) sendError(res, 500, "internal_error", "internal error");
+      else res.destroy();
+    });
+  });
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    // Answer only when no response is already being written on this socket.
+    if (socket.writable && !("_httpMessage" in socket && socket._httpMessage)) {
+      socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    } else socket.destroy();
+    logger.debug({ code: err.code }, `malformed ${what} request`);
+  });
+  return server;
 }
 
 export class BodyTooLargeError extends Error {

@@ -6,6 +6,7 @@
 import { open, readFile, unlink, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
+import { processAlive } from "../util/process.js";
 
 export const LOCK_FILE = "serve.lock";
 
@@ -13,17 +14,6 @@ export interface StorageLock {
   readonly path: string;
   /** Removes the lock file if it is still ours. Safe to call twice. */
   release(): Promise<void>;
-}
-
-/** True when a process with this pid exists (EPERM: exists, owned by someone else). */
-export function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 export async function acquireStorageLock(storagePath: string, pid: number = process.pid): Promise<StorageLock> {

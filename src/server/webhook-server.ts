@@ -4,7 +4,7 @@
  * retries are dropped by delivery id through a persisted KeyStore; bad input
  * of any kind gets a 4xx and the server stays up.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { WebhookRouteDef } from "../config/schema.js";
 import type { Logger } from "../logging/index.js";
 import { silentLogger } from "../logging/index.js";
@@ -14,6 +14,7 @@ import { newEventId } from "../util/ids.js";
 import {
   BodyAbortedError,
   BodyTooLargeError,
+  createHttpServer,
   flatHeaders,
   parseUrl,
   readBody,
@@ -65,20 +66,7 @@ export class WebhookServer {
       });
     }
     this.stats = new WebhookStats(options.routes.map((r) => r.source_id));
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        this.logger.error({ err }, "webhook request failed");
-        if (!res.headersSent) sendError(res, 500, "internal_error", "internal error");
-        else res.destroy();
-      });
-    });
-    this.server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
-      // Malformed request lines or headers: node's parser refuses them; answer 400 and move on.
-      if (socket.writable && !("_httpMessage" in socket && socket._httpMessage)) {
-        socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
-      } else socket.destroy();
-      this.logger.debug({ code: err.code }, "malformed webhook request");
-    });
+    this.server = createHttpServer((req, res) => this.handle(req, res), this.logger, "webhook");
   }
 
   /** Starts listening; returns the base URL. */
@@ -165,7 +153,6 @@ export class WebhookServer {
   private async deliver(route: CompiledRoute, res: ServerResponse, data: Record<string, unknown>, deliveryId: string | undefined): Promise<void> {
     const source = route.def.source_id;
     const eventId = newEventId();
-    const flightKey = `${source}\u0000${deliveryId}`;
     const dedupKey = `${source}:${deliveryId}`;
 
     if (deliveryId !== undefined) {
@@ -174,7 +161,7 @@ export class WebhookServer {
       for (;;) {
         const claim = await this.options.keys.putIfAbsent(DEDUP_NAMESPACE, dedupKey, eventId, route.def.dedup_ttl);
         if (claim.existing === undefined) break;
-        const pending = this.inFlight.get(flightKey);
+        const pending = this.inFlight.get(dedupKey);
         if (pending) {
           await pending;
           continue;
@@ -186,7 +173,7 @@ export class WebhookServer {
     }
 
     let finish = () => {};
-    if (deliveryId !== undefined) this.inFlight.set(flightKey, new Promise<void>((resolve) => (finish = resolve)));
+    if (deliveryId !== undefined) this.inFlight.set(dedupKey, new Promise<void>((resolve) => (finish = resolve)));
     const release = async () => {
       if (deliveryId !== undefined) await this.options.keys.delete(DEDUP_NAMESPACE, dedupKey).catch(() => {});
     };
@@ -221,7 +208,7 @@ export class WebhookServer {
       sendJson(res, 202, { status: "accepted", event_id: outcome.event.id, executions: outcome.executions });
     } finally {
       if (deliveryId !== undefined) {
-        this.inFlight.delete(flightKey);
+        this.inFlight.delete(dedupKey);
         finish();
       }
     }
