@@ -4,7 +4,7 @@
 // library entry (dist/index.js) stays the plain tsc output.
 //
 // Heavy and rarely used packages stay external and load lazily, as in the
-// source: the AI SDK, the MCP SDK, hono, and pino-pretty (CommonJS, loaded
+// source: the AI SDK, the MCP SDK, and pino-pretty (CommonJS, loaded
 // with require() on the first human-readable log line). pino is bundled;
 // its worker transports, which need their own files, are never used.
 import { build } from "esbuild";
@@ -36,9 +36,6 @@ await build({
     "ai",
     "@ai-sdk/*",
     "@modelcontextprotocol/*",
-    "hono",
-    "hono/*",
-    "@hono/*",
     "pino-pretty",
   ],
 });
