@@ -26,6 +26,3 @@ export interface CliContext {
   forceInterrupt: AbortSignal;
   readStdin(): Promise<string>;
 }
-
-/** A command returns its exit code; only main.ts exits the process. */
-export type CommandResult = Promise<number>;

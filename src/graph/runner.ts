@@ -5,8 +5,7 @@
  */
 import type { NodeDef } from "../config/schema.js";
 import { errorMessage } from "../errors.js";
-import { waitOnClock } from "../llm/wait.js";
-import { rejectOnAbort } from "../util/abort.js";
+import { rejectOnAbort, sleep } from "../util/abort.js";
 import type { ExecutionRun } from "./context.js";
 import { ExecutionHalt, NodeFailure, NodeTimeout } from "./errors.js";
 import { writeNodeOutputs } from "./outputs.js";
@@ -43,7 +42,7 @@ export async function visitNode(run: ExecutionRun, node: NodeDef, visit: number,
         logger.warn({ attempt, err: failure.message, delay_ms: delayMs }, "node failed, retrying");
         run.emit("node_retry", { attempt: attempt + 1, error: failure.message, delay_ms: delayMs }, node.id);
         try {
-          await waitOnClock(delayMs, run.clock, run.signal);
+          await sleep(delayMs, run.signal, run.clock);
         } catch {
           throw new ExecutionHalt(run.halted ?? { status: "cancelled", code: "cancelled", message: "execution stopped" });
         }

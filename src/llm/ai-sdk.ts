@@ -10,13 +10,12 @@
 import type { LanguageModel, ToolSet } from "ai";
 import type { LlmConfig } from "../config/schema.js";
 import type { Logger } from "../logging/index.js";
-import { abortReason, rejectOnAbort, throwIfAborted } from "../util/abort.js";
+import { abortReason, rejectOnAbort, sleep, throwIfAborted } from "../util/abort.js";
 import type { Clock } from "../util/clock.js";
 import { isPlainObject } from "../util/json.js";
 import { mapFinishReason, toModelMessages, toolInputSchema } from "./messages.js";
 import { classifyFailure } from "./provider-errors.js";
 import { DEFAULT_RETRY_TIMING, retryDelayMs, type RetryTiming } from "./retry.js";
-import { waitOnClock } from "./wait.js";
 import { LlmError, type LlmProvider, type LlmRequest, type LlmResponse, type ToolCall, type ToolSpec } from "./types.js";
 
 type AiModule = typeof import("ai");
@@ -87,7 +86,7 @@ export class AiSdkProvider implements LlmProvider {
           { node_id: request.node_id, attempt: attempt + 1, status: failure.error.status, delay_ms: delay },
           `LLM call failed, retrying in ${delay} ms: ${failure.error.message}`,
         );
-        await waitOnClock(delay, clock, signal);
+        await sleep(delay, signal, clock);
       }
     }
   }

@@ -4,9 +4,8 @@
  * Kept free of heavy imports: a mock run must never load the AI SDK.
  */
 import type { LlmConfig, MockResponse } from "../config/schema.js";
-import { throwIfAborted } from "../util/abort.js";
+import { sleep, throwIfAborted } from "../util/abort.js";
 import { systemClock, type Clock } from "../util/clock.js";
-import { waitOnClock } from "./wait.js";
 import { LlmError, type ChatMessage, type LlmProvider, type LlmRequest, type LlmResponse, type ToolCall } from "./types.js";
 
 /** Roughly four characters per token: good enough for budgets and demos. */
@@ -51,7 +50,7 @@ export class MockLlmProvider implements LlmProvider {
     script.cursors.set(request.node_id, index + 1);
 
     if (scripted.delay !== undefined && scripted.delay > 0) {
-      await waitOnClock(scripted.delay * 1000, this.clock, signal);
+      await sleep(scripted.delay * 1000, signal, this.clock);
     }
     if (scripted.error !== undefined) throw new LlmError(scripted.error);
 

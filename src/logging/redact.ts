@@ -27,10 +27,6 @@ export function registerSecret(value: string | undefined | null): void {
   pattern = new RegExp(escaped.join("|"), "g");
 }
 
-export function registeredSecrets(): ReadonlySet<string> {
-  return secrets;
-}
-
 /** For tests: forget every registered secret. */
 export function clearSecrets(): void {
   secrets.clear();

@@ -7,6 +7,7 @@
 import { appendFile, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import type { Logger } from "../logging/index.js";
+import { processAlive } from "../util/process.js";
 import { writeFileAtomic } from "./atomic.js";
 import { readJsonLines } from "./event-log.js";
 import type { ExecutionSummary } from "./types.js";
@@ -191,13 +192,7 @@ export class AgentIndex {
 
 export function isLiveElsewhere(entry: IndexEntry): boolean {
   if (entry.pid === undefined || entry.pid === process.pid || entry.host !== HOST) return false;
-  try {
-    process.kill(entry.pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return processAlive(entry.pid);
 }
 
 async function fileSize(path: string): Promise<number> {

@@ -1,4 +1,5 @@
 /** Abort helpers: every wait in forager can be cut short by a signal. */
+import { systemClock, type Clock } from "./clock.js";
 
 export class AbortError extends Error {
   constructor(message = "aborted", options?: { cause?: unknown }) {
@@ -22,42 +23,26 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortReason(signal);
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Resolves after `ms` on the given clock (a fake one in tests), or rejects
+ * with the signal's reason as soon as it aborts. The listener is always removed.
+ */
+export function sleep(ms: number, signal?: AbortSignal, clock: Clock = systemClock): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(abortReason(signal));
       return;
     }
     const onAbort = () => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       reject(abortReason(signal!));
     };
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       signal?.removeEventListener("abort", onAbort);
       resolve();
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
-}
-
-/**
- * Runs `fn` with a signal that aborts when `parent` aborts or when any of
- * the extra signals abort. The listener is removed when `fn` settles.
- */
-export async function withLinkedSignal<T>(
-  parent: AbortSignal | undefined,
-  fn: (signal: AbortSignal, controller: AbortController) => Promise<T>,
-): Promise<T> {
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(parent!.reason);
-  if (parent?.aborted) controller.abort(parent.reason);
-  else parent?.addEventListener("abort", onAbort, { once: true });
-  try {
-    return await fn(controller.signal, controller);
-  } finally {
-    parent?.removeEventListener("abort", onAbort);
-  }
 }
 
 /** Rejects with the signal's reason once it aborts; resolves never otherwise. */

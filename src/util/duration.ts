@@ -12,11 +12,3 @@ export function parseDurationSeconds(value: number | string): number | undefined
   if (!match) return undefined;
   return Number(match[1]) * UNIT_SECONDS[match[2]!]!;
 }
-
-export function formatDuration(seconds: number): string {
-  if (seconds < 1) return `${Math.round(seconds * 1000)}ms`;
-  if (seconds < 60) return `${+seconds.toFixed(1)}s`;
-  if (seconds < 3600) return `${+(seconds / 60).toFixed(1)}m`;
-  if (seconds < 86400) return `${+(seconds / 3600).toFixed(1)}h`;
-  return `${+(seconds / 86400).toFixed(1)}d`;
-}
