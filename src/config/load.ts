@@ -31,6 +31,15 @@ export interface ValidationOutcome {
 // later (mergeRuntimeConfig) without widening the Agent type.
 const locators = new WeakMap<Agent, { file: string; locator: Locator }>();
 
+// The runtime keys each file wrote itself, so merging several files can
+// tell "set to the default value" from "not set".
+const explicitRuntimeKeys = new WeakMap<Agent, ReadonlySet<string>>();
+
+/** True when the agent's file set `runtime.<key>` itself; undefined when unknown (built in code). */
+export function setsRuntimeKey(agent: Agent, key: string): boolean | undefined {
+  return explicitRuntimeKeys.get(agent)?.has(key);
+}
+
 /** The issue for a key path of an already loaded agent (line 0 when unknown). */
 export function issueAt(agent: Agent, path: KeyPath, message: string): DefinitionIssue {
   const known = locators.get(agent);
@@ -259,6 +268,8 @@ function checkDocument(doc: Document, ctx: CheckContext, yamlIssues: DefinitionI
   registerAgentSecrets(file);
   const agent = resolveAgent(file, ctx.sourcePath, ctx.baseDir);
   locators.set(agent, { file: ctx.file, locator: ctx.locator });
+  const runtime = record.runtime;
+  explicitRuntimeKeys.set(agent, new Set(runtime && typeof runtime === "object" ? Object.keys(runtime) : []));
   return { agent, issues: [] };
 }
 

@@ -4,7 +4,7 @@
  * files disagreeing is a definition error, never a silent pick.
  */
 import { DefinitionError, type DefinitionIssue } from "../errors.js";
-import { issueAt } from "./load.js";
+import { issueAt, setsRuntimeKey } from "./load.js";
 import { RuntimeSchema, type Agent, type RuntimeConfig, type WebhookRouteDef } from "./schema.js";
 
 export { resolveStoragePath } from "./storage-path.js";
@@ -24,9 +24,9 @@ export const PROCESS_WIDE_KEYS = [
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
- * The runtime settings of several agents as one. A value equal to the
- * schema default counts as "not set", so a file that leaves a setting alone
- * never conflicts with one that sets it. Webhook routes are concatenated.
+ * The runtime settings of several agents as one. Only what a file sets
+ * itself counts (for agents built in code, a value other than the default),
+ * so a file that leaves a setting alone never conflicts with one that sets it. Webhook routes are concatenated.
  * Throws DefinitionError on conflicts, duplicate route paths or agent names.
  */
 export function mergeRuntimeConfig(agents: Agent[]): RuntimeConfig {
@@ -45,7 +45,8 @@ export function mergeRuntimeConfig(agents: Agent[]): RuntimeConfig {
     let owner: Agent | undefined;
     for (const agent of agents) {
       const value = agent.runtime[key];
-      if (value === undefined || same(value, defaults[key])) continue;
+      const set = setsRuntimeKey(agent, key) ?? !same(value, defaults[key]);
+      if (value === undefined || !set) continue;
       if (!owner) {
         owner = agent;
         (merged as Record<string, unknown>)[key] = value;

@@ -273,8 +273,8 @@ export const RuntimeSchema = strict({
    * in-memory index stay bounded unless a file opts out with larger values.
    */
   session_retention: strict({
-    max_age: Duration.optional(),
-    max_sessions: PositiveInt.optional(),
+    max_age: Duration.default(7 * 86_400),
+    max_sessions: PositiveInt.default(10_000),
   }).default({ max_age: 7 * 86_400, max_sessions: 10_000 }),
 });
 

@@ -6,7 +6,7 @@
  * does not, so integral numbers go in as CEL ints and every int comes back
  * out as a JS number: `memory.count + 1` works on a count read from JSON.
  */
-import { Environment } from "@marcbachmann/cel-js";
+import { Environment, Optional } from "@marcbachmann/cel-js";
 
 export class ExpressionError extends Error {
   readonly expression: string;
@@ -132,6 +132,8 @@ function toCel(value: unknown): unknown {
 
 function fromCel(value: unknown): unknown {
   if (typeof value === "bigint") return Number(value);
+  // `{{ memory.?x }}`: an optional is its value, or null when empty.
+  if (value instanceof Optional) return value.hasValue() ? fromCel(value.value()) : null;
   if (Array.isArray(value)) return value.map(fromCel);
   if (value instanceof Map) {
     const out: Record<string, unknown> = {};
@@ -139,7 +141,6 @@ function fromCel(value: unknown): unknown {
     return out;
   }
   if (value !== null && typeof value === "object" && !(value instanceof Uint8Array)) {
-    // Optional values and other CEL wrappers expose their content through `value`.
     const proto = Object.getPrototypeOf(value) as object | null;
     if (proto === Object.prototype || proto === null) {
       const out: Record<string, unknown> = {};

@@ -57,6 +57,11 @@ export function chooseEntryPoint(agent: Agent, requested?: string): ResolvedEntr
   );
 }
 
+/** The graph's limits, the entry point's and `--timeout`: the stricter of each wins. */
+export function executionLimits(agent: Agent, entryPoint: ResolvedEntryPoint, timeoutSeconds?: number): Limits {
+  return mergeLimits(agent.graph.limits, entryPoint.limits, timeoutSeconds === undefined ? undefined : { timeout_seconds: timeoutSeconds });
+}
+
 function hasLlmNodes(agent: Agent): boolean {
   return agent.graph.nodes.some((node) => node.type === "llm");
 }
@@ -70,11 +75,7 @@ export async function runOnce(options: RunOnceOptions): Promise<ExecutionResult>
       throw new UsageError(`input does not match entry point ${entryPoint.id}'s input_schema: ${problems.join("; ")}`);
     }
   }
-  const limits: Limits = mergeLimits(
-    agent.graph.limits,
-    entryPoint.limits,
-    options.timeoutSeconds === undefined ? undefined : { timeout_seconds: options.timeoutSeconds },
-  );
+  const limits = executionLimits(agent, entryPoint, options.timeoutSeconds);
 
   const store = new FileSessionStore(options.storagePath, { logger });
   const interrupted = await store.init();

@@ -4,7 +4,7 @@ import { UsageError } from "../../errors.js";
 import { loadAgent, resolveStoragePath } from "../../config/index.js";
 import { exitCodeForStatus } from "../../result.js";
 import { isSecretName } from "../../logging/redact.js";
-import { runOnce } from "../../runtime/run-once.js";
+import { chooseEntryPoint, executionLimits, runOnce } from "../../runtime/run-once.js";
 import { parseTimeoutFlag, readInputFlag } from "../input.js";
 import { armWatchdog } from "../watchdog.js";
 import { ansiPaint, formatSummary, plainPaint, progressLine } from "../format-result.js";
@@ -50,10 +50,11 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
     cwd: ctx.cwd,
   });
 
-  // Whatever applies, the CLI flag or the file's limits: past it plus a
-  // grace, a worker thread ends a run that a blocked event loop cannot.
-  const timeouts = [timeoutSeconds, agent.graph.limits?.timeout_seconds].filter((t): t is number => t !== undefined);
-  const watchdog = timeouts.length > 0 ? armWatchdog(Math.min(...timeouts)) : undefined;
+  // Whichever timeout applies (the flag, the graph's or the entry point's
+  // limits): past it plus a grace, a worker thread ends a run that a
+  // blocked event loop cannot.
+  const timeout = executionLimits(agent, chooseEntryPoint(agent, flags.entry), timeoutSeconds).timeout_seconds;
+  const watchdog = timeout === undefined ? undefined : armWatchdog(timeout);
 
   const paint = ctx.color ? ansiPaint() : plainPaint;
   const showProgress = ctx.stderrIsTTY && !flags.json && ctx.logLevel !== "silent";
