@@ -102,9 +102,21 @@ export async function executeGraph(options: ExecuteOptions): Promise<ExecutionRe
   }
 
   const finishedMs = clock.now();
-  const finalType = FINAL_EVENT[outcome.status] ?? "execution_failed";
   const result = snapshot(outcome.status, outcome.error, finishedMs);
-  run.emit(finalType, {
+  if (store) {
+    await run.flushEvents();
+    if (run.storageError && result.status === "completed") markStorageFailure(result, run.storageError);
+    try {
+      await store.save(result);
+    } catch (err) {
+      run.noteStorageError(`could not save execution ${run.executionId}: ${errorMessage(err)}`);
+      markStorageFailure(result, run.storageError!);
+    }
+  }
+
+  // The final event tells what is on disk, so it comes after the record is
+  // saved: listeners never see "completed" for a run that then failed to save.
+  run.emit(FINAL_EVENT[result.status] ?? "execution_failed", {
     status: result.status,
     error: result.error,
     duration_ms: result.duration_ms,
@@ -112,27 +124,17 @@ export async function executeGraph(options: ExecuteOptions): Promise<ExecutionRe
     usage: result.usage,
     output: preview(result.output),
   });
-  if (outcome.status === "failed" || outcome.status === "timed_out" || outcome.status === "budget_exceeded") {
+  if (result.status === "failed" || result.status === "timed_out" || result.status === "budget_exceeded") {
     run.logger.warn({ status: result.status, error: result.error }, "execution ended without success");
   }
-
-  if (store) {
-    await run.flushEvents();
-    if (run.storageError && result.status === "completed") {
-      result.status = "failed";
-      result.success = false;
-      result.error = { code: "storage_error", message: run.storageError, node_id: null };
-    }
-    try {
-      await store.save(result);
-    } catch (err) {
-      run.noteStorageError(`could not save execution ${run.executionId}: ${errorMessage(err)}`);
-      result.status = "failed";
-      result.success = false;
-      result.error = { code: "storage_error", message: run.storageError!, node_id: null };
-    }
-  }
+  if (store) await run.flushEvents();
   return toResult(result);
+}
+
+function markStorageFailure(result: ExecutionRecord, message: string): void {
+  result.status = "failed";
+  result.success = false;
+  result.error = { code: "storage_error", message, node_id: null };
 }
 
 async function walk(run: ExecutionRun, options: ExecuteOptions, path: string[]): Promise<Outcome> {

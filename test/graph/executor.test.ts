@@ -425,6 +425,20 @@ describe("storage", () => {
     assert.equal((await store.get(result.execution_id))?.status, "failed");
   });
 
+  test("a failing final save: the final event says failed, never completed", async () => {
+    class BrokenFinalSave extends MemorySessionStore {
+      override async save(record: ExecutionRecord): Promise<void> {
+        if (record.status !== "running") throw new Error("no space left on device");
+        return super.save(record);
+      }
+    }
+    const { result, events } = await run(agent({ nodes: [fnNode("f", "steps.mjs", { export: "setA", output_keys: ["a"] })] }), { store: new BrokenFinalSave() });
+    assert.equal(result.status, "failed");
+    assert.equal(result.error?.code, "storage_error");
+    const finals = events.filter((e) => ["execution_completed", "execution_failed"].includes(e.type));
+    assert.deepEqual(finals.map((e) => [e.type, e.data.status]), [["execution_failed", "failed"]]);
+  });
+
   test("a failing first save fails the execution before any node runs", async () => {
     class BrokenSave extends MemorySessionStore {
       override async save(): Promise<void> {
