@@ -137,7 +137,7 @@ describe("bad input against serve", () => {
 
   test("malformed control API requests get 4xx", async () => {
     const s = serve!;
-    const cases: Array<[string, string, BodyInit | undefined, Record<string, string>?]> = [
+    const cases: Array<[string, string, string | Uint8Array | undefined, Record<string, string>?]> = [
       ["POST", "/entry-points/api/trigger", "{not json"],
       ["POST", "/entry-points/api/trigger", "[1,2]"],
       ["POST", "/entry-points/api/trigger", '"text"'],

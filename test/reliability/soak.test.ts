@@ -38,12 +38,14 @@ test(`soak: ${SECONDS} s of a 1 s timer and ${RATE} webhooks/s: RSS and fds flat
       const due = start + (sent * 1000) / RATE;
       if (Date.now() < due) await sleep(due - Date.now());
       const n = sent++;
-      const p = deliver(serve.info.webhook_url!, `soak-${n}`, { action: "opened", n, sleep_ms: 10 }).then(
+      const p: Promise<void> = deliver(serve.info.webhook_url!, `soak-${n}`, { action: "opened", n, sleep_ms: 10 }).then(
         (r) => {
           statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
           if (r.status === 202) accepted.push(...(r.body.executions as string[]));
         },
-        () => statuses.set(-1, (statuses.get(-1) ?? 0) + 1),
+        () => {
+          statuses.set(-1, (statuses.get(-1) ?? 0) + 1);
+        },
       );
       inFlight.add(p);
       void p.finally(() => inFlight.delete(p));
