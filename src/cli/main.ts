@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from "commander";
 import { readFileSync } from "node:fs";
 import type { CliContext } from "./context.js";
 import { reportError } from "./report-error.js";
+import { UsageError } from "../errors.js";
 import type { Logger } from "../logging/index.js";
 // The pino-free part of logging: resolving flags must not load the logger.
 import { LOG_LEVELS, colorEnabled, resolveLogLevel, type LogLevel } from "../logging/levels.js";
@@ -94,6 +95,7 @@ function buildProgram(onAction: (action: () => Promise<Action>, args: unknown[],
     .option("--input <json>", "input object: inline JSON, @file.json, or - for stdin")
     .option("--timeout <sec>", "stop the execution after this many seconds (exit 124)")
     .option("--json", "print the result JSON on stdout")
+    .option("--stream-json", "print every event as a JSON line while the run goes, then the result JSON as the last line")
     .option("--storage <dir>", "storage folder (default: FORAGER_STORAGE, runtime.storage_path, ./storage)")
     .option("--record <file>", "write every LLM request and response to this file (JSON lines)")
     .option("--replay <file>", "answer every LLM call from a recording, with no network")
@@ -201,6 +203,11 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof CommanderError) {
       // --help and --version end here with code 0; usage mistakes with 2.
       process.exitCode = err.exitCode === 0 ? 0 : 2;
+      // A pipeline reading stdout always gets JSON (SPEC 1), also for a flag commander rejected.
+      if (err.exitCode !== 0 && argv.includes("--stream-json")) {
+        const { errorDocumentLine } = await import("./error-document.js");
+        process.stdout.write(errorDocumentLine(new UsageError(err.message.replace(/^error: /, ""))));
+      }
       return;
     }
     throw err;
@@ -229,6 +236,7 @@ export async function main(argv: string[]): Promise<void> {
     code = await action(ctx, chosen.args, chosen.opts);
   } catch (err) {
     code = reportError(err, ctx);
+    if (chosen.opts.streamJson) ctx.out((await import("./error-document.js")).errorDocumentLine(err));
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -15,6 +15,7 @@ interface RunFlags {
   input?: string;
   timeout?: string;
   json?: boolean;
+  streamJson?: boolean;
   storage?: string;
   record?: string;
   replay?: string;
@@ -39,6 +40,7 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
   const flags = opts as RunFlags;
   const file = String(args[0]);
   if (flags.record && flags.replay) throw new UsageError("--record and --replay cannot be used together");
+  if (flags.json && flags.streamJson) throw new UsageError("--json and --stream-json cannot be used together; pick one");
   const timeoutSeconds = parseTimeoutFlag(flags.timeout);
   const input = await readInputFlag(flags.input, ctx);
   const env = flags.replay ? withReplayPlaceholders(ctx.env) : ctx.env;
@@ -57,7 +59,7 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
   const watchdog = timeout === undefined ? undefined : armWatchdog(timeout);
 
   const paint = ctx.color ? ansiPaint() : plainPaint;
-  const showProgress = ctx.stderrIsTTY && !flags.json && ctx.logLevel !== "silent";
+  const showProgress = ctx.stderrIsTTY && !flags.json && !flags.streamJson && ctx.logLevel !== "silent";
   const result = await runOnce({
     agent,
     entryPoint: flags.entry,
@@ -68,15 +70,19 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
     replay: flags.replay,
     signal: ctx.interrupt,
     logger: ctx.logger(),
-    onEvent: showProgress
-      ? (event) => {
-          const line = progressLine(event, paint);
-          if (line) ctx.err(line + "\n");
-        }
-      : undefined,
+    onEvent: flags.streamJson
+      ? // One line per event as it happens; the bus is drained before runOnce returns, so the result line comes last.
+        (event) => ctx.out(`${JSON.stringify(event)}\n`)
+      : showProgress
+        ? (event) => {
+            const line = progressLine(event, paint);
+            if (line) ctx.err(line + "\n");
+          }
+        : undefined,
   }).finally(() => watchdog?.disarm());
 
-  if (flags.json) ctx.out(JSON.stringify(result, null, 2) + "\n");
+  if (flags.streamJson) ctx.out(`${JSON.stringify({ type: "result", ...result })}\n`);
+  else if (flags.json) ctx.out(JSON.stringify(result, null, 2) + "\n");
   else ctx.out(formatSummary(result, ctx.stdoutIsTTY && ctx.color ? paint : plainPaint));
 
   if (inGitHubActions(ctx.env)) {
