@@ -44,17 +44,29 @@ describe("runtime with the executor", () => {
     const done: ForagerEvent[] = [];
     runtime.subscribe((e) => void done.push(e), { types: ["execution_failed"], graph_id: "guardian" });
     await runtime.start();
+    const guardianFailures = (n: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => (done.length >= n ? resolve() : setImmediate(check));
+        check();
+      });
     const failed = await runtime.trigger("api", {}, { agent: "worker" });
     assert.equal((await runtime.waitForCompletion(failed))?.error?.code, "node_failed");
-    while (done.length === 0) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 50));
+    await guardianFailures(1);
+    // A second worker failure is the barrier: the bus delivers in order, so had
+    // the guardian's own failure triggered it, that execution would be admitted
+    // before the one this failure triggers, and would show in the listing.
+    const second = await runtime.trigger("api", {}, { agent: "worker" });
+    await runtime.waitForCompletion(second);
+    await guardianFailures(2);
     await runtime.bus.drain();
     const runs = await runtime.listExecutions({ agent: "guardian" });
-    assert.equal(runs.length, 1);
+    assert.equal(runs.length, 2, "one guardian run per worker failure, none for its own");
+    const seen = await Promise.all(
+      runs.map(async (run) => ((await runtime.store.get(run.execution_id))!.input as { event: ForagerEvent }).event),
+    );
+    assert.deepEqual(seen.map((e) => e.graph_id), ["worker", "worker"]);
+    assert.deepEqual(seen.map((e) => e.execution_id).sort(), [failed, second].sort());
     const record = await runtime.store.get(runs[0]!.execution_id);
-    const seen = (record!.input as { event: ForagerEvent }).event;
-    assert.equal(seen.graph_id, "worker");
-    assert.equal(seen.execution_id, failed);
     assert.match(record!.error!.message, /saw worker fail/);
     await runtime.stop();
   });
