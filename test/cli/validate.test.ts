@@ -61,7 +61,7 @@ before(async () => {
 });
 after(() => dir.cleanup());
 
-const ENV = { UNSET_VAR: undefined };
+const ENV = { UNSET_VAR: undefined, GITHUB_WEBHOOK_SECRET: "test-secret" };
 
 describe("forager validate", () => {
   test("a valid file: exit 0, `ok <file>` on stdout, nothing on stderr", async () => {

@@ -36,8 +36,29 @@ describe("example agents", () => {
     });
   }
 
+  test("no example carries a secret: secret-like keys come from variables without a default", () => {
+    // A default written in a public example would be accepted in production.
+    const secretName = /(secret|token|password|passwd|api_?key|signing|credential)/i;
+    const problems: string[] = [];
+    for (const file of exampleFiles) {
+      readFileSync(join(agentsDir, file), "utf8")
+        .split("\n")
+        .forEach((raw, i) => {
+          const line = raw.replace(/(^|\s)#.*$/, "");
+          for (const m of line.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*):?-([^}]*)\}/g)) {
+            if (secretName.test(m[1]!)) problems.push(`agents/${file}:${i + 1}: \${${m[1]}} has a default`);
+          }
+          const kv = /^\s*-?\s*([A-Za-z_]+)\s*:\s*(\S.*)$/.exec(line);
+          if (kv && /^(secret|secrets|token|api_key|password)$/i.test(kv[1]!) && !/^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(kv[2]!.trim())) {
+            problems.push(`agents/${file}:${i + 1}: ${kv[1]} is not a bare \${VARIABLE}`);
+          }
+        });
+    }
+    assert.deepEqual(problems, []);
+  });
+
   test("the issue-triage example has what its comments promise", async () => {
-    const agent = await loadAgent("agents/issue-triage.yaml", { cwd: root, env: {} });
+    const agent = await loadAgent("agents/issue-triage.yaml", { cwd: root, env: { GITHUB_WEBHOOK_SECRET: "test-secret" } });
     assert.equal(agent.llm?.provider, "mock");
     const route = agent.runtime.webhook_routes[0]!;
     assert.equal(route.verify, "github");
@@ -51,7 +72,7 @@ describe("example agents", () => {
   });
 
   test("the graph of issue-triage as Mermaid", async () => {
-    const agent = await loadAgent("agents/issue-triage.yaml", { cwd: root, env: {} });
+    const agent = await loadAgent("agents/issue-triage.yaml", { cwd: root, env: { GITHUB_WEBHOOK_SECRET: "test-secret" } });
     assert.equal(
       renderMermaid(agent),
       [

@@ -14,7 +14,7 @@ import { pick, prng } from "./helpers.js";
 const SEED = Number(process.env.FORAGER_FUZZ_SEED ?? 20261123);
 const FILES = 2000;
 const BATCH = 250;
-const ENV = { OPENAI_API_KEY: "sk-fuzz-placeholder", ANTHROPIC_API_KEY: "sk-ant-fuzz-placeholder" };
+const ENV = { OPENAI_API_KEY: "sk-fuzz-placeholder", ANTHROPIC_API_KEY: "sk-ant-fuzz-placeholder", GITHUB_WEBHOOK_SECRET: "fuzz-secret" };
 
 const REPLACEMENT_VALUES = ["[1, 2, 3]", "{ a: 1 }", "12345", "-1", "true", "null", '"text"', "~", "0x1F", "1e309", "[", "{", "'unterminated", "&anchor", "!!binary AAAA", "|", ">-", "${UNSET_FUZZ_VAR}", "{{ memory. }}", "-", ":", "? complex"];
 
