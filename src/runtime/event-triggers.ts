@@ -4,11 +4,15 @@
  * protection: an entry point never triggers itself, directly or through a
  * chain of executions that started from its own events.
  */
-import type { EventConfig } from "../config/schema.js";
+import type { EventConfig, ResolvedEntryPoint } from "../config/schema.js";
+import { errorMessage } from "../errors.js";
 import type { ForagerEvent } from "../events/types.js";
 import { evaluateCondition } from "../expr/index.js";
 import type { Logger } from "../logging/index.js";
 import type { EntryPointStream } from "./stream.js";
+
+/** An entry point with trigger_type event. */
+export type EventEntryPoint = Extract<ResolvedEntryPoint, { trigger_type: "event" }>;
 
 /** Upstream entry point keys per execution id, so chains through other agents are seen. Bounded. */
 export class ChainTracker {
@@ -42,22 +46,47 @@ export function eventMatches(
 ): boolean {
   const ep = stream.entryPoint;
   if (ep.trigger_type !== "event") return false;
-  const config: EventConfig = ep.trigger_config;
-  if (!config.event_types.includes(event.type)) return false;
-  // Its own events, and events of executions it started (directly or via other agents), never loop back.
-  if (event.stream_id === ep.id && event.graph_id === stream.agentName) return false;
+  // Events of executions it started (directly or via other agents) never loop back.
   if (upstream.includes(stream.key)) return false;
-  if (config.exclude_own_graph && event.graph_id === stream.agentName) return false;
-  if (config.filter_stream !== undefined && event.stream_id !== config.filter_stream) return false;
-  if (config.filter_node !== undefined && event.node_id !== config.filter_node) return false;
-  if (config.filter_graph !== undefined && event.graph_id !== config.filter_graph) return false;
+  const mismatch = eventFilterMismatch(stream.agentName, ep, event);
+  if (mismatch?.failed) {
+    logger.warn({ err: mismatch.failed, entry_point: ep.id, agent: stream.agentName, event: event.type }, "event filter `when` failed; event ignored");
+  }
+  return mismatch === undefined;
+}
+
+/** Why an event does not trigger an event entry point; `failed` holds the error when `when` could not be evaluated. */
+export interface FilterMismatch {
+  reason: string;
+  failed?: unknown;
+}
+
+/**
+ * The filters of an event entry point (SPEC 4.1) applied to one event:
+ * undefined when it matches, else why not. Shared by the daemon and by
+ * `forager run --entry`, which tests the filters offline against `--input`.
+ */
+export function eventFilterMismatch(agentName: string, ep: EventEntryPoint, event: ForagerEvent): FilterMismatch | undefined {
+  const config: EventConfig = ep.trigger_config;
+  if (!config.event_types.includes(event.type)) {
+    return { reason: `event type ${event.type ?? "(none)"} is not in event_types (${config.event_types.join(", ")})` };
+  }
+  // Its own events never loop back.
+  if (event.stream_id === ep.id && event.graph_id === agentName) return { reason: "the event comes from this entry point itself" };
+  if (config.exclude_own_graph && event.graph_id === agentName) return { reason: `exclude_own_graph: the event comes from agent ${agentName}` };
+  const field = (name: string, expected: string | undefined, actual: string | null | undefined) =>
+    expected !== undefined && actual !== expected ? { reason: `${name} is ${JSON.stringify(expected)}, the event's is ${JSON.stringify(actual ?? null)}` } : undefined;
+  const byField =
+    field("filter_stream", config.filter_stream, event.stream_id) ??
+    field("filter_node", config.filter_node, event.node_id) ??
+    field("filter_graph", config.filter_graph, event.graph_id);
+  if (byField) return byField;
   if (config.when !== undefined) {
     try {
-      return evaluateCondition(config.when, { event });
+      if (!evaluateCondition(config.when, { event })) return { reason: `when \`${config.when}\` is false for this event` };
     } catch (err) {
-      logger.warn({ err, entry_point: ep.id, agent: stream.agentName, event: event.type }, "event filter `when` failed; event ignored");
-      return false;
+      return { reason: `when \`${config.when}\` could not be evaluated: ${errorMessage(err)}`, failed: err };
     }
   }
-  return true;
+  return undefined;
 }

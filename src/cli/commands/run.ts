@@ -8,6 +8,7 @@ import { chooseEntryPoint, executionLimits, runOnce } from "../../runtime/run-on
 import { parseTimeoutFlag, readInputFlag } from "../input.js";
 import { armWatchdog } from "../watchdog.js";
 import { ansiPaint, formatSummary, plainPaint, progressLine } from "../format-result.js";
+import { checkEventFilters, skippedResult, type SkippedResult } from "../event-filter.js";
 import { appendStepSummary, errorAnnotation, inGitHubActions } from "../github-actions.js";
 
 interface RunFlags {
@@ -55,7 +56,13 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
   // Whichever timeout applies (the flag, the graph's or the entry point's
   // limits): past it plus a grace, a worker thread ends a run that a
   // blocked event loop cannot.
-  const timeout = executionLimits(agent, chooseEntryPoint(agent, flags.entry), timeoutSeconds).timeout_seconds;
+  const entryPoint = chooseEntryPoint(agent, flags.entry);
+  const verdict = checkEventFilters(agent, entryPoint, input);
+  if (verdict.kind === "skipped") return reportSkipped(ctx, flags, skippedResult(agent, entryPoint, verdict.reason));
+  if (verdict.kind === "unchecked") {
+    ctx.logger().warn(`the input has no "event" object: the filters of event entry point ${entryPoint.id} were not checked`);
+  }
+  const timeout = executionLimits(agent, entryPoint, timeoutSeconds).timeout_seconds;
   const watchdog = timeout === undefined ? undefined : armWatchdog(timeout);
 
   const paint = ctx.color ? ansiPaint() : plainPaint;
@@ -96,4 +103,12 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
     ctx.err(`error: execution ${result.status}${where}: ${result.error?.message ?? "no details"}\n`);
   }
   return exitCodeForStatus(result.status, result.error?.reason);
+}
+
+/** An event entry point's filter did not match the input: nothing ran, exit 0. */
+function reportSkipped(ctx: CliContext, flags: RunFlags, result: SkippedResult): number {
+  if (flags.streamJson) ctx.out(`${JSON.stringify({ type: "result", ...result })}\n`);
+  else if (flags.json) ctx.out(`${JSON.stringify(result, null, 2)}\n`);
+  else ctx.out(`skipped: ${result.agent} (${result.entry_point}) did not run: ${result.reason}\n`);
+  return 0;
 }
