@@ -1,7 +1,8 @@
 /**
  * Scenario 7: the control API refuses requests without the token and does
- * nothing; webhook signatures are compared in constant time (code check and
- * a tolerant timing test); secrets from the agent file, the environment and
+ * nothing; signatures of any wrong shape are 401 (the constant-time compare
+ * itself is measured in test/server/constant-time.test.ts); secrets from the
+ * agent file, the environment and
  * request headers never reach a log line, a result, a recording or a
  * session file; shell arguments are passed literally.
  */
@@ -9,8 +10,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
-import { repoRoot, runCli, tempDir } from "../helpers/cli.js";
+import { runCli, tempDir } from "../helpers/cli.js";
 import { startFakeLlmServer } from "../llm/fake-llm-server.js";
 import { deliver, FIXTURES, githubSignature, HOOK_SECRET, recordsOnDisk, startServe, stopHard, until, walkFiles, type ServeProcess } from "./helpers.js";
 
@@ -74,22 +74,6 @@ describe("security", () => {
     assert.equal(counts.queued + counts.running + counts.completed + counts.failed + counts.cancelled, 0, "the refused triggers did nothing");
   });
 
-  test("signature checks use crypto.timingSafeEqual on equal-length buffers, in every verifier", () => {
-    const verifyDir = join(repoRoot, "src", "server", "verify");
-    const common = readFileSync(join(verifyDir, "common.ts"), "utf8");
-    assert.match(common, /import \{[^}]*timingSafeEqual[^}]*\} from "node:crypto"/);
-    // The comparison never hands timingSafeEqual buffers of unequal length (it would throw) and never exits early.
-    assert.match(common, /timingSafeEqual\(candidate, sameLength \? value : candidate\)/);
-    assert.doesNotMatch(common.slice(common.indexOf("export function anyEqual")), /return true|break;/);
-    for (const name of ["github.ts", "slack.ts", "stripe.ts", "standard.ts", "hmac.ts"]) {
-      const source = readFileSync(join(verifyDir, name), "utf8");
-      assert.match(source, /anyEqual\(/, `${name} compares through anyEqual`);
-      assert.doesNotMatch(source, /(given|signature|expected)\s*[!=]==|\.equals\(|===\s*(given|signature|expected)/, `${name} has no plain comparison of signatures`);
-    }
-    const auth = readFileSync(join(repoRoot, "src", "server", "auth.ts"), "utf8");
-    assert.match(auth, /timingSafeEqual\(/, "the control token is compared in constant time");
-  });
-
   test("signatures of the wrong length or shape are 401, never 500", async () => {
     const body = JSON.stringify({ action: "opened" });
     const good = githubSignature(HOOK_SECRET, body);
@@ -102,47 +86,6 @@ describe("security", () => {
       });
       assert.equal(res.status, 401, `signature ${JSON.stringify(signature)}`);
     }
-  });
-
-  test("timing: a signature wrong in its first byte takes as long as one wrong in its last byte", async () => {
-    const body = JSON.stringify({ action: "opened", padding: "p".repeat(2000) });
-    const good = githubSignature(HOOK_SECRET, body);
-    const hex = good.slice(7);
-    const flip = (c: string) => (c === "0" ? "1" : "0");
-    const wrongFirst = `sha256=${flip(hex[0]!)}${hex.slice(1)}`;
-    const wrongLast = `sha256=${hex.slice(0, -1)}${flip(hex.at(-1)!)}`;
-    const send = async (signature: string) => {
-      const t0 = performance.now();
-      const res = await fetch(`${serve!.info.webhook_url}/webhooks/github`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-hub-signature-256": signature },
-        body,
-      });
-      await res.arrayBuffer();
-      assert.equal(res.status, 401);
-      return performance.now() - t0;
-    };
-    for (let i = 0; i < 50; i++) await send(i % 2 ? wrongFirst : wrongLast); // warm-up
-    const first: number[] = [];
-    const last: number[] = [];
-    // Interleaved, so drifts in machine load hit both samples alike.
-    for (let i = 0; i < 400; i++) {
-      if (i % 2 === 0) {
-        first.push(await send(wrongFirst));
-        last.push(await send(wrongLast));
-      } else {
-        last.push(await send(wrongLast));
-        first.push(await send(wrongFirst));
-      }
-    }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const mFirst = median(first);
-    const mLast = median(last);
-    const ratio = mFirst / mLast;
-    console.log(`# timing: median ${mFirst.toFixed(3)} ms (first byte wrong) vs ${mLast.toFixed(3)} ms (last byte wrong), ratio ${ratio.toFixed(3)}`);
-    // Tolerant on purpose: HTTP noise is far larger than a byte compare. An early exit
-    // before the HMAC (the costly part) would show as a large, stable gap.
-    assert.ok(ratio > 0.6 && ratio < 1.67, `median ratio ${ratio.toFixed(3)}`);
   });
 
   test("secrets from the agent file, env and headers never appear in logs, results, recordings or session files", async () => {

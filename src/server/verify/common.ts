@@ -38,8 +38,10 @@ export function hmac(algorithm: HmacAlgorithm, key: string | Buffer, ...parts: (
 
 /**
  * True when any candidate equals any expected value. Every pair is compared
- * (no early exit); pairs of unequal length compare a buffer with itself so
- * each comparison costs the same.
+ * (no early exit), so the time does not tell which byte or which secret
+ * differed. Pairs of unequal length compare the candidate with itself, only so
+ * that no pair is skipped: a signature's length is public (fixed by its
+ * algorithm), its content is what must not leak.
  */
 export function anyEqual(candidates: readonly Buffer[], expected: readonly Buffer[]): boolean {
   let matched = 0;
