@@ -9,6 +9,7 @@ import type { Logger } from "../logging/index.js";
 import { silentLogger } from "../logging/index.js";
 import { EXECUTION_STATUSES, type ExecutionStatus } from "../result.js";
 import { TriggerError, type RuntimeHandle } from "../runtime/types.js";
+import { isSafeId } from "../util/ids.js";
 import { bearerMatches } from "./auth.js";
 import { BodyAbortedError, BodyTooLargeError, createHttpServer, parseUrl, readBody, sendError, sendJson } from "./http-util.js";
 import { closeServer, listen } from "./listen.js";
@@ -206,6 +207,7 @@ export class ControlApi {
   }
 
   private async getExecution(res: ServerResponse, id: string): Promise<void> {
+    if (!isSafeId(id)) return sendError(res, 404, "not_found", "no such execution");
     const result = await this.options.runtime.getExecution(id);
     if (!result) return sendError(res, 404, "not_found", `no execution ${id}`);
     sendJson(res, 200, result);
@@ -213,6 +215,11 @@ export class ControlApi {
 
   private async listExecutions(res: ServerResponse, url: URL): Promise<void> {
     const agent = url.searchParams.get("agent") ?? undefined;
+    // Only a loaded agent is listed: any other value is a 404 and never reaches storage
+    // (where it would become a path, and an index kept in memory).
+    if (agent !== undefined && !this.options.runtime.agentNames().includes(agent)) {
+      return sendError(res, 404, "not_found", `no agent ${JSON.stringify(agent.slice(0, 100))} is loaded`);
+    }
     const status = url.searchParams.get("status") ?? undefined;
     const limitText = url.searchParams.get("limit");
     if (status !== undefined && !(EXECUTION_STATUSES as readonly string[]).includes(status)) {
@@ -228,6 +235,7 @@ export class ControlApi {
   }
 
   private async cancel(res: ServerResponse, id: string): Promise<void> {
+    if (!isSafeId(id)) return sendError(res, 404, "not_found", "no such execution");
     const result = await this.options.runtime.cancel(id, "user");
     if (!result) return sendError(res, 404, "not_found", `no execution ${id}`);
     this.logger.info({ execution_id: id }, "execution cancelled through the control API");

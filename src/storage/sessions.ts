@@ -15,6 +15,7 @@ import type { ForagerEvent } from "../events/types.js";
 import type { Logger } from "../logging/index.js";
 import { isTerminal, type ExecutionRecord } from "../result.js";
 import { systemClock, type Clock } from "../util/clock.js";
+import { isAgentName, isSafeId } from "../util/ids.js";
 import { isTempFileName, readJsonFile, writeJsonAtomic } from "./atomic.js";
 import { JsonLinesAppender, readJsonLines } from "./event-log.js";
 import { compareNewestFirst, filterExecutionEvents, interruptRecord, isUnfinished, planPrune, sessionLabel, summarize } from "./records.js";
@@ -47,11 +48,14 @@ export class FileSessionStore implements SessionStore {
     this.clock = options.clock ?? systemClock;
   }
 
+  /** Throws for an agent or session id that could leave the storage folder (`..`, `/`). */
   sessionDir(agent: string, sessionId: string): string {
+    if (!isAgentName(agent) || !isSafeId(sessionId)) throw new Error(`not a valid agent name or session id: ${JSON.stringify(`${agent}/${sessionId}`).slice(0, 200)}`);
     return join(this.root, agent, "sessions", sessionId);
   }
 
   recordPath(agent: string, sessionId: string, executionId: string): string {
+    if (!isSafeId(executionId)) throw new Error(`not a valid execution id: ${JSON.stringify(executionId).slice(0, 200)}`);
     return join(this.sessionDir(agent, sessionId), `${executionId}.json`);
   }
 
@@ -133,6 +137,8 @@ export class FileSessionStore implements SessionStore {
   }
 
   async get(executionId: string): Promise<ExecutionRecord | undefined> {
+    // An id of another shape was never written here (and must not reach a path).
+    if (!isSafeId(executionId)) return undefined;
     await this.saving.get(executionId);
     let found = this.locate(executionId);
     if (!found) {
@@ -155,6 +161,8 @@ export class FileSessionStore implements SessionStore {
   }
 
   async list(query: ListQuery = {}): Promise<ExecutionSummary[]> {
+    // Not an agent name: nothing was ever stored under it, and it must not become a path.
+    if (query.agent !== undefined && !isAgentName(query.agent)) return [];
     const agents = query.agent !== undefined ? [query.agent] : await this.agentsOnDisk();
     const all: ExecutionSummary[] = [];
     for (const agent of agents) {
@@ -169,6 +177,7 @@ export class FileSessionStore implements SessionStore {
   }
 
   async prune(options: PruneOptions): Promise<PruneReport> {
+    if (options.agent !== undefined && !isAgentName(options.agent)) return { removed: [], kept: 0, dry_run: Boolean(options.dryRun) };
     await this.flush();
     const agents = options.agent !== undefined ? [options.agent] : await this.agentsOnDisk();
     const summaries: ExecutionSummary[] = [];
@@ -206,6 +215,7 @@ export class FileSessionStore implements SessionStore {
    * and re-read when another process changed it unless `fresh: false`.
    */
   private async loadIndex(agent: string, options: { recover?: boolean; fresh?: boolean } = {}): Promise<AgentIndex> {
+    if (!isAgentName(agent)) throw new Error(`not a valid agent name: ${JSON.stringify(agent).slice(0, 200)}`);
     let index = this.indexes.get(agent);
     if (!index) {
       index = new AgentIndex(agent, join(this.root, agent, "index.jsonl"), this.logger);

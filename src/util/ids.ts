@@ -52,3 +52,21 @@ export function newSessionId(now: number = Date.now()): string {
   const time = `${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
   return `session_${date}_${time}_${randomBytesPooled(4).toString("hex")}`;
 }
+
+// What a name or id taken from outside (an HTTP path or query) may look
+// like before it is ever joined into a file path: agent names as the config
+// schema allows them, ids as forager makes them (`exec_…`, `session_…`,
+// `evt_…`) or as entry point / source ids are written. No separator, no
+// leading dot, bounded length: such a value can never leave its folder.
+const AGENT_NAME = /^[a-z0-9][a-z0-9_-]{0,127}$/;
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** True for a string shaped like an agent name (`^[a-z0-9][a-z0-9_-]*$`, at most 128 characters). */
+export function isAgentName(value: string): boolean {
+  return AGENT_NAME.test(value);
+}
+
+/** True for a string shaped like a forager id (letters, digits, `_`, `-`, `.`; starts with a letter or digit; at most 128 characters). */
+export function isSafeId(value: string): boolean {
+  return ID.test(value);
+}
