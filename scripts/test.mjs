@@ -1,6 +1,13 @@
-// Runs every test file under test/ with Node's test runner. Node 20's
+// Runs the test files under test/ with Node's test runner. Node 20's
 // --test does not expand globs, so the files are listed here.
+//
 // Usage: node scripts/test.mjs [path-substring ...]
+//        node scripts/test.mjs --reliability   (the long reliability runs only)
+//
+// Without arguments it runs everything except the long reliability runs
+// (a 60 s soak and a 5 000-webhook flood), which alone take longer than the
+// rest of the suite: `npm run test:reliability` runs those, and CI runs
+// both. A path substring selects any file, long ones included.
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -17,9 +24,18 @@ function collect(dir) {
   return out;
 }
 
-const filters = process.argv.slice(2);
+/** The long reliability runs, kept out of a plain `npm test`. */
+const LONG_RUNS = ["test/reliability/soak.test.ts", "test/reliability/flood.test.ts"];
+
+const args = process.argv.slice(2);
+const longOnly = args.includes("--reliability");
+const filters = args.filter((a) => a !== "--reliability");
 const files = collect(join(root, "test"))
-  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .filter((f) => {
+    if (longOnly) return LONG_RUNS.includes(f);
+    if (filters.length > 0) return filters.some((s) => f.includes(s));
+    return !LONG_RUNS.includes(f);
+  })
   .sort();
 if (files.length === 0) {
   console.error("no test files matched");
