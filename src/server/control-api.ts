@@ -11,7 +11,8 @@ import { EXECUTION_STATUSES, type ExecutionStatus } from "../result.js";
 import { TriggerError, type RuntimeHandle } from "../runtime/types.js";
 import { isSafeId } from "../util/ids.js";
 import { bearerMatches } from "./auth.js";
-import { BodyAbortedError, BodyTooLargeError, createHttpServer, parseUrl, readBody, sendError, sendJson } from "./http-util.js";
+import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, readBody, refuseAndDrain } from "./body.js";
+import { createHttpServer, parseUrl, sendError, sendJson } from "./http-util.js";
 import { closeServer, listen } from "./listen.js";
 import { MetricsCollector } from "./metrics.js";
 import { EventStreams } from "./sse.js";
@@ -138,7 +139,8 @@ export class ControlApi {
       const body = await readBody(req, MAX_REQUEST_BYTES);
       request = parseTriggerBody(body);
     } catch (err) {
-      if (err instanceof BodyTooLargeError) return sendError(res, 413, "payload_too_large", err.message, { connection: "close" });
+      if (err instanceof BodyTooLargeError) return refuseAndDrain(req, res, 413, { error: { code: "payload_too_large", message: err.message } });
+      if (err instanceof BodyTimeoutError) return sendError(res, 408, "request_timeout", err.message, { connection: "close" });
       if (err instanceof BodyAbortedError) return;
       if (err instanceof RequestError) return sendError(res, 400, err.code, err.message);
       throw err;

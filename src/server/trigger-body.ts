@@ -1,5 +1,6 @@
 /** Validation of the control API's trigger body: `{input, idempotency_key, wait, timeout}`. */
 import { isPlainObject } from "../util/json.js";
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./json-depth.js";
 
 export class RequestError extends Error {
   constructor(
@@ -24,6 +25,7 @@ const KNOWN = new Set(["input", "idempotency_key", "wait", "timeout"]);
 export function parseTriggerBody(body: Buffer): TriggerBody {
   const text = body.toString("utf8").trim();
   if (text === "") return { input: {}, wait: false };
+  if (jsonDepthExceeds(body)) throw new RequestError("invalid_json", `the request body nests deeper than ${MAX_JSON_DEPTH} levels`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -1,6 +1,7 @@
 /** Turns a webhook request into the data of its `webhook_received` event (SPEC 5). */
 import { SECRET_HEADERS } from "../logging/index.js";
 import { isJsonContentType } from "./http-util.js";
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./json-depth.js";
 
 export class InvalidJsonError extends Error {
   constructor(message: string) {
@@ -10,12 +11,14 @@ export class InvalidJsonError extends Error {
 }
 
 /**
- * The payload: parsed JSON for a JSON content type (invalid JSON throws
- * InvalidJsonError), an object for a form body, else `{raw_body: text}`.
+ * The payload: parsed JSON for a JSON content type (invalid JSON, or JSON
+ * nested deeper than MAX_JSON_DEPTH, throws InvalidJsonError), an object
+ * for a form body, else `{raw_body: text}`.
  */
 export function parsePayload(body: Buffer, contentType: string | undefined): unknown {
   const text = body.toString("utf8");
   if (isJsonContentType(contentType)) {
+    if (jsonDepthExceeds(body)) throw new InvalidJsonError(`body nests deeper than ${MAX_JSON_DEPTH} levels`);
     try {
       return JSON.parse(text) as unknown;
     } catch (err) {

@@ -11,17 +11,8 @@ import { silentLogger } from "../logging/index.js";
 import { TriggerError, type RuntimeHandle } from "../runtime/types.js";
 import type { KeyStore } from "../storage/types.js";
 import { newEventId } from "../util/ids.js";
-import {
-  BodyAbortedError,
-  BodyTooLargeError,
-  createHttpServer,
-  flatHeaders,
-  parseUrl,
-  readBody,
-  refuseAndClose,
-  sendError,
-  sendJson,
-} from "./http-util.js";
+import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, readBody, refuseAndDrain } from "./body.js";
+import { createHttpServer, flatHeaders, parseUrl, sendError, sendJson, type ErrorBody } from "./http-util.js";
 import { closeServer, listen } from "./listen.js";
 import { createRouteVerifier, deliveryIdOf, signatureHeaders, type RouteVerifier } from "./verify/index.js";
 import { eventHeaders, InvalidJsonError, parsePayload, queryToObject } from "./webhook-payload.js";
@@ -93,7 +84,7 @@ export class WebhookServer {
     const url = parseUrl(req);
     if (!url) return sendError(res, 400, "bad_request", "malformed request target");
     if (this.draining || this.options.runtime.state === "stopping" || this.options.runtime.state === "stopped") {
-      return refuseAndClose(res, () => sendError(res, 503, "shutting_down", "the server is shutting down", { "retry-after": "5" }));
+      return refuseAndDrain(req, res, 503, errorBody("shutting_down", "the server is shutting down"), { "retry-after": "5" });
     }
     const route = this.routes.get(url.pathname);
     if (!route) return sendError(res, 404, "not_found", `no webhook route at ${url.pathname}`);
@@ -110,7 +101,11 @@ export class WebhookServer {
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
         this.stats.record(source, "rejected", 413);
-        return refuseAndClose(res, () => sendError(res, 413, "payload_too_large", err.message));
+        return refuseAndDrain(req, res, 413, errorBody("payload_too_large", err.message));
+      }
+      if (err instanceof BodyTimeoutError) {
+        this.stats.record(source, "rejected", 408);
+        return sendError(res, 408, "request_timeout", err.message, { connection: "close" });
       }
       if (err instanceof BodyAbortedError) {
         this.stats.record(source, "rejected", 400);
@@ -213,4 +208,8 @@ export class WebhookServer {
       }
     }
   }
+}
+
+function errorBody(code: string, message: string): ErrorBody {
+  return { error: { code, message } };
 }

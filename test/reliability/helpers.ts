@@ -125,9 +125,9 @@ export async function deliver(
   webhookUrl: string,
   deliveryId: string,
   payload: unknown,
-  options: { secret?: string; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  options: { secret?: string; headers?: Record<string, string>; signal?: AbortSignal; rawBody?: string } = {},
 ): Promise<DeliveryResponse> {
-  const body = JSON.stringify(payload);
+  const body = options.rawBody ?? JSON.stringify(payload);
   const res = await fetch(`${webhookUrl}/webhooks/github`, {
     method: "POST",
     headers: {
