@@ -1,48 +1,79 @@
 /**
- * Append-only files kept open between writes. Opening and closing a file
- * for every append costs two extra trips through libuv's small thread
- * pool; for the few hot logs (webhook de-duplication keys, the ingest log)
- * that is most of what a webhook costs. Files are opened in append mode, so
- * every write lands at the end even if another process appends too.
+ * Appends to line logs that never glue a record onto a torn line
+ * (torn-tail.ts): a file's tail is checked before this process first
+ * writes to it and after any write of ours failed, and a partial line is
+ * set aside before the next append.
  *
- * Only for files that are never renamed or removed while open: whoever
- * replaces one (a compaction) calls `forget` first.
+ * Two ways to hold the files:
+ * - `AppendFiles` keeps handles open between writes. Opening and closing a
+ *   file for every append costs two extra trips through libuv's small
+ *   thread pool; for the few hot logs (webhook de-duplication keys, the
+ *   ingest log) that is most of what a webhook costs. Only for files that
+ *   are never renamed or removed while open: whoever replaces one (a
+ *   compaction) calls `forget` first.
+ * - `LineFiles` opens a file per append, for the many small logs (one per
+ *   session) that would exhaust descriptors if kept open.
+ *
+ * Files are opened in append mode, so every write lands at the end even if
+ * another process appends too.
  */
-import { mkdir, open, type FileHandle } from "node:fs/promises";
-import { dirname } from "node:path";
+import type { FileHandle } from "node:fs/promises";
+import { openLog, repairTail } from "./torn-tail.js";
+
+/** Something that appends text to files; resolves once it is written (in the OS). */
+export interface Appender {
+  append(path: string, text: string): Promise<void>;
+}
 
 interface Slot {
   handle: Promise<FileHandle>;
   busy: number;
+  /** Appends to this file, one after another: a repair must never race a write. */
+  chain: Promise<void>;
+  /** A write failed: the tail may be partial and is checked before the next one. */
+  suspect: boolean;
 }
 
-export class AppendFiles {
+export class AppendFiles implements Appender {
   // Map order is recency order: the first idle slot is the one to close.
   private readonly slots = new Map<string, Slot>();
 
   constructor(private readonly maxOpen = 32) {}
 
   /** Appends `text` to `path` (creating folders as needed); on disk (in the OS) when it resolves. */
-  async append(path: string, text: string): Promise<void> {
+  append(path: string, text: string): Promise<void> {
     let slot = this.slots.get(path);
     if (slot) {
       this.slots.delete(path);
     } else {
-      slot = { handle: openForAppend(path), busy: 0 };
+      slot = { handle: openRepaired(path), busy: 0, chain: Promise.resolve(), suspect: false };
+      const opened = slot;
       // A failed open is not cached: the next append tries again.
       slot.handle.catch(() => {
-        if (this.slots.get(path) === slot) this.slots.delete(path);
+        if (this.slots.get(path) === opened) this.slots.delete(path);
       });
     }
     this.slots.set(path, slot);
     slot.busy++;
-    try {
-      const handle = await slot.handle;
-      await handle.appendFile(text);
-    } finally {
-      slot.busy--;
+    const target = slot;
+    const run = target.chain.then(async () => {
+      const handle = await target.handle;
+      if (target.suspect) {
+        await repairTail(handle, path);
+        target.suspect = false;
+      }
+      try {
+        await handle.appendFile(text);
+      } catch (err) {
+        target.suspect = true;
+        throw err;
+      }
+    });
+    target.chain = run.catch(() => undefined);
+    return run.finally(() => {
+      target.busy--;
       this.evictIdle();
-    }
+    });
   }
 
   /** Closes `path` if open, e.g. before the file is replaced. */
@@ -70,20 +101,60 @@ export class AppendFiles {
   }
 }
 
-async function openForAppend(path: string): Promise<FileHandle> {
+async function openRepaired(path: string): Promise<FileHandle> {
+  const handle = await openLog(path);
   try {
-    return await open(path, "a");
+    await repairTail(handle, path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    await mkdir(dirname(path), { recursive: true });
-    return open(path, "a");
+    await handle.close().catch(() => undefined);
+    throw err;
   }
+  return handle;
 }
 
 async function closeQuietly(slot: Slot): Promise<void> {
   try {
+    await slot.chain;
     await (await slot.handle).close();
   } catch {
     // Never opened, or already closed: nothing to release.
+  }
+}
+
+/**
+ * Opens a file per append. Files whose tail this process has checked (and
+ * not broken since) are remembered, so only the first append to a file
+ * pays for the check; the memory is bounded, a forgotten file is checked
+ * again. Appends to one file must not overlap (callers serialise them).
+ */
+export class LineFiles implements Appender {
+  private readonly clean = new Set<string>();
+
+  constructor(private readonly remember = 4096) {}
+
+  async append(path: string, text: string): Promise<void> {
+    const checked = this.clean.has(path);
+    // Not clean until this write has succeeded.
+    this.clean.delete(path);
+    const handle = await openLog(path, checked ? "a" : "a+");
+    try {
+      if (!checked) await repairTail(handle, path);
+      await handle.appendFile(text);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+    this.clean.add(path);
+    if (this.clean.size > this.remember) {
+      // Sets iterate in insertion order: drop the longest-unwritten file.
+      for (const old of this.clean) {
+        this.clean.delete(old);
+        break;
+      }
+    }
+  }
+
+  /** Forgets that `path` was checked (it was replaced or removed). */
+  forget(path: string): void {
+    this.clean.delete(path);
   }
 }

@@ -3,9 +3,8 @@
  * path of every node step; lines for the same file are collected until the
  * next turn of the event loop and written with one append, in order.
  */
-import { appendFile, mkdir, readFile } from "node:fs/promises";
-import { dirname } from "node:path";
-import type { AppendFiles } from "./append-files.js";
+import { readFile } from "node:fs/promises";
+import { LineFiles, type Appender } from "./append-files.js";
 
 interface Batch {
   lines: string[];
@@ -21,10 +20,11 @@ export class JsonLinesAppender {
   private readonly tails = new Map<string, Promise<void>>();
 
   /**
-   * With `files`, appends go through handles kept open (for a few hot logs
-   * that are never replaced); without, each batch opens and closes its file.
+   * With `files` = an AppendFiles, appends go through handles kept open (for
+   * a few hot logs that are never replaced); by default each batch opens and
+   * closes its file. Either way a torn last line is set aside first.
    */
-  constructor(private readonly files?: AppendFiles) {}
+  constructor(private readonly files: Appender = new LineFiles()) {}
 
   /** Queues lines for `path`; resolves when they are written. */
   append(path: string, values: readonly unknown[]): Promise<void> {
@@ -70,7 +70,7 @@ export class JsonLinesAppender {
       const previous = this.tails.get(path) ?? Promise.resolve();
       const write = previous
         .catch(() => undefined)
-        .then(() => (this.files ? this.files.append(path, batch.lines.join("")) : appendCreating(path, batch.lines.join(""))))
+        .then(() => this.files.append(path, batch.lines.join("")))
         .then(batch.resolve, batch.reject);
       const tail = write.then(() => undefined);
       this.tails.set(path, tail);
@@ -81,19 +81,11 @@ export class JsonLinesAppender {
   }
 }
 
-async function appendCreating(path: string, text: string): Promise<void> {
-  try {
-    await appendFile(path, text);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    await mkdir(dirname(path), { recursive: true });
-    await appendFile(path, text);
-  }
-}
-
 /**
  * Reads a JSON-lines file; a missing file is empty. A line that does not parse
- * (the tail of a write cut short by a crash) is skipped and counted.
+ * (the tail of a write cut short by a crash or a full disk) is skipped and
+ * counted; writers never append after such a fragment (torn-tail.ts), so
+ * the lines around it are whole records.
  */
 export async function readJsonLines<T>(path: string): Promise<{ values: T[]; skipped: number }> {
   let text: string;
@@ -115,3 +107,4 @@ export async function readJsonLines<T>(path: string): Promise<{ values: T[]; ski
   }
   return { values, skipped };
 }
+

@@ -7,7 +7,8 @@
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 
-const DAY_FILE = /^(\d{4})-(\d{2})-(\d{2})\.jsonl$/;
+// A day's torn tails (torn-tail.ts) go with the day.
+const DAY_FILE = /^(\d{4})-(\d{2})-(\d{2})\.jsonl(\.torn)?$/;
 
 export function ingestLogPath(root: string, source: string, timestamp: string): string {
   const safe = source.replace(/[^A-Za-z0-9_.-]/g, "_");

@@ -4,12 +4,13 @@
  * this one file instead of 10 000 records. The index is a cache: records in
  * the session folders are the truth, and a missing index is rebuilt from them.
  */
-import { appendFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import type { Logger } from "../logging/index.js";
 import { processAlive } from "../util/process.js";
 import { writeFileAtomic } from "./atomic.js";
 import { readJsonLines } from "./event-log.js";
+import { openLog, repairTail } from "./torn-tail.js";
 import type { ExecutionSummary } from "./types.js";
 
 /** An index line: the summary plus which process wrote it (to tell a crash from a live writer). */
@@ -28,6 +29,8 @@ export class AgentIndex {
   private knownSize = -1;
   private lines = 0;
   private loaded = false;
+  /** Our last append succeeded, so the file ends in a whole line unless someone else wrote. */
+  private tailChecked = false;
   /** Serialises appends and rewrites of the file. */
   private chain: Promise<void> = Promise.resolve();
   /** Lines waiting for the next append. */
@@ -117,11 +120,11 @@ export class AgentIndex {
         this.pending = [];
         const text = batch.map((p) => p.line).join("");
         try {
-          const before = await fileSize(this.path);
-          await appendFile(this.path, text);
+          const before = await this.appendText(text);
           this.lines += batch.length;
           // Only our own append moved the size: the file still matches memory.
-          if (before === this.knownSize) this.knownSize = Math.max(before, 0) + Buffer.byteLength(text);
+          // (A file missing when read is the empty file the append created.)
+          if (before === this.knownSize || (before === 0 && this.knownSize === -1)) this.knownSize = Math.max(before, 0) + Buffer.byteLength(text);
           else this.knownSize = -2;
           for (const p of batch) p.resolve();
         } catch (err) {
@@ -134,6 +137,26 @@ export class AgentIndex {
       }
     } finally {
       this.draining = null;
+    }
+  }
+
+  /**
+   * Appends `text` after setting aside a torn last line (a crash, a full
+   * disk); returns the file's size before the append. The tail is checked on
+   * this process's first append, after a failed one, and whenever the size
+   * is not what our own writes left (another writer).
+   */
+  private async appendText(text: string): Promise<number> {
+    const handle = await openLog(this.path);
+    try {
+      let { size } = await handle.stat();
+      if (!this.tailChecked || size !== this.knownSize) size = (await repairTail(handle, this.path, size)).size;
+      this.tailChecked = false;
+      await handle.appendFile(text);
+      this.tailChecked = true;
+      return size;
+    } finally {
+      await handle.close().catch(() => undefined);
     }
   }
 

@@ -1,0 +1,159 @@
+/**
+ * Torn last lines under a real `forager serve` (SPEC 4.4): a disk that fills
+ * up in mid-append, and a kill -9 in mid-append, never cost an accepted
+ * webhook its event line or its de-duplication key, so a redelivery after a
+ * restart is still a duplicate and runs nothing.
+ *
+ * The full disk is simulated at the file-system seam (test/helpers/disk-full.mjs
+ * loaded with --import): a tmpfs cannot be mounted in a test portably.
+ */
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync, truncateSync, statSync } from "node:fs";
+import { rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { tempDir } from "../helpers/cli.js";
+import { deliver, recordsOnDisk, startServe, stopHard, until, type ServeProcess } from "./helpers.js";
+
+const DISK_FULL = pathToFileURL(join(import.meta.dirname, "..", "helpers", "disk-full.mjs")).href;
+// No timer executions writing in the background: only webhooks touch the disk.
+const QUIET = { TICK_SECONDS: "3600" };
+
+const running: ServeProcess[] = [];
+const dirs: Array<{ cleanup(): Promise<void> }> = [];
+after(async () => {
+  for (const serve of running) await stopHard(serve);
+  for (const dir of dirs) await dir.cleanup();
+});
+
+async function serveOn(storage: string, env: Record<string, string> = {}): Promise<ServeProcess> {
+  const serve = await startServe(storage, { env: { ...QUIET, ...env } });
+  running.push(serve);
+  return serve;
+}
+
+async function stop(serve: ServeProcess, signal: NodeJS.Signals): Promise<void> {
+  serve.kill(signal);
+  await serve.exited;
+}
+
+/** The newest day file of the github ingest log. */
+function ingestLog(storage: string): string {
+  const dir = join(storage, "_events", "github");
+  const days = readdirSync(dir).filter((name) => name.endsWith(".jsonl")).sort();
+  return join(dir, days.at(-1)!);
+}
+
+const keyLog = (storage: string) => join(storage, "_keys", "webhook-deliveries.jsonl");
+
+/** Parses every line; fails on a partial last line or an unreadable line. */
+function wholeLines(path: string): any[] {
+  const text = readFileSync(path, "utf8");
+  assert.ok(text.endsWith("\n"), `${path} ends in a partial line`);
+  return text
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line, i) => {
+      try {
+        return JSON.parse(line);
+      } catch {
+        return assert.fail(`${path}:${i + 1} does not parse: ${line.slice(0, 120)}`);
+      }
+    });
+}
+
+/** Executions on disk that a delivery started. */
+function executionsOf(storage: string, deliveryId: string) {
+  return [...recordsOnDisk(storage).values()].filter((r) => r.input?.event?.data?.delivery_id === deliveryId);
+}
+
+async function finished(storage: string, deliveryId: string) {
+  return until(`the execution of ${deliveryId}`, () => {
+    const done = executionsOf(storage, deliveryId).filter((r) => r.status === "completed");
+    return done.length > 0 ? done : undefined;
+  });
+}
+
+describe("torn append logs under forager serve", () => {
+  test("a full disk: the burst gets 500s, the next delivery after space comes back is whole, and its redelivery after a restart is a duplicate", async () => {
+    const dir = await tempDir("forager-rel-full-");
+    dirs.push(dir);
+    const storage = join(dir.path, "storage");
+    const control = join(dir.path, "disk-full");
+    const first = await serveOn(storage, { NODE_OPTIONS: `--import=${DISK_FULL}`, FORAGER_TEST_DISK_FULL: control });
+    const webhook = first.info.webhook_url!;
+
+    assert.equal((await deliver(webhook, "warm-1", { sleep_ms: 0 })).status, 202);
+    await finished(storage, "warm-1");
+
+    // The whole disk is full: the key claims fail half-written.
+    await writeFile(control, "");
+    const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => deliver(webhook, `burst-${i}`, { sleep_ms: 0 })));
+    assert.deepEqual(burst.map((r) => r.status), Array(8).fill(500), JSON.stringify(burst.map((r) => r.body)));
+    // Only the ingest log's folder is full: the keys are claimed, the events fail half-written.
+    await writeFile(control, "_events");
+    const second = await Promise.all(Array.from({ length: 4 }, (_, i) => deliver(webhook, `burst-b${i}`, { sleep_ms: 0 })));
+    assert.deepEqual(second.map((r) => r.status), Array(4).fill(500));
+    assert.ok(!readFileSync(ingestLog(storage), "utf8").endsWith("\n"), "the failed appends left a partial line");
+
+    // Space comes back.
+    await rm(control);
+    const accepted = await deliver(webhook, "after-full", { sleep_ms: 0 });
+    assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+    const events = wholeLines(ingestLog(storage));
+    assert.equal(events.filter((e) => e.data?.delivery_id === "after-full").length, 1, "the accepted event's line is readable");
+    const keys = wholeLines(keyLog(storage));
+    assert.ok(keys.some((k) => k.k === "github:after-full" && k.v === accepted.body.event_id), "its de-duplication key is readable");
+    await finished(storage, "after-full");
+
+    await stop(first, "SIGTERM");
+    const restarted = await serveOn(storage);
+    const again = await deliver(restarted.info.webhook_url!, "after-full", { sleep_ms: 0 });
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(again.body.status, "duplicate");
+    assert.equal(again.body.event_id, accepted.body.event_id);
+    // A delivery that got a 500 was never taken: its retry is accepted now.
+    assert.equal((await deliver(restarted.info.webhook_url!, "burst-b0", { sleep_ms: 0 })).status, 202);
+    await finished(storage, "burst-b0");
+    assert.equal(executionsOf(storage, "after-full").length, 1, "the accepted delivery ran once");
+    await stop(restarted, "SIGTERM");
+  });
+
+  test("kill -9 in mid-append: the torn tails are set aside at restart, new deliveries parse, and their redeliveries are duplicates", async () => {
+    const dir = await tempDir("forager-rel-torn-");
+    dirs.push(dir);
+    const storage = join(dir.path, "storage");
+    const first = await serveOn(storage);
+    for (const id of ["k1", "k2", "k3"]) assert.equal((await deliver(first.info.webhook_url!, id, { sleep_ms: 0 })).status, 202);
+    await finished(storage, "k3");
+    await stop(first, "SIGKILL");
+    // What a kill -9 in mid-append leaves: the last 40 bytes never made it.
+    const log = ingestLog(storage);
+    for (const path of [log, keyLog(storage)]) truncateSync(path, statSync(path).size - 40);
+
+    const second = await serveOn(storage);
+    const ids: Record<string, string> = {};
+    for (const id of ["n1", "n2"]) {
+      const res = await deliver(second.info.webhook_url!, id, { sleep_ms: 0 });
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      ids[id] = res.body.event_id;
+    }
+    const events = wholeLines(log);
+    for (const id of ["n1", "n2"]) assert.equal(events.filter((e) => e.data?.delivery_id === id).length, 1, `${id}'s event line parses`);
+    assert.ok(existsSync(`${log}.torn`), "the torn tail is kept aside");
+    const keys = wholeLines(keyLog(storage));
+    for (const id of ["n1", "n2"]) assert.ok(keys.some((k) => k.k === `github:${id}`), `${id}'s key parses`);
+    await finished(storage, "n2");
+
+    await stop(second, "SIGKILL");
+    const third = await serveOn(storage);
+    for (const id of ["n1", "n2"]) {
+      const res = await deliver(third.info.webhook_url!, id, { sleep_ms: 0 });
+      assert.equal(res.status, 200, `${id}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.event_id, ids[id]);
+    }
+    for (const id of ["n1", "n2"]) assert.equal(executionsOf(storage, id).length, 1, `${id} ran once`);
+    await stop(third, "SIGTERM");
+  });
+});
