@@ -77,7 +77,8 @@ export async function runOnce(options: RunOnceOptions): Promise<ExecutionResult>
   }
   const limits = executionLimits(agent, entryPoint, options.timeoutSeconds);
 
-  const store = new FileSessionStore(options.storagePath, { logger });
+  // Session folders are swept for leftover temp files by `serve`; a run visits only those it recovers.
+  const store = new FileSessionStore(options.storagePath, { logger, sweepSessionFolders: false });
   const interrupted = await store.init();
   for (const record of interrupted) {
     logger.warn({ execution_id: record.execution_id, agent: record.agent }, "marked an execution left running by an earlier crash as interrupted");

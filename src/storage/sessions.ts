@@ -18,6 +18,7 @@ import { systemClock, type Clock } from "../util/clock.js";
 import { isAgentName, isSafeId } from "../util/ids.js";
 import { isTempFileName, readJsonFile, writeJsonAtomic } from "./atomic.js";
 import { JsonLinesAppender, readJsonLines } from "./event-log.js";
+import { removeStaleTempFiles, sweepTempFiles } from "./temp-files.js";
 import { compareNewestFirst, filterExecutionEvents, interruptRecord, isUnfinished, planPrune, sessionLabel, summarize } from "./records.js";
 import { AgentIndex, isLiveElsewhere, type IndexEntry } from "./session-index.js";
 import type { ExecutionSummary, ListQuery, PruneOptions, PruneReport, SessionStore } from "./types.js";
@@ -25,6 +26,12 @@ import type { ExecutionSummary, ListQuery, PruneOptions, PruneReport, SessionSto
 export interface FileSessionStoreOptions {
   logger?: Pick<Logger, "warn">;
   clock?: Clock;
+  /**
+   * `init` removes leftover temp files in every session folder (default);
+   * false: only in the folders it visits anyway (a quick `run` start), the
+   * rest is left to the next `serve`.
+   */
+  sweepSessionFolders?: boolean;
 }
 
 const NO_LOGGER = { warn: () => undefined } as unknown as Pick<Logger, "warn">;
@@ -37,6 +44,7 @@ export class FileSessionStore implements SessionStore {
   readonly root: string;
   private readonly logger: Pick<Logger, "warn">;
   private readonly clock: Clock;
+  private readonly sweepSessionFolders: boolean;
   private readonly indexes = new Map<string, AgentIndex>();
   private readonly events = new JsonLinesAppender();
   /** Saves of one execution run one after another, so an older write never lands last. */
@@ -46,6 +54,7 @@ export class FileSessionStore implements SessionStore {
     this.root = root;
     this.logger = options.logger ?? NO_LOGGER;
     this.clock = options.clock ?? systemClock;
+    this.sweepSessionFolders = options.sweepSessionFolders ?? true;
   }
 
   /** Throws for an agent or session id that could leave the storage folder (`..`, `/`). */
@@ -61,11 +70,16 @@ export class FileSessionStore implements SessionStore {
 
   async init(): Promise<ExecutionRecord[]> {
     await mkdir(this.root, { recursive: true });
+    // Before anything reads a folder: a kill -9 between an atomic write's
+    // temp file and its rename leaves the temp file behind.
+    const removed = await sweepTempFiles(this.root, { sessions: this.sweepSessionFolders });
     const interrupted: ExecutionRecord[] = [];
     for (const agent of await this.agentsOnDisk()) {
       const index = await this.loadIndex(agent, { recover: true });
       for (const entry of [...index.entries.values()]) {
         if (!isUnfinished(entry.status) || isLiveElsewhere(entry)) continue;
+        // A crash in mid-write is a crash of an unfinished execution: its folder is the one to clean.
+        if (!this.sweepSessionFolders) removed.push(...(await removeStaleTempFiles(this.sessionDir(agent, entry.session_id))));
         const path = this.recordPath(agent, entry.session_id, entry.execution_id);
         const record = await readJsonFile<ExecutionRecord>(path);
         if (!record) {
@@ -84,6 +98,7 @@ export class FileSessionStore implements SessionStore {
       }
     }
     await this.flush();
+    if (removed.length > 0) this.logger.warn({ files: removed }, `removed ${removed.length} temp file(s) left by interrupted writes`);
     return interrupted;
   }
 

@@ -9,7 +9,7 @@
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, truncateSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, truncateSync, statSync, writeFileSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -131,8 +131,12 @@ describe("torn append logs under forager serve", () => {
     // What a kill -9 in mid-append leaves: the last 40 bytes never made it.
     const log = ingestLog(storage);
     for (const path of [log, keyLog(storage)]) truncateSync(path, statSync(path).size - 40);
+    // And an atomic write's temp file that never got renamed.
+    const temp = join(storage, "loadtest", `.state.json.${first.child.pid}.1.tmp`);
+    writeFileSync(temp, "{half");
 
     const second = await serveOn(storage);
+    assert.ok(!existsSync(temp), "the leftover temp file is removed at start");
     const ids: Record<string, string> = {};
     for (const id of ["n1", "n2"]) {
       const res = await deliver(second.info.webhook_url!, id, { sleep_ms: 0 });
