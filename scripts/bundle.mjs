@@ -58,6 +58,8 @@ await build({
     "ai",
     "@ai-sdk/*",
     "@modelcontextprotocol/*",
+    // Loaded only when an OTLP endpoint is configured (src/telemetry/sdk.ts).
+    "@opentelemetry/*",
     "pino-pretty",
   ],
 });

@@ -58,7 +58,12 @@ export async function executeGraph(options: ExecuteOptions): Promise<ExecutionRe
     return record;
   };
 
-  run.emit("execution_started", { entry_node: entryPoint.entry_node, attempt: run.attempt, input: preview(run.input) });
+  run.emit("execution_started", {
+    entry_node: entryPoint.entry_node,
+    attempt: run.attempt,
+    input: preview(run.input),
+    ...(options.traceparent ? { traceparent: options.traceparent } : {}),
+  });
   let outcome: Outcome | undefined;
   if (store && !options.recordedAtStart) {
     try {

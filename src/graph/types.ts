@@ -36,6 +36,8 @@ export interface ExecuteOptions {
   /** When the execution was queued (ISO); defaults to now. */
   queuedAt?: string;
   idempotencyKey?: string;
+  /** The W3C `traceparent` the trigger carried (already validated): the execution's trace continues it. */
+  traceparent?: string;
   /**
    * The caller already saved this execution's record with status running
    * (so a trigger is on disk before it is acknowledged): skip the first save.

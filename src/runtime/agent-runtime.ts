@@ -46,6 +46,7 @@ import {
   type RuntimeHandle,
   type RuntimeStats,
   type StopOptions,
+  type IngestOptions,
   type TriggerOutcome,
   type TriggerRequest,
   type WaitOptions,
@@ -278,13 +279,14 @@ export class AgentRuntime implements RuntimeHandle {
       }
     }
     const key = request.idempotencyKey;
-    if (key === undefined) return this.dispatcher.admit(stream, input);
+    const traceparent = request.traceparent;
+    if (key === undefined) return this.dispatcher.admit(stream, input, { traceparent });
     return admitOnce(
       {
         keys: this.keys,
         nowMs: () => this.clock.now(),
         assertRunning: () => this.assertRunning(),
-        admit: (target, admitted, idempotencyKey) => this.dispatcher.admit(target, admitted, { idempotencyKey }),
+        admit: (target, admitted, idempotencyKey) => this.dispatcher.admit(target, admitted, { idempotencyKey, traceparent }),
         getExecution: (id) => this.getExecution(id),
       },
       stream,
@@ -299,9 +301,9 @@ export class AgentRuntime implements RuntimeHandle {
    * are on disk; "full" (nothing recorded) when every matching entry point
    * would reject it.
    */
-  async ingest(init: EventInit): Promise<IngestOutcome> {
+  async ingest(init: EventInit, options: IngestOptions = {}): Promise<IngestOutcome> {
     this.assertRunning();
-    return this.intake.ingest(init);
+    return this.intake.ingest(init, options);
   }
 
   async getExecution(executionId: string): Promise<ExecutionResult | undefined> {
@@ -509,6 +511,7 @@ export class AgentRuntime implements RuntimeHandle {
         limits: mergeLimits(agent.graph.limits, stream.entryPoint.limits),
         queuedAt: new Date(job.queuedAtMs).toISOString(),
         idempotencyKey: job.idempotencyKey,
+        traceparent: job.traceparent,
         recordedAtStart: job.recordedRunning === true,
       });
     } catch (err) {

@@ -40,6 +40,8 @@ interface AgentActivity {
 
 export interface AdmitOptions {
   idempotencyKey?: string;
+  /** The trigger's W3C traceparent, kept with the job while it waits in a queue. */
+  traceparent?: string;
   /** Called synchronously once the execution exists, before it can publish anything. */
   onCreated?: (job: Job) => void;
 }
@@ -112,6 +114,7 @@ export class Dispatcher {
       input,
       queuedAtMs: now,
       idempotencyKey: options.idempotencyKey,
+      ...(options.traceparent ? { traceparent: options.traceparent } : {}),
       phase: "queued",
     };
     this.jobs.set(job.id, job);

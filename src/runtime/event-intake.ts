@@ -14,7 +14,7 @@ import type { Clock } from "../util/clock.js";
 import type { AdmitOptions } from "./dispatcher.js";
 import { ChainTracker, eventMatches } from "./event-triggers.js";
 import type { EntryPointStream } from "./stream.js";
-import type { IngestOutcome, TriggerOutcome } from "./types.js";
+import type { IngestOptions, IngestOutcome, TriggerOutcome } from "./types.js";
 
 export interface EventIntakeHost {
   readonly clock: Clock;
@@ -49,7 +49,7 @@ export class EventIntake {
    * disk; "full" (nothing recorded) when every matching entry point would
    * reject it.
    */
-  async ingest(init: EventInit): Promise<IngestOutcome> {
+  async ingest(init: EventInit, options: IngestOptions = {}): Promise<IngestOutcome> {
     const event = completeEvent(init, this.host.clock.now());
     const upstream = this.chains.upstreamOf(event);
     const matching = this.matching(event, upstream);
@@ -59,7 +59,7 @@ export class EventIntake {
     // Admission decides synchronously, before anything is awaited, so the
     // room seen by the check above is the room taken: no 202 that then
     // starts nothing because a concurrent delivery took the last slot.
-    const admitting = this.trigger(matching, event, upstream);
+    const admitting = this.trigger(matching, event, upstream, options.traceparent);
     try {
       await this.appendLog(event);
     } catch (err) {
@@ -101,11 +101,11 @@ export class EventIntake {
     return this.streams.filter((stream) => eventMatches(stream, event, upstream, this.host.logger));
   }
 
-  private async trigger(matching: EntryPointStream[], event: ForagerEvent, upstream: readonly string[]): Promise<string[]> {
+  private async trigger(matching: EntryPointStream[], event: ForagerEvent, upstream: readonly string[], traceparent?: string): Promise<string[]> {
     const outcomes = await Promise.all(
       matching.map(async (stream) => {
         // The chain is recorded before the execution can publish anything.
-        const outcome = await this.host.admit(stream, { event }, { onCreated: (job) => this.chains.record(job.id, stream.key, upstream) });
+        const outcome = await this.host.admit(stream, { event }, { traceparent, onCreated: (job) => this.chains.record(job.id, stream.key, upstream) });
         if (!("execution_id" in outcome)) {
           this.host.logger.info({ agent: stream.agentName, entry_point: stream.id, event: event.type, reason: outcome.reason }, `event trigger ${outcome.status}`);
         }

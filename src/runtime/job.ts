@@ -19,6 +19,8 @@ export interface Job {
   readonly input: Record<string, unknown>;
   readonly queuedAtMs: number;
   readonly idempotencyKey?: string;
+  /** The W3C traceparent the trigger carried: the execution's trace continues it, however long it queued. */
+  readonly traceparent?: string;
   phase: JobPhase;
   /** Set while the job waits for the agent mutex or a global slot: withdraws that request. */
   withdraw?: () => boolean;

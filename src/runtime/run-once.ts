@@ -33,6 +33,10 @@ export interface RunOnceOptions {
   logger: Logger;
   /** Called for every event of the execution (progress display). */
   onEvent?: (event: ForagerEvent) => void;
+  /** The bus to publish on, when the caller also listens to it (tracing); drained before runOnce resolves. */
+  bus?: EventBus;
+  /** A valid W3C traceparent (TRACEPARENT): the execution's trace continues it. */
+  traceparent?: string;
 }
 
 /** The entry point `run` uses when none is named. */
@@ -84,7 +88,7 @@ export async function runOnce(options: RunOnceOptions): Promise<ExecutionResult>
     logger.warn({ execution_id: record.execution_id, agent: record.agent }, "marked an execution left running by an earlier crash as interrupted");
   }
   const state = new FileStateStore(options.storagePath);
-  const bus = new EventBus({ logger });
+  const bus = options.bus ?? new EventBus({ logger });
   const unsubscribe = options.onEvent ? bus.subscribe(options.onEvent) : () => {};
   const tools = createToolResolver(agent, { logger });
   let llm: LlmProvider | undefined;
@@ -112,6 +116,7 @@ export async function runOnce(options: RunOnceOptions): Promise<ExecutionResult>
       tools,
       logger,
       limits,
+      ...(options.traceparent ? { traceparent: options.traceparent } : {}),
     });
   } finally {
     // Every cleanup runs even when one fails: MCP children, recordings and

@@ -14,6 +14,13 @@ export interface TriggerRequest {
   entryPoint: string;
   input?: Record<string, unknown>;
   idempotencyKey?: string;
+  /** A valid W3C traceparent from the request: the execution's trace continues it. */
+  traceparent?: string;
+}
+
+export interface IngestOptions {
+  /** A valid W3C traceparent from the webhook request: the executions it starts continue that trace. */
+  traceparent?: string;
 }
 
 export type TriggerOutcome =
@@ -102,7 +109,7 @@ export interface RuntimeHandle {
    * entry points it matches. Resolves only after the event and the queued
    * executions are on disk.
    */
-  ingest(init: EventInit): Promise<IngestOutcome>;
+  ingest(init: EventInit, options?: IngestOptions): Promise<IngestOutcome>;
   getExecution(executionId: string): Promise<ExecutionResult | undefined>;
   listExecutions(query?: ListQuery): Promise<ExecutionSummary[]>;
   cancel(executionId: string, reason?: string): Promise<ExecutionResult | undefined>;

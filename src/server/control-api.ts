@@ -18,6 +18,7 @@ import { MetricsCollector } from "./metrics.js";
 import { EventStreams } from "./sse.js";
 import { parseTriggerBody, RequestError } from "./trigger-body.js";
 import type { WebhookStats } from "./webhook-stats.js";
+import { validTraceparent } from "../telemetry/traceparent.js";
 
 export interface ControlApiOptions {
   runtime: RuntimeHandle;
@@ -151,7 +152,8 @@ export class ControlApi {
     }
     let outcome;
     try {
-      outcome = await runtime.submit({ agent, entryPoint, input: request.input, idempotencyKey: request.idempotency_key });
+      const traceparent = validTraceparent(req.headers.traceparent);
+      outcome = await runtime.submit({ agent, entryPoint, input: request.input, idempotencyKey: request.idempotency_key, ...(traceparent ? { traceparent } : {}) });
     } catch (err) {
       return this.sendTriggerError(res, err);
     }

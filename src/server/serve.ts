@@ -8,6 +8,7 @@ import type { Logger } from "../logging/index.js";
 import { registerSecret } from "../logging/index.js";
 import type { RuntimeHandle } from "../runtime/types.js";
 import type { KeyStore } from "../storage/types.js";
+import { startTelemetry, type Telemetry } from "../telemetry/index.js";
 import { resolveToken } from "./auth.js";
 import { ControlApi } from "./control-api.js";
 import { removeServeFile, serveFilePath, writeServeFile, type ServeInfo } from "./serve-file.js";
@@ -94,14 +95,22 @@ export async function serve(options: ServeOptions): Promise<number> {
   let control: ControlApi | undefined;
   let wroteServeFile = false;
   let keys: KeyStore | undefined;
+  let telemetry: Telemetry | undefined;
   try {
     runtime = await deps.createRuntime({ agents, storagePath, config, logger });
+    // Subscribed before start, so executions that start at once (run_immediately timers) are traced too.
+    telemetry = await startTelemetry({ env, logger });
+    telemetry?.traceExecutions(runtime);
     await runtime.start();
     if (config.webhook_routes.length > 0) {
       keys = await deps.createKeyStore(storagePath);
       webhooks = new WebhookServer({ routes: config.webhook_routes, runtime, keys, logger: logger.child({ component: "webhooks" }) });
     }
     control = new ControlApi({ runtime, token, webhooks: webhooks?.stats, logger: logger.child({ component: "control" }) });
+    const metricsSource = control.metrics;
+    const running = runtime;
+    const webhookStats = webhooks?.stats;
+    telemetry?.exportMetrics(() => metricsSource.families(running.getStats(), webhookStats));
 
     const webhookUrl = webhooks ? await webhooks.listen(listeners.webhookHost, listeners.webhookPort) : undefined;
     if (webhooks && webhookUrl) {
@@ -130,6 +139,8 @@ export async function serve(options: ServeOptions): Promise<number> {
     webhooks?.startDraining();
     control.startDraining();
     await stopRuntime(runtime, config.shutdown_grace_seconds * 1000, options.forceInterrupt, logger);
+    // The drained executions' spans and the last metrics leave before the process does.
+    await telemetry?.shutdown(TELEMETRY_FLUSH_MS);
     logger.info("shutdown complete");
     return 0;
   } finally {
@@ -137,11 +148,15 @@ export async function serve(options: ServeOptions): Promise<number> {
     await webhooks?.close().catch((err: unknown) => logger.warn({ err }, "closing the webhook listener failed"));
     await control?.close().catch((err: unknown) => logger.warn({ err }, "closing the control API failed"));
     if (runtime && runtime.state !== "stopped") await runtime.stop({ graceMs: 0 }).catch((err: unknown) => logger.warn({ err }, "stopping the runtime failed"));
+    await telemetry?.shutdown(TELEMETRY_FLUSH_MS);
     await keys?.close?.().catch((err: unknown) => logger.warn({ err }, "closing the webhook de-duplication store failed"));
     if (wroteServeFile) await removeServeFile(storagePath).catch(() => {});
     await lock.release().catch(() => {});
   }
 }
+
+/** How long a drain waits for telemetry to be exported. */
+const TELEMETRY_FLUSH_MS = 5000;
 
 /** Graceful stop; a second signal asks for an immediate one. */
 async function stopRuntime(runtime: ServableRuntime, graceMs: number, force: AbortSignal, logger: Logger): Promise<void> {

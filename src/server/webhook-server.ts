@@ -17,6 +17,7 @@ import { closeServer, listen } from "./listen.js";
 import { createRouteVerifier, deliveryIdOf, signatureHeaders, type RouteVerifier } from "./verify/index.js";
 import { eventHeaders, InvalidJsonError, parsePayload, queryToObject } from "./webhook-payload.js";
 import { WebhookStats } from "./webhook-stats.js";
+import { validTraceparent } from "../telemetry/traceparent.js";
 
 export interface WebhookServerOptions {
   routes: readonly WebhookRouteDef[];
@@ -142,10 +143,16 @@ export class WebhookServer {
       delivery_id: deliveryId ?? null,
       payload,
     };
-    await this.deliver(route, res, data, deliveryId);
+    await this.deliver(route, res, data, deliveryId, validTraceparent(headers.traceparent));
   }
 
-  private async deliver(route: CompiledRoute, res: ServerResponse, data: Record<string, unknown>, deliveryId: string | undefined): Promise<void> {
+  private async deliver(
+    route: CompiledRoute,
+    res: ServerResponse,
+    data: Record<string, unknown>,
+    deliveryId: string | undefined,
+    traceparent: string | undefined,
+  ): Promise<void> {
     const source = route.def.source_id;
     const eventId = newEventId();
     const dedupKey = `${source}:${deliveryId}`;
@@ -175,7 +182,7 @@ export class WebhookServer {
     try {
       let outcome;
       try {
-        outcome = await this.options.runtime.ingest({ type: "webhook_received", id: eventId, stream_id: source, data });
+        outcome = await this.options.runtime.ingest({ type: "webhook_received", id: eventId, stream_id: source, data }, { traceparent });
       } catch (err) {
         await release();
         if (err instanceof TriggerError && err.kind === "not_running") {

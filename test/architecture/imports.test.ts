@@ -18,6 +18,7 @@ const LAYERS: Record<string, number> = {
   storage: 3,
   llm: 3,
   tools: 3,
+  telemetry: 3,
   graph: 4,
   runtime: 5,
   server: 6,

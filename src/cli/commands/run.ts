@@ -10,6 +10,7 @@ import { armWatchdog } from "../watchdog.js";
 import { ansiPaint, formatSummary, plainPaint, progressLine } from "../format-result.js";
 import { checkEventFilters, skippedResult, type SkippedResult } from "../event-filter.js";
 import { appendStepSummary, errorAnnotation, inGitHubActions } from "../github-actions.js";
+import { startRunTelemetry } from "../telemetry.js";
 
 interface RunFlags {
   entry?: string;
@@ -67,6 +68,8 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
 
   const paint = ctx.color ? ansiPaint() : plainPaint;
   const showProgress = ctx.stderrIsTTY && !flags.json && !flags.streamJson && ctx.logLevel !== "silent";
+  // Nothing is loaded unless an OTLP endpoint is configured.
+  const telemetry = await startRunTelemetry(ctx, timeout);
   const result = await runOnce({
     agent,
     entryPoint: flags.entry,
@@ -86,7 +89,11 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
             if (line) ctx.err(line + "\n");
           }
         : undefined,
-  }).finally(() => watchdog?.disarm());
+    ...telemetry?.runOptions,
+  }).finally(async () => {
+    watchdog?.disarm();
+    await telemetry?.flush();
+  });
 
   if (flags.streamJson) ctx.out(`${JSON.stringify({ type: "result", ...result })}\n`);
   else if (flags.json) ctx.out(JSON.stringify(result, null, 2) + "\n");

@@ -55,6 +55,7 @@ export async function runLlmNode(ctx: NodeContext<LlmNode>): Promise<NodeResult>
     if (config?.max_tokens !== undefined) request.max_tokens = config.max_tokens;
 
     let response: LlmResponse;
+    const calledAt = run.clock.now();
     try {
       response = await llm.complete(request, signal);
     } catch (err) {
@@ -74,6 +75,10 @@ export async function runLlmNode(ctx: NodeContext<LlmNode>): Promise<NodeResult>
         usage: { input_tokens: response.usage?.input_tokens ?? 0, output_tokens: response.usage?.output_tokens ?? 0 },
         ...(response.model ? { model: response.model } : {}),
         ...(response.finish_reason ? { finish_reason: response.finish_reason } : {}),
+        // What a trace's LLM span needs: the call's duration, the provider and the model asked for.
+        provider: llm.name,
+        ...(model !== undefined ? { request_model: model } : {}),
+        duration_ms: run.clock.now() - calledAt,
       },
       node.id,
     );
