@@ -19,6 +19,7 @@ export const PROCESS_WIDE_KEYS = [
   "max_concurrent_executions",
   "shutdown_grace_seconds",
   "session_retention",
+  "max_connections",
 ] as const satisfies readonly (keyof RuntimeConfig)[];
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);

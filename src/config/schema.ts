@@ -268,6 +268,11 @@ export const RuntimeSchema = strict({
   control_port: z.number().int().min(0).max(65535).default(0),
   shutdown_grace_seconds: z.number().nonnegative().default(30),
   /**
+   * Open connections each listener (webhooks, control API) holds at most;
+   * lowered further when the open-file limit leaves less (SPEC 5).
+   */
+  max_connections: PositiveInt.default(1000),
+  /**
    * Finished sessions older than max_age, or beyond the newest max_sessions
    * per agent, are removed at start and every few minutes: disk and the
    * in-memory index stay bounded unless a file opts out with larger values.

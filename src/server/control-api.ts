@@ -14,6 +14,7 @@ import { bearerMatches } from "./auth.js";
 import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, readBody, refuseAndDrain } from "./body.js";
 import { createHttpServer, parseUrl, sendError, sendJson } from "./http-util.js";
 import { closeServer, listen } from "./listen.js";
+import { DEFAULT_TIMEOUTS, limitConnections, type ConnectionTimeouts } from "./connection-limits.js";
 import { MetricsCollector } from "./metrics.js";
 import { EventStreams } from "./sse.js";
 import { parseTriggerBody, RequestError } from "./trigger-body.js";
@@ -28,6 +29,10 @@ export interface ControlApiOptions {
   webhooks?: WebhookStats;
   /** Heartbeat interval of `/events`; default 15 s. */
   heartbeatMs?: number;
+  /** Open connections at most (SPEC 5); default 1000. */
+  maxConnections?: number;
+  /** Head and body time bounds; default 10 s and 60 s. */
+  timeouts?: ConnectionTimeouts;
 }
 
 const MAX_REQUEST_BYTES = 1_048_576;
@@ -47,6 +52,7 @@ export class ControlApi {
   private readonly routes: Route[];
   private draining = false;
   private url?: string;
+  private readonly timeouts: ConnectionTimeouts;
 
   constructor(private readonly options: ControlApiOptions) {
     this.logger = options.logger ?? silentLogger();
@@ -64,7 +70,9 @@ export class ControlApi {
       { pattern: /^\/timers\/resume$/, methods: { POST: (_q, r) => this.setTimers(r, false) } },
       { pattern: /^\/events$/, methods: { GET: (q, r, _p, u) => this.events(q, r, u) } },
     ];
-    this.server = createHttpServer((req, res) => this.handle(req, res), this.logger, "control API");
+    this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+    this.server = createHttpServer((req, res) => this.handle(req, res), this.logger, "control API", { headersTimeoutMs: this.timeouts.headersMs });
+    limitConnections(this.server, options.maxConnections ?? 1000, this.timeouts, this.logger, "control API");
   }
 
   async listen(host: string, port: number): Promise<string> {
@@ -137,7 +145,7 @@ export class ControlApi {
     if (this.draining) return sendError(res, 503, "shutting_down", "the server is shutting down", { "retry-after": "5" });
     let request;
     try {
-      const body = await readBody(req, MAX_REQUEST_BYTES);
+      const body = await readBody(req, MAX_REQUEST_BYTES, this.timeouts.bodyMs);
       request = parseTriggerBody(body);
     } catch (err) {
       if (err instanceof BodyTooLargeError) return refuseAndDrain(req, res, 413, { error: { code: "payload_too_large", message: err.message } });

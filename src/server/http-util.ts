@@ -1,5 +1,6 @@
 /** Small helpers over node:http shared by the webhook server and the control API. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { Logger } from "../logging/index.js";
 
 export interface ErrorBody {
@@ -35,11 +36,20 @@ export function sendError(
 
 /**
  * A node:http server around one async handler: a handler that throws gets a
- * 500 (or a cut connection once headers are out), and a request node's
- * parser refuses (malformed request line or headers) gets a bare 400.
+ * 500 (or a cut connection once headers are out), a request node's parser
+ * refuses (malformed request line or headers) gets a bare 400, and a head
+ * that took too long a 408 (a connection that sent nothing is just closed).
  */
-export function createHttpServer(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>, logger: Logger, what: string): Server {
-  const server = createServer((req, res) => {
+export function createHttpServer(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  logger: Logger,
+  what: string,
+  options: { headersTimeoutMs?: number } = {},
+): Server {
+  // Timeouts are checked on this interval: a fraction of the head timeout
+  // keeps the 10 s bound close to 10 s (node's default checks every 30 s).
+  const interval = Math.max(50, Math.min(1_000, Math.floor((options.headersTimeoutMs ?? 10_000) / 5)));
+  const server = createServer({ connectionsCheckingInterval: interval }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       logger.error({ err }, `${what} request failed`);
       if (!res.headersSent) sendError(res, 500, "internal_error", "internal error");
@@ -47,11 +57,13 @@ export function createHttpServer(handle: (req: IncomingMessage, res: ServerRespo
     });
   });
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
-    // Answer only when no response is already being written on this socket.
-    if (socket.writable && !("_httpMessage" in socket && socket._httpMessage)) {
-      socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    const timedOut = err.code === "ERR_HTTP_REQUEST_TIMEOUT";
+    // Answer only when no response is already being written on this socket,
+    // and not to a connection that never sent a byte.
+    if (socket.writable && !("_httpMessage" in socket && socket._httpMessage) && !(timedOut && (socket as Socket).bytesRead === 0)) {
+      socket.end(timedOut ? "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n" : "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
     } else socket.destroy();
-    logger.debug({ code: err.code }, `malformed ${what} request`);
+    logger.debug({ code: err.code }, timedOut ? `${what} connection timed out` : `malformed ${what} request`);
   });
   return server;
 }

@@ -10,6 +10,7 @@ import type { RuntimeHandle } from "../runtime/types.js";
 import type { KeyStore } from "../storage/types.js";
 import { startTelemetry, type Telemetry } from "../telemetry/index.js";
 import { resolveToken } from "./auth.js";
+import { connectionCaps } from "./connection-limits.js";
 import { ControlApi } from "./control-api.js";
 import { removeServeFile, serveFilePath, writeServeFile, type ServeInfo } from "./serve-file.js";
 import { acquireStorageLock } from "./storage-lock.js";
@@ -102,11 +103,18 @@ export async function serve(options: ServeOptions): Promise<number> {
     telemetry = await startTelemetry({ env, logger });
     telemetry?.traceExecutions(runtime);
     await runtime.start();
+    const caps = connectionCaps(config.max_connections);
+    if (caps.limitedByFiles) {
+      logger.info(
+        { open_file_limit: caps.fileLimit, max_connections: config.max_connections, webhook_max_connections: caps.webhook, control_max_connections: caps.control },
+        `the open-file limit (${caps.fileLimit}) caps connections at ${caps.webhook} (webhooks) and ${caps.control} (control API); raise it with ulimit -n / LimitNOFILE`,
+      );
+    }
     if (config.webhook_routes.length > 0) {
       keys = await deps.createKeyStore(storagePath);
-      webhooks = new WebhookServer({ routes: config.webhook_routes, runtime, keys, logger: logger.child({ component: "webhooks" }) });
+      webhooks = new WebhookServer({ routes: config.webhook_routes, runtime, keys, logger: logger.child({ component: "webhooks" }), maxConnections: caps.webhook });
     }
-    control = new ControlApi({ runtime, token, webhooks: webhooks?.stats, logger: logger.child({ component: "control" }) });
+    control = new ControlApi({ runtime, token, webhooks: webhooks?.stats, logger: logger.child({ component: "control" }), maxConnections: caps.control });
     const metricsSource = control.metrics;
     const running = runtime;
     const webhookStats = webhooks?.stats;

@@ -14,6 +14,7 @@ import { newEventId } from "../util/ids.js";
 import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, readBody, refuseAndDrain } from "./body.js";
 import { createHttpServer, flatHeaders, parseUrl, sendError, sendJson, type ErrorBody } from "./http-util.js";
 import { closeServer, listen } from "./listen.js";
+import { DEFAULT_TIMEOUTS, limitConnections, type ConnectionTimeouts } from "./connection-limits.js";
 import { createRouteVerifier, deliveryIdOf, signatureHeaders, type RouteVerifier } from "./verify/index.js";
 import { eventHeaders, InvalidJsonError, parsePayload, queryToObject } from "./webhook-payload.js";
 import { WebhookStats } from "./webhook-stats.js";
@@ -27,6 +28,10 @@ export interface WebhookServerOptions {
   logger?: Logger;
   /** Milliseconds since the epoch, for signature timestamps. */
   now?: () => number;
+  /** Open connections at most (SPEC 5); default 1000. */
+  maxConnections?: number;
+  /** Head and body time bounds; default 10 s and 60 s. */
+  timeouts?: ConnectionTimeouts;
 }
 
 interface CompiledRoute {
@@ -44,6 +49,7 @@ export class WebhookServer {
   private readonly routes = new Map<string, CompiledRoute>();
   private readonly logger: Logger;
   private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly timeouts: ConnectionTimeouts;
   private draining = false;
   private url?: string;
 
@@ -58,7 +64,9 @@ export class WebhookServer {
       });
     }
     this.stats = new WebhookStats(options.routes.map((r) => r.source_id));
-    this.server = createHttpServer((req, res) => this.handle(req, res), this.logger, "webhook");
+    this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+    this.server = createHttpServer((req, res) => this.handle(req, res), this.logger, "webhook", { headersTimeoutMs: this.timeouts.headersMs });
+    limitConnections(this.server, options.maxConnections ?? 1000, this.timeouts, this.logger, "webhook listener");
   }
 
   /** Starts listening; returns the base URL. */
@@ -98,7 +106,7 @@ export class WebhookServer {
 
     let body: Buffer;
     try {
-      body = await readBody(req, route.def.max_body_bytes);
+      body = await readBody(req, route.def.max_body_bytes, this.timeouts.bodyMs);
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
         this.stats.record(source, "rejected", 413);

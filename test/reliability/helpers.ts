@@ -47,9 +47,18 @@ export function serveEnv(extra: Record<string, string> = {}): Record<string, str
 }
 
 /** Spawns `forager serve` and waits for its serve.json. */
-export async function startServe(storage: string, options: { files?: string[]; env?: Record<string, string> } = {}): Promise<ServeProcess> {
+export async function startServe(
+  storage: string,
+  options: { files?: string[]; env?: Record<string, string>; /** `ulimit -n` for the child. */ openFiles?: number } = {},
+): Promise<ServeProcess> {
   const files = options.files ?? [LOAD_AGENT];
-  const child = spawn(process.execPath, [binPath, "serve", ...files, "--storage", storage], {
+  const args = [binPath, "serve", ...files, "--storage", storage];
+  // bash sets the limit and then becomes node (exec): the pid stays the same.
+  const [command, argv] =
+    options.openFiles === undefined
+      ? [process.execPath, args]
+      : ["bash", ["-c", `ulimit -n ${options.openFiles} && exec "$0" "$@"`, process.execPath, ...args]];
+  const child = spawn(command, argv, {
     cwd: repoRoot,
     env: serveEnv(options.env),
     stdio: ["ignore", "pipe", "pipe"],

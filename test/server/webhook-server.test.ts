@@ -197,4 +197,28 @@ describe("webhook server", () => {
     await raw("POST /hooks/internal HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nshort");
     assert.equal((await github({ alive: true }, "d-alive")).status, 202);
   });
+
+  test("a body that stops arriving gets a 408 once the body time is up", async (t) => {
+    t.after(stop);
+    const slow = new WebhookServer({ routes, runtime, keys: new FileKeyStore(await mkdtemp(join(dir, "keys-"))), timeouts: { headersMs: 2_000, bodyMs: 300 } });
+    const url = await slow.listen("127.0.0.1", 0);
+    t.after(() => slow.close(100));
+    const started = Date.now();
+    const got = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(url).port), "127.0.0.1", () =>
+        socket.write("POST /hooks/internal HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nshort"),
+      );
+      let data = "";
+      const deadline = setTimeout(() => reject(new Error("no answer within 10 s")), 10_000);
+      socket.on("data", (d) => (data += d.toString("latin1")));
+      socket.on("error", () => undefined);
+      socket.on("close", () => {
+        clearTimeout(deadline);
+        resolve(data);
+      });
+    });
+    assert.match(got, /^HTTP\/1\.1 408 /);
+    assert.ok(Date.now() - started >= 250);
+    assert.equal(runtime.ingested.length, 0);
+  });
 });
