@@ -63,6 +63,8 @@ export interface ExecutionResult {
   started_at: string | null;
   finished_at: string | null;
   duration_ms: number | null;
+  /** The execution this one re-runs (`forager rerun`, `POST /executions/{id}/rerun`). */
+  rerun_of?: string;
   /** Present when read back from storage or the API. */
   events?: unknown[];
 }

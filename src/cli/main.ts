@@ -137,6 +137,31 @@ function buildProgram(onAction: (action: () => Promise<Action>, args: unknown[],
     bind(async () => (await import("./commands/timers.js")).resumeTimersCommand as Action),
   );
 
+  client(
+    program
+      .command("cancel")
+      .description("cancel a queued or running execution on a running server")
+      .argument("<execution-id>", "the execution to cancel")
+      .option("--json", "print the result JSON"),
+  ).action(bind(async () => (await import("./commands/cancel.js")).cancelCommand as Action));
+  client(
+    program
+      .command("rerun")
+      .description("run a stored execution again (same agent, entry point and input) on a running server")
+      .argument("<execution-id>", "the execution to re-run (any status: failed, cancelled, interrupted, ...)")
+      .option("--wait", "wait for the new execution and exit with its code")
+      .option("--timeout <sec>", "with --wait: give up waiting after this many seconds")
+      .option("--json", "print JSON on stdout"),
+  ).action(bind(async () => (await import("./commands/rerun.js")).rerunCommand as Action));
+  client(
+    program
+      .command("events")
+      .description("follow a running server's live events until interrupted")
+      .option("--types <types>", "only these event types, comma-separated (e.g. execution_failed,timer_skipped)")
+      .option("--json", "one JSON object a line")
+      .option("--reconnect-for <sec>", "when the server goes away, keep reconnecting this long (0: exit at once)", "60"),
+  ).action(bind(async () => (await import("./commands/events.js")).eventsCommand as Action));
+
   program
     .command("validate")
     .description("check agent files; prints every problem with its line and column")

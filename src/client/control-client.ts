@@ -1,4 +1,4 @@
-/** A small fetch client for the control API, used by `trigger`, `stats` and the timer commands. */
+/** A small fetch client for the control API, used by `trigger`, `stats`, `cancel`, `rerun` and the timer commands. */
 import { ConnectionError, ForagerError } from "../errors.js";
 import { noServerError, type ServerTarget } from "./discovery.js";
 
@@ -70,6 +70,23 @@ export class ControlClient {
     if (params.wait) body.wait = true;
     if (params.timeout !== undefined) body.timeout = params.timeout;
     return this.request("POST", path, body, signal);
+  }
+
+  /** `POST /executions/{id}/cancel`: 200 with the result, 404 when unknown. */
+  cancel(executionId: string, signal?: AbortSignal): Promise<ApiResponse<Record<string, unknown>>> {
+    return this.request("POST", `/executions/${encodeURIComponent(executionId)}/cancel`, undefined, signal);
+  }
+
+  /** `POST /executions/{id}/rerun`: 202 with the new ids, or 200 with the result under `wait`. */
+  rerun(executionId: string, options: { wait?: boolean; timeout?: number } = {}, signal?: AbortSignal): Promise<ApiResponse<Record<string, unknown>>> {
+    const body: Record<string, unknown> = { wait: Boolean(options.wait) };
+    if (options.timeout !== undefined) body.timeout = options.timeout;
+    return this.request("POST", `/executions/${encodeURIComponent(executionId)}/rerun`, body, signal);
+  }
+
+  /** The target's base URL and bearer token, for clients that stream (`forager events`). */
+  get server(): ServerTarget {
+    return this.target;
   }
 
   async stats(): Promise<Record<string, unknown>> {

@@ -55,6 +55,7 @@ export async function executeGraph(options: ExecuteOptions): Promise<ExecutionRe
       queued_at: options.queuedAt ?? startedAt,
     };
     if (options.idempotencyKey !== undefined) record.idempotency_key = options.idempotencyKey;
+    if (options.rerunOf !== undefined) record.rerun_of = options.rerunOf;
     return record;
   };
 

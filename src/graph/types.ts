@@ -38,6 +38,8 @@ export interface ExecuteOptions {
   idempotencyKey?: string;
   /** The W3C `traceparent` the trigger carried (already validated): the execution's trace continues it. */
   traceparent?: string;
+  /** The execution this one re-runs; kept in the record as `rerun_of`. */
+  rerunOf?: string;
   /**
    * The caller already saved this execution's record with status running
    * (so a trigger is on disk before it is acknowledged): skip the first save.

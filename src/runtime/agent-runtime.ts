@@ -43,6 +43,7 @@ import {
   TriggerError,
   type IngestOutcome,
   type LifecycleState,
+  type RerunOutcome,
   type RuntimeHandle,
   type RuntimeStats,
   type StopOptions,
@@ -280,7 +281,7 @@ export class AgentRuntime implements RuntimeHandle {
     }
     const key = request.idempotencyKey;
     const traceparent = request.traceparent;
-    if (key === undefined) return this.dispatcher.admit(stream, input, { traceparent });
+    if (key === undefined) return this.dispatcher.admit(stream, input, { traceparent, rerunOf: request.rerunOf });
     return admitOnce(
       {
         keys: this.keys,
@@ -321,6 +322,22 @@ export class AgentRuntime implements RuntimeHandle {
     const job = this.dispatcher.jobs.get(executionId);
     if (job) return this.dispatcher.cancel(job, reason);
     return this.getExecution(executionId);
+  }
+
+  /**
+   * Re-runs a known execution (finished, cancelled at shutdown, interrupted
+   * by a crash, or still going): same agent, entry point and input, checked
+   * against the entry point's current input_schema and overlap policy.
+   * Undefined when the id is unknown.
+   */
+  async rerun(executionId: string): Promise<RerunOutcome | undefined> {
+    const live = this.dispatcher.jobs.get(executionId);
+    const source = live
+      ? { agent: live.owner.agentName, entry_point: live.owner.entryPointId, input: live.input }
+      : await this.store.get(executionId);
+    if (!source) return undefined;
+    const outcome = await this.submit({ agent: source.agent, entryPoint: source.entry_point, input: source.input ?? {}, rerunOf: executionId });
+    return { ...outcome, rerun_of: executionId };
   }
 
   /** The execution's result once it has finished; undefined on timeout or for an unknown id. */
@@ -512,6 +529,7 @@ export class AgentRuntime implements RuntimeHandle {
         queuedAt: new Date(job.queuedAtMs).toISOString(),
         idempotencyKey: job.idempotencyKey,
         traceparent: job.traceparent,
+        rerunOf: job.rerunOf,
         recordedAtStart: job.recordedRunning === true,
       });
     } catch (err) {

@@ -42,6 +42,8 @@ export interface AdmitOptions {
   idempotencyKey?: string;
   /** The trigger's W3C traceparent, kept with the job while it waits in a queue. */
   traceparent?: string;
+  /** The execution this one re-runs. */
+  rerunOf?: string;
   /** Called synchronously once the execution exists, before it can publish anything. */
   onCreated?: (job: Job) => void;
 }
@@ -115,6 +117,7 @@ export class Dispatcher {
       queuedAtMs: now,
       idempotencyKey: options.idempotencyKey,
       ...(options.traceparent ? { traceparent: options.traceparent } : {}),
+      rerunOf: options.rerunOf,
       phase: "queued",
     };
     this.jobs.set(job.id, job);

@@ -21,6 +21,8 @@ export interface Job {
   readonly idempotencyKey?: string;
   /** The W3C traceparent the trigger carried: the execution's trace continues it, however long it queued. */
   readonly traceparent?: string;
+  /** The execution this one re-runs. */
+  readonly rerunOf?: string;
   phase: JobPhase;
   /** Set while the job waits for the agent mutex or a global slot: withdraws that request. */
   withdraw?: () => boolean;
@@ -63,6 +65,7 @@ export function liveResult(job: Job): ExecutionResult {
     started_at: iso(job.startedAtMs),
     finished_at: null,
     duration_ms: null,
+    ...(job.rerunOf === undefined ? {} : { rerun_of: job.rerunOf }),
   };
 }
 

@@ -16,6 +16,8 @@ export interface TriggerRequest {
   idempotencyKey?: string;
   /** A valid W3C traceparent from the request: the execution's trace continues it. */
   traceparent?: string;
+  /** The execution this one re-runs (set by `rerun`). */
+  rerunOf?: string;
 }
 
 export interface IngestOptions {
@@ -33,6 +35,9 @@ export type TriggerOutcome =
     }
   | { status: "skipped"; reason: string }
   | { status: "rejected"; reason: string; retry_after_seconds: number };
+
+/** What `rerun` did: a trigger outcome, with the id it re-ran when an execution started or queued. */
+export type RerunOutcome = TriggerOutcome & { rerun_of: string };
 
 /** A request that named something that does not exist, or input that fails its schema. */
 export class TriggerError extends Error {
@@ -113,6 +118,11 @@ export interface RuntimeHandle {
   getExecution(executionId: string): Promise<ExecutionResult | undefined>;
   listExecutions(query?: ListQuery): Promise<ExecutionSummary[]>;
   cancel(executionId: string, reason?: string): Promise<ExecutionResult | undefined>;
+  /**
+   * Starts a new execution of a known one's agent and entry point with its
+   * input; the new record carries `rerun_of`. Undefined for an unknown id.
+   */
+  rerun(executionId: string): Promise<RerunOutcome | undefined>;
   waitForCompletion(executionId: string, options?: WaitOptions): Promise<ExecutionResult | undefined>;
   pauseTimers(): void;
   resumeTimers(): void;

@@ -17,7 +17,7 @@ import { closeServer, listen } from "./listen.js";
 import { DEFAULT_TIMEOUTS, limitConnections, type ConnectionTimeouts } from "./connection-limits.js";
 import { MetricsCollector } from "./metrics.js";
 import { EventStreams } from "./sse.js";
-import { parseTriggerBody, RequestError } from "./trigger-body.js";
+import { parseRerunBody, parseTriggerBody, RequestError } from "./trigger-body.js";
 import type { WebhookStats } from "./webhook-stats.js";
 import { validTraceparent } from "../telemetry/traceparent.js";
 
@@ -66,6 +66,7 @@ export class ControlApi {
       { pattern: /^\/executions$/, methods: { GET: (_q, r, _p, u) => this.listExecutions(r, u) } },
       { pattern: new RegExp(`^/executions/${seg}$`), methods: { GET: (_q, r, p) => this.getExecution(r, p[0]!) } },
       { pattern: new RegExp(`^/executions/${seg}/cancel$`), methods: { POST: (_q, r, p) => this.cancel(r, p[0]!) } },
+      { pattern: new RegExp(`^/executions/${seg}/rerun$`), methods: { POST: (q, r, p) => this.rerun(q, r, p[0]!) } },
       { pattern: /^\/timers\/pause$/, methods: { POST: (_q, r) => this.setTimers(r, true) } },
       { pattern: /^\/timers\/resume$/, methods: { POST: (_q, r) => this.setTimers(r, false) } },
       { pattern: /^\/events$/, methods: { GET: (q, r, _p, u) => this.events(q, r, u) } },
@@ -252,6 +253,37 @@ export class ControlApi {
     if (!result) return sendError(res, 404, "not_found", `no execution ${id}`);
     this.logger.info({ execution_id: id }, "execution cancelled through the control API");
     sendJson(res, 200, result);
+  }
+
+  /** `POST /executions/{id}/rerun`: a new execution of the same agent, entry point and input (SPEC 6). */
+  private async rerun(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    if (this.draining) return sendError(res, 503, "shutting_down", "the server is shutting down", { "retry-after": "5" });
+    let request;
+    try {
+      request = parseRerunBody(await readBody(req, MAX_REQUEST_BYTES));
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) return sendError(res, 413, "payload_too_large", err.message, { connection: "close" });
+      if (err instanceof BodyAbortedError) return;
+      if (err instanceof RequestError) return sendError(res, 400, err.code, err.message);
+      throw err;
+    }
+    let outcome;
+    try {
+      outcome = await this.options.runtime.rerun(id);
+    } catch (err) {
+      return this.sendTriggerError(res, err);
+    }
+    if (!outcome) return sendError(res, 404, "not_found", `no execution ${id}`);
+    if (outcome.status === "skipped") return sendJson(res, 200, { status: "skipped", reason: outcome.reason, rerun_of: id });
+    if (outcome.status === "rejected") {
+      const retry = String(Math.max(1, Math.ceil(outcome.retry_after_seconds)));
+      return sendJson(res, 429, { status: "rejected", rerun_of: id, error: { code: "rejected", message: outcome.reason } }, { "retry-after": retry });
+    }
+    this.logger.info({ execution_id: outcome.execution_id, rerun_of: id }, "rerun accepted");
+    if (!request.wait) {
+      return sendJson(res, 202, { execution_id: outcome.execution_id, session_id: outcome.session_id, status: outcome.status, rerun_of: id });
+    }
+    await this.waitAndSend(res, outcome.execution_id, request.timeout, false);
   }
 
   private setTimers(res: ServerResponse, pause: boolean): void {

@@ -53,3 +53,23 @@ export function parseTriggerBody(body: Buffer): TriggerBody {
     timeout: (timeout as number | undefined | null) ?? undefined,
   };
 }
+
+/** The rerun body `{wait, timeout}`: the input is the re-run execution's, so no other field is accepted. */
+export function parseRerunBody(body: Buffer): Pick<TriggerBody, "wait" | "timeout"> {
+  const text = body.toString("utf8").trim();
+  if (text !== "") {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new RequestError("invalid_json", "the request body is not valid JSON");
+    }
+    if (!isPlainObject(parsed)) throw new RequestError("invalid_request", "the request body must be a JSON object");
+    const unknown = Object.keys(parsed).filter((k) => k !== "wait" && k !== "timeout");
+    if (unknown.length > 0) {
+      throw new RequestError("invalid_request", `unknown field${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; a rerun takes wait and timeout (the input is the re-run execution's)`);
+    }
+  }
+  const { wait, timeout } = parseTriggerBody(body);
+  return { wait, timeout };
+}

@@ -4,6 +4,7 @@ import type { ExecutionResult } from "../../src/result.js";
 import type {
   IngestOutcome,
   LifecycleState,
+  RerunOutcome,
   RuntimeHandle,
   RuntimeStats,
   StopOptions,
@@ -109,6 +110,13 @@ export class FakeRuntime implements RuntimeHandle {
         finished_at: r.finished_at,
         queued_at: "2026-01-01T00:00:00.000Z",
       }));
+  }
+
+  async rerun(id: string): Promise<RerunOutcome | undefined> {
+    const source = this.executions.get(id);
+    if (!source) return undefined;
+    const outcome = await this.submit({ agent: source.agent, entryPoint: source.entry_point, input: {}, rerunOf: id });
+    return { ...outcome, rerun_of: id };
   }
 
   async cancel(id: string): Promise<ExecutionResult | undefined> {

@@ -91,8 +91,12 @@ function toResult(record: ExecutionRecord): ExecutionResult {
     started_at: record.started_at,
     finished_at: record.finished_at,
     duration_ms: record.duration_ms ?? durationMs(record),
+    ...(record.rerun_of === undefined ? {} : { rerun_of: record.rerun_of }),
   };
 }
+
+/** Statuses worth offering a re-run for. */
+const RERUNNABLE = new Set<ExecutionStatus>(["failed", "cancelled", "interrupted", "timed_out", "budget_exceeded"]);
 
 export async function sessionsShowCommand(ctx: CliContext, args: unknown[], opts: Record<string, unknown>): Promise<number> {
   const id = String(args[0] ?? "").trim();
@@ -135,11 +139,15 @@ function formatRecord(result: ExecutionResult & { events: unknown[] }, input: un
     const where = result.error.node_id ? ` at node ${result.error.node_id}` : "";
     lines.push(`error      ${result.error.code}${where}: ${result.error.message}`);
   }
+  if (result.rerun_of) lines.push(`rerun of   ${result.rerun_of}`);
   lines.push(`input      ${JSON.stringify(input ?? {})}`);
   lines.push(`output     ${JSON.stringify(result.output)}`);
   lines.push(`events     ${result.events.length}`);
   for (const e of result.events as { timestamp?: string; type?: string; node_id?: string | null }[]) {
     lines.push(`  ${e.timestamp ?? ""}  ${e.type ?? ""}${e.node_id ? `  ${e.node_id}` : ""}`);
+  }
+  if (RERUNNABLE.has(result.status)) {
+    lines.push(`re-run it with the same input on a running server: forager rerun ${result.execution_id}`);
   }
   return lines.join("\n") + "\n";
 }
