@@ -34,7 +34,8 @@ export interface DefinitionIssue {
 }
 
 export function formatIssue(issue: DefinitionIssue): string {
-  const where = `${issue.file}:${issue.line}:${issue.col}`;
+  // Line 0: the file as a whole (not found, unreadable) or an object with no positions.
+  const where = issue.line > 0 ? `${issue.file}:${issue.line}:${issue.col}` : `${issue.file}:`;
   return issue.path ? `${where} ${issue.path}: ${issue.message}` : `${where} ${issue.message}`;
 }
 

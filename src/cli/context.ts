@@ -3,15 +3,25 @@
  * log settings and the interrupt signals. Commands never touch `process`
  * directly, so they can be called from tests.
  */
-import type { Logger, LogLevel } from "../logging/index.js";
+import type { Logger, LogFormat, LogLevel } from "../logging/index.js";
+import type { LineLevel, StderrSink } from "./stderr.js";
 
 export interface CliContext {
   env: NodeJS.ProcessEnv;
   cwd: string;
   /** The command's result: stdout. */
   out(text: string): void;
-  /** Human messages and progress: stderr. */
+  /** Human messages: stderr. Lines starting `error:`/`warning:`/`hint:` become JSON objects in JSON log mode. */
   err(text: string): void;
+  /**
+   * One message on stderr: `error: msg` (then `extra`, then `fields.stack`)
+   * for people, one JSON object with `fields` in JSON log mode. With
+   * `fields.issue` the human line has no prefix (it starts with file:line:col).
+   */
+  say(level: LineLevel, msg: string, fields?: Record<string, unknown>, extra?: string): void;
+  /** The stderr sink itself, for progress that redraws its line. */
+  stderr: StderrSink;
+  logFormat: LogFormat;
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
   /** Colour on stderr (NO_COLOR and non-TTY turn it off). */

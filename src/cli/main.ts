@@ -6,48 +6,53 @@ import { Command, CommanderError, Option } from "commander";
 import { readFileSync } from "node:fs";
 import type { CliContext } from "./context.js";
 import { reportError } from "./report-error.js";
-import { UsageError } from "../errors.js";
 import type { Logger } from "../logging/index.js";
 // The pino-free part of logging: resolving flags must not load the logger.
-import { LOG_LEVELS, colorEnabled, resolveLogLevel, type LogLevel } from "../logging/levels.js";
+import { LOG_LEVELS, colorEnabled, type LogLevel } from "../logging/levels.js";
+import { StderrSink } from "./stderr.js";
+import { resolveFormatStrict, resolveLevelStrict, type GlobalFlags } from "./log-settings.js";
+import { errorDocument, errorDocumentLine } from "./error-document.js";
+import { wantedJson } from "./json-flags.js";
+import { guardStdout, writeStdout } from "./stdout.js";
+import { UsageError } from "../errors.js";
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   return pkg.version;
 }
 
-interface GlobalFlags {
-  logLevel?: string;
-  verbose?: boolean;
-  quiet?: boolean;
-}
+const RANK: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: 100 };
 
-function resolveLevel(flags: GlobalFlags, env: NodeJS.ProcessEnv): LogLevel {
-  if (flags.logLevel) return flags.logLevel as LogLevel;
-  if (flags.verbose) return "debug";
-  if (flags.quiet) return "warn";
-  return resolveLogLevel(env);
-}
-
-function makeContext(flags: GlobalFlags, interrupt: AbortController, force: AbortController): CliContext {
+function makeContext(level: LogLevel, sink: StderrSink, interrupt: AbortController, force: AbortController): CliContext {
   const env = process.env;
-  const level = resolveLevel(flags, env);
-  const color = colorEnabled(env);
+  const color = sink.format === "human" && colorEnabled(env);
   let logger: Logger | undefined;
   return {
     env,
     cwd: process.cwd(),
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
+    out: (text) => writeStdout(text),
+    err: (text) => sink.text(text),
+    say: (lineLevel, msg, fields = {}, extra) => {
+      // Errors always show: every non-zero exit says why, even at LOG_LEVEL=silent.
+      if (lineLevel !== "error" && RANK[lineLevel] < RANK[level]) return;
+      if (sink.format === "json") return sink.line(lineLevel, msg, fields);
+      // A problem in a file starts with its location (file:line:col), no prefix.
+      if (fields.issue === true) sink.raw(`${msg}\n`);
+      else sink.line(lineLevel, msg);
+      if (extra) sink.raw(`${extra}\n`);
+      if (typeof fields.stack === "string") sink.raw(`${fields.stack}\n`);
+    },
+    stderr: sink,
+    logFormat: sink.format,
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     stderrIsTTY: Boolean(process.stderr.isTTY),
     color,
     logLevel: level,
-    verbose: Boolean(flags.verbose) || level === "debug" || level === "trace",
+    verbose: level === "debug" || level === "trace",
     logger: () => {
       if (!logger) {
         // Created on first use: commands that never log never build a pino stream.
-        logger = loggingModule!.createLogger({ level, env, color });
+        logger = loggingModule!.createLogger({ level, env, color, format: sink.format, destination: { write: (line: string) => sink.raw(line) } });
       }
       return logger;
     },
@@ -66,7 +71,10 @@ let loggingModule: typeof import("../logging/index.js") | undefined;
 type Action = (ctx: CliContext, args: unknown[], opts: Record<string, unknown>) => Promise<number>;
 
 /** Builds the command tree; `run` receives the chosen action once parsing succeeded. */
-function buildProgram(onAction: (action: () => Promise<Action>, args: unknown[], opts: Record<string, unknown>) => void): Command {
+function buildProgram(
+  onAction: (action: () => Promise<Action>, args: unknown[], opts: Record<string, unknown>) => void,
+  sink: StderrSink,
+): Command {
   const program = new Command("forager")
     .description("Run LLM agents headlessly: one-shot runs for CI, or a daemon with timers, webhooks and a control API.")
     .version(packageVersion(), "--version", "print the version")
@@ -74,7 +82,7 @@ function buildProgram(onAction: (action: () => Promise<Action>, args: unknown[],
     .option("-v, --verbose", "debug logs, and stack traces on errors")
     .option("-q, --quiet", "warnings and errors only")
     .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
+    .configureOutput({ writeErr: (s) => sink.text(s), writeOut: (s) => writeStdout(s) })
     // Before the subcommands are added, so they inherit it: usage errors must exit 2, not 1.
     .exitOverride();
 
@@ -167,6 +175,7 @@ function buildProgram(onAction: (action: () => Promise<Action>, args: unknown[],
     .description("check agent files; prints every problem with its line and column")
     .argument("<agent.yaml...>", "agent files")
     .option("--json", "print the problems as JSON")
+    .option("--strict-env", "an unset ${VAR} without a default is an error, not a warning")
     .action(bind(async () => (await import("./commands/validate.js")).validateCommand as Action));
 
   program
@@ -212,10 +221,20 @@ function buildProgram(onAction: (action: () => Promise<Action>, args: unknown[],
 }
 
 export async function main(argv: string[]): Promise<void> {
+  guardStdout();
+  const json = wantedJson(argv);
+  let sink: StderrSink;
+  try {
+    sink = new StderrSink(resolveFormatStrict(process.env));
+  } catch (err) {
+    // LOG_FORMAT itself is wrong: say so in plain text, the only format left.
+    await finish(usageFailure(err, new StderrSink("human"), json));
+    return;
+  }
   let chosen: { load: () => Promise<Action>; args: unknown[]; opts: Record<string, unknown> } | undefined;
   const program = buildProgram((load, args, opts) => {
     chosen = { load, args, opts };
-  });
+  }, sink);
   if (argv.length === 0) {
     program.outputHelp({ error: true });
     process.exitCode = 2;
@@ -229,10 +248,7 @@ export async function main(argv: string[]): Promise<void> {
       // --help and --version end here with code 0; usage mistakes with 2.
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       // A pipeline reading stdout always gets JSON (SPEC 1), also for a flag commander rejected.
-      if (err.exitCode !== 0 && argv.includes("--stream-json")) {
-        const { errorDocumentLine } = await import("./error-document.js");
-        process.stdout.write(errorDocumentLine(new UsageError(err.message.replace(/^error: /, ""))));
-      }
+      if (err.exitCode !== 0) printErrorDocument(new UsageError(err.message.replace(/^error:\s*/, "")), json);
       return;
     }
     throw err;
@@ -243,17 +259,26 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
 
-  const globals = program.opts() as GlobalFlags;
+  let level: LogLevel;
+  try {
+    level = resolveLevelStrict(program.opts() as GlobalFlags, process.env);
+  } catch (err) {
+    await finish(usageFailure(err, sink, json));
+    return;
+  }
   const interrupt = new AbortController();
   const force = new AbortController();
+  const ctx = makeContext(level, sink, interrupt, force);
   const onSignal = (name: NodeJS.Signals) => {
-    if (!interrupt.signal.aborted) interrupt.abort(name);
-    else force.abort(name);
+    if (!interrupt.signal.aborted) {
+      const again = name === "SIGINT" ? "press Ctrl-C again to force" : `send ${name} again to force`;
+      ctx.say("warn", `${name} received: stopping (${again})`, { signal: name });
+      interrupt.abort(name);
+    } else force.abort(name);
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
-  const ctx = makeContext(globals, interrupt, force);
   let code: number;
   try {
     const [action, logging] = await Promise.all([chosen.load(), import("../logging/index.js")]);
@@ -261,11 +286,31 @@ export async function main(argv: string[]): Promise<void> {
     code = await action(ctx, chosen.args, chosen.opts);
   } catch (err) {
     code = reportError(err, ctx);
-    if (chosen.opts.streamJson) ctx.out((await import("./error-document.js")).errorDocumentLine(err));
+    printErrorDocument(err, json);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+  await finish(code);
+}
+
+/** A usage error found before any command ran (log settings): one line, the JSON document with --json, exit 2. */
+function usageFailure(err: unknown, sink: StderrSink, json: "json" | "stream" | undefined): number {
+  const code = reportError(err, {
+    verbose: false,
+    say: (level, msg, fields) => sink.line(level, msg, fields),
+  });
+  printErrorDocument(err, json);
+  return code;
+}
+
+/** With --json the SPEC 1 error document on stdout; with --stream-json the same as one line. */
+function printErrorDocument(err: unknown, json: "json" | "stream" | undefined): void {
+  if (json === "json") writeStdout(`${JSON.stringify(errorDocument(err), null, 2)}\n`);
+  else if (json === "stream") writeStdout(errorDocumentLine(err));
+}
+
+async function finish(code: number): Promise<void> {
   await flushOutput();
   process.exit(code);
 }

@@ -10,6 +10,8 @@ import type { KeyPath } from "./positions.js";
 export interface InterpolationProblem {
   path: KeyPath;
   message: string;
+  /** Set when the problem is an unset variable with no default: `validate` reports it as a warning. */
+  variable?: string;
 }
 
 /** A value that came (partly) from the environment. */
@@ -32,9 +34,10 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function interpolateString(
   text: string,
   env: NodeJS.ProcessEnv,
-): { text: string; problems: string[]; placeholders: number } {
+): { text: string; problems: string[]; placeholders: number; unset: string[] } {
   let out = "";
   const problems: string[] = [];
+  const unset: string[] = [];
   let placeholders = 0;
   let i = 0;
   while (i < text.length) {
@@ -72,11 +75,12 @@ export function interpolateString(
         out += "";
       } else {
         problems.push(`environment variable ${name} is not set (set it, or give a default: \${${name}:-value})`);
+        unset.push(name);
       }
     }
     i = close + 1;
   }
-  return { text: out, problems, placeholders };
+  return { text: out, problems, placeholders, unset };
 }
 
 function typedScalar(text: string): number | boolean | null | undefined {
@@ -98,7 +102,10 @@ export function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv): Inte
   const visitScalar = (scalar: Scalar, path: KeyPath) => {
     if (typeof scalar.value !== "string" || !scalar.value.includes("${")) return;
     const done = interpolateString(scalar.value, env);
-    for (const message of done.problems) result.problems.push({ path, message });
+    for (const message of done.problems) {
+      const variable = done.unset.find((name) => message.startsWith(`environment variable ${name} `));
+      result.problems.push(variable === undefined ? { path, message } : { path, message, variable });
+    }
     if (done.placeholders === 0 && done.text === scalar.value) return;
     scalar.value = done.text;
     const typed = done.placeholders > 0 ? typedScalar(done.text) : undefined;

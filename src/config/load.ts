@@ -20,11 +20,19 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Folder relative paths to the agent file resolve against; default process.cwd(). */
   cwd?: string;
+  /**
+   * An unset `${VAR}` with no default: an error (default; what run and
+   * serve need), or a warning (what `validate` does, so a lint step needs
+   * no secrets). With "warn" a file may be valid and still have no agent.
+   */
+  unsetEnv?: "error" | "warn";
 }
 
 export interface ValidationOutcome {
   agent?: Agent;
   issues: DefinitionIssue[];
+  /** Unset variables, when `unsetEnv` is "warn". */
+  warnings?: DefinitionIssue[];
 }
 
 // Agents loaded from files remember where each key was, for issues found
@@ -204,6 +212,7 @@ interface CheckContext {
   checkFiles: boolean;
   env: NodeJS.ProcessEnv;
   locator: Locator;
+  unsetEnv?: "error" | "warn";
 }
 
 function toIssue(problem: SchemaProblem, ctx: CheckContext): DefinitionIssue {
@@ -214,7 +223,11 @@ function toIssue(problem: SchemaProblem, ctx: CheckContext): DefinitionIssue {
 /** Validation of a parsed document (from text or from an object). */
 function checkDocument(doc: Document, ctx: CheckContext, yamlIssues: DefinitionIssue[]): ValidationOutcome {
   const interpolation = interpolateDocument(doc, ctx.env);
-  const problems: SchemaProblem[] = [...interpolation.problems];
+  const lenient = ctx.unsetEnv === "warn";
+  const problems: SchemaProblem[] = interpolation.problems.filter((p) => !(lenient && p.variable !== undefined));
+  const warnings = lenient
+    ? interpolation.problems.filter((p) => p.variable !== undefined).map((p) => toIssue({ path: p.path, message: `${p.message}; run and serve need it` }, ctx))
+    : [];
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
@@ -264,6 +277,9 @@ function checkDocument(doc: Document, ctx: CheckContext, yamlIssues: DefinitionI
   }
   const issues = [...yamlIssues, ...problems.map((p) => toIssue(p, ctx))];
   issues.sort((a, b) => a.line - b.line || a.col - b.col);
+  // A value left empty by a missing variable may have made the file fail the
+  // schema, with the problem itself dropped above: valid, but no agent to build.
+  if (warnings.length > 0) return { issues, warnings };
   if (issues.length > 0 || !file) return { issues };
   registerAgentSecrets(file);
   const agent = resolveAgent(file, ctx.sourcePath, ctx.baseDir);
@@ -304,6 +320,7 @@ function validateText(text: string, file: string, options: LoadOptions): Validat
     checkFiles: true,
     env: options.env ?? process.env,
     locator: documentLocator(doc, lineCounter),
+    unsetEnv: options.unsetEnv,
   };
   return checkDocument(doc, ctx, yamlIssues);
 }

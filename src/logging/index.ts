@@ -50,8 +50,17 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     write(line: string) {
       if (!pretty) {
         const require = createRequire(import.meta.url);
-        const build = require("pino-pretty") as (opts: Record<string, unknown>) => DestinationStream;
-        pretty = build({ colorize: color, destination, sync: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname", singleLine: true });
+        const prettyOptions = { colorize: color, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname", singleLine: true };
+        if (typeof destination === "number") {
+          const build = require("pino-pretty") as (opts: Record<string, unknown>) => DestinationStream;
+          pretty = build({ ...prettyOptions, destination, sync: true });
+        } else {
+          // A stream of our own (the CLI's stderr sink): format in place and
+          // write synchronously, so lines keep their order with the CLI's own.
+          const { prettyFactory } = require("pino-pretty") as { prettyFactory: (opts: Record<string, unknown>) => (line: string) => string };
+          const format = prettyFactory(prettyOptions);
+          pretty = { write: (text: string) => void destination.write(format(text)) };
+        }
       }
       pretty.write(line);
     },
