@@ -34,6 +34,8 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function interpolateString(
   text: string,
   env: NodeJS.ProcessEnv,
+  /** Text standing in for an unset variable (still reported); default: nothing. */
+  standIn?: (name: string) => string,
 ): { text: string; problems: string[]; placeholders: number; unset: string[] } {
   let out = "";
   const problems: string[] = [];
@@ -76,6 +78,7 @@ export function interpolateString(
       } else {
         problems.push(`environment variable ${name} is not set (set it, or give a default: \${${name}:-value})`);
         unset.push(name);
+        if (standIn) out += standIn(name);
       }
     }
     i = close + 1;
@@ -97,11 +100,11 @@ function typedScalar(text: string): number | boolean | null | undefined {
 }
 
 /** Substitutes in place, in every string value of the document. */
-export function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv): InterpolationResult {
+export function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv, standIn?: (name: string) => string): InterpolationResult {
   const result: InterpolationResult = { problems: [], values: [] };
   const visitScalar = (scalar: Scalar, path: KeyPath) => {
     if (typeof scalar.value !== "string" || !scalar.value.includes("${")) return;
-    const done = interpolateString(scalar.value, env);
+    const done = interpolateString(scalar.value, env, standIn);
     for (const message of done.problems) {
       const variable = done.unset.find((name) => message.startsWith(`environment variable ${name} `));
       result.problems.push(variable === undefined ? { path, message } : { path, message, variable });

@@ -222,8 +222,11 @@ function toIssue(problem: SchemaProblem, ctx: CheckContext): DefinitionIssue {
 
 /** Validation of a parsed document (from text or from an object). */
 function checkDocument(doc: Document, ctx: CheckContext, yamlIssues: DefinitionIssue[]): ValidationOutcome {
-  const interpolation = interpolateDocument(doc, ctx.env);
   const lenient = ctx.unsetEnv === "warn";
+  // When unset variables are only warnings, a stand-in keeps the value
+  // non-empty, so checks like "a webhook route needs a secret" do not fire
+  // for a secret that will be set where the agent runs.
+  const interpolation = interpolateDocument(doc, ctx.env, lenient ? (name) => `unset-${name}` : undefined);
   const problems: SchemaProblem[] = interpolation.problems.filter((p) => !(lenient && p.variable !== undefined));
   const warnings = lenient
     ? interpolation.problems.filter((p) => p.variable !== undefined).map((p) => toIssue({ path: p.path, message: `${p.message}; run and serve need it` }, ctx))
@@ -248,9 +251,11 @@ function checkDocument(doc: Document, ctx: CheckContext, yamlIssues: DefinitionI
   normalize(record);
   const parsed = parseWithCoercion(record, interpolation.values);
   let file: AgentFile | undefined;
+  const fromUnset = new Set(interpolation.problems.filter((p) => p.variable !== undefined).map((p) => formatPath(p.path)));
   if (parsed.success) {
     file = parsed.data;
-    problems.push(...semanticProblems(file, ctx.checkFiles ? { baseDir: ctx.baseDir } : {}));
+    // A stand-in value may fail a check of its own: the warning already explains it.
+    problems.push(...semanticProblems(file, ctx.checkFiles ? { baseDir: ctx.baseDir } : {}).filter((p) => !(lenient && fromUnset.has(formatPath(p.path)))));
   } else {
     const reported = interpolation.problems.map((p) => formatPath(p.path));
     for (const issue of parsed.error.issues) {

@@ -124,11 +124,12 @@ describe("forager run", () => {
     assert.equal(parse(r2.stdout).output.doubled, 2);
   });
 
-  test("bad --input: exit 2 with one clear line, nothing on stdout", async () => {
+  test("bad --input: exit 2 with one clear line; stdout holds only the JSON error document", async () => {
     for (const bad of ["{not json", "[1,2]", '"text"']) {
       const r = await run("branching.yaml", ["--input", bad]);
       assert.equal(r.code, 2, `${bad}: ${r.stderr}`);
-      assert.equal(r.stdout, "");
+      assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, "usage_error");
+      assert.equal(r.stderr.trimEnd().split("\n").length <= 2, true, r.stderr);
       assert.match(r.stderr, /--input/);
       assert.doesNotMatch(r.stderr, STACK_LINE);
     }

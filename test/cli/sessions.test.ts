@@ -115,7 +115,8 @@ describe("forager sessions", () => {
       await populate(dir);
       const missing = await forager(["sessions", "show", "exec_NOPE", "--json"], { cwd: dir });
       assert.equal(missing.code, 2);
-      assert.equal(missing.stdout, "");
+      // --json: stdout still holds one JSON document (SPEC 1).
+      assert.equal((JSON.parse(missing.stdout) as { status: string }).status, "error");
       assert.match(missing.stderr, /^error: no execution or session "exec_NOPE"/);
     });
   });
