@@ -5,6 +5,7 @@
  * from OTEL_TRACES_SAMPLER; the resource from OTEL_SERVICE_NAME and
  * OTEL_RESOURCE_ATTRIBUTES, with `forager` as the default service name.
  */
+import { diag, DiagLogLevel } from "@opentelemetry/api";
 import { BatchSpanProcessor, BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
 import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
 import type { EventSubscriber } from "../events/types.js";
@@ -22,6 +23,9 @@ export interface OtelOptions {
 
 /** Builds the exporters the settings ask for. */
 export async function createOtelTelemetry(settings: TelemetrySettings, options: OtelOptions): Promise<Telemetry> {
+  // Export failures (receiver down, rejected batch) reach forager's log instead of vanishing.
+  const warn = (message: string, ...args: unknown[]) => options.logger.warn({ details: args.map(String) }, `OpenTelemetry: ${message}`);
+  diag.setLogger({ error: warn, warn, info: () => {}, debug: () => {}, verbose: () => {} }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
   const resource = buildResource(options.version);
   const provider = settings.traces
     ? new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(await traceExporter(settings))] })
