@@ -22,7 +22,7 @@ import { isTerminal, type ExecutionResult } from "../result.js";
 import { FileKeyStore, MemoryKeyStore } from "../storage/keys.js";
 import { MemorySessionStore } from "../storage/memory.js";
 import { FileSessionStore } from "../storage/sessions.js";
-import { FileStateStore, MemoryStateStore } from "../storage/state.js";
+import { assertStateReadable, FileStateStore, MemoryStateStore } from "../storage/state.js";
 import type { ExecutionSummary, KeyStore, ListQuery, SessionStore, StateStore } from "../storage/types.js";
 import type { ToolResolver } from "../tools/types.js";
 import { abortReason } from "../util/abort.js";
@@ -231,6 +231,10 @@ export class AgentRuntime implements RuntimeHandle {
   private async doStart(): Promise<void> {
     this.lifecycle = "starting";
     this.execute ??= (await import("../graph/executor.js")).executeGraph;
+    // An unreadable state file refuses the start (SPEC 4.4) rather than failing every execution.
+    for (const slot of this.agents.values()) {
+      if (slot.agent.entry_points.some((ep) => ep.isolation_level !== "isolated")) await assertStateReadable(this.stateStore, slot.agent.name);
+    }
     const interrupted = await this.store.init();
     for (const record of interrupted) {
       this.logger.warn({ execution_id: record.execution_id, agent: record.agent }, "marked an execution left unfinished by an earlier run as interrupted");

@@ -14,7 +14,7 @@ import type { Logger } from "../logging/index.js";
 import type { ExecutionResult } from "../result.js";
 import { applyRetention } from "../storage/retention.js";
 import { FileSessionStore } from "../storage/sessions.js";
-import { FileStateStore } from "../storage/state.js";
+import { assertStateReadable, FileStateStore } from "../storage/state.js";
 import { createToolResolver } from "../tools/registry.js";
 import { jsonSchemaErrors } from "../util/json-schema.js";
 import { newExecutionId, newSessionId } from "../util/ids.js";
@@ -81,13 +81,15 @@ export async function runOnce(options: RunOnceOptions): Promise<ExecutionResult>
   }
   const limits = executionLimits(agent, entryPoint, options.timeoutSeconds);
 
+  const state = new FileStateStore(options.storagePath);
+  // Only an entry point that can see the state needs it readable; checked before anything is written.
+  if (entryPoint.isolation_level !== "isolated") await assertStateReadable(state, agent.name);
   // Session folders are swept for leftover temp files by `serve`; a run visits only those it recovers.
   const store = new FileSessionStore(options.storagePath, { logger, sweepSessionFolders: false });
   const interrupted = await store.init();
   for (const record of interrupted) {
     logger.warn({ execution_id: record.execution_id, agent: record.agent }, "marked an execution left running by an earlier crash as interrupted");
   }
-  const state = new FileStateStore(options.storagePath);
   const bus = options.bus ?? new EventBus({ logger });
   const unsubscribe = options.onEvent ? bus.subscribe(options.onEvent) : () => {};
   const tools = createToolResolver(agent, { logger });

@@ -5,7 +5,7 @@
  * lose one. Readers get copies.
  */
 import { join } from "node:path";
-import { ForagerError } from "../errors.js";
+import { ForagerError, UsageError } from "../errors.js";
 import { isPlainObject } from "../util/json.js";
 import { readJsonFile, writeJsonAtomic } from "./atomic.js";
 import type { StateStore } from "./types.js";
@@ -61,13 +61,28 @@ export class FileStateStore implements StateStore {
     const path = this.statePath(agent);
     const value = await readJsonFile<unknown>(path);
     if (value !== undefined && !isPlainObject(value)) {
-      throw new ForagerError("corrupt_file", `${path} does not hold a JSON object`, {
+      throw new ForagerError("corrupt_file", `${path} does not hold a JSON object (it holds ${Array.isArray(value) ? "an array" : typeof value})`, {
         hint: "fix or remove the file; it holds the agent's shared state",
       });
     }
     const state = (value ?? {}) as State;
     this.cache.set(agent, state);
     return state;
+  }
+}
+
+/**
+ * Reads `agent`'s shared state once, so that a state file that cannot be
+ * parsed stops a start (`serve`, or a `run` of an entry point that uses the
+ * state) with one line naming the file and what to do, instead of starting
+ * and then failing every execution that touches the state.
+ */
+export async function assertStateReadable(store: StateStore, agent: string): Promise<void> {
+  try {
+    await store.read(agent);
+  } catch (err) {
+    if (!(err instanceof ForagerError) || err.code !== "corrupt_file") throw err;
+    throw new UsageError(`${err.message}; it holds agent ${agent}'s shared state: fix the file or move it aside, then start again`, { cause: err });
   }
 }
 
