@@ -6,12 +6,14 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { Cron } from "croner";
+import { onFirstUse } from "../util/lazy.js";
 import { checkExpression, ExpressionError, templateExpressions } from "../expr/index.js";
 import { didYouMean } from "../util/suggest.js";
 import type { AgentFile, EntryPointDef } from "./schema.js";
 import type { KeyPath } from "./positions.js";
 import type { SchemaProblem } from "./zod-issues.js";
+
+const croner = onFirstUse<typeof import("croner")>("croner", () => (typeof require === "function" ? require("croner") : undefined));
 
 export interface SemanticOptions {
   /** Folder that function modules resolve against; undefined skips the file check. */
@@ -75,7 +77,7 @@ export function cronProblem(pattern: string, timezone?: string): string | undefi
     return `expected 5 fields (minute hour day month weekday) or 6 (with seconds first); found ${fields.length}`;
   }
   try {
-    new Cron(pattern, { paused: true, ...(timezone && isValidTimeZone(timezone) ? { timezone } : {}) }).stop();
+    new (croner().Cron)(pattern, { paused: true, ...(timezone && isValidTimeZone(timezone) ? { timezone } : {}) }).stop();
     return undefined;
   } catch (err) {
     return (err instanceof Error ? err.message : String(err)).replace(/^CronPattern:\s*/, "");

@@ -6,8 +6,8 @@
  * does not, so integral numbers go in as CEL ints and every int comes back
  * out as a JS number: `memory.count + 1` works on a count read from JSON.
  */
-import { Environment, Optional } from "@marcbachmann/cel-js";
-
+import type * as Cel from "@marcbachmann/cel-js";
+import { onFirstUse } from "../util/lazy.js";
 export class ExpressionError extends Error {
   readonly expression: string;
   constructor(expression: string, message: string, options?: { cause?: unknown }) {
@@ -19,11 +19,18 @@ export class ExpressionError extends Error {
 
 type Compiled = (scope: Record<string, unknown>) => unknown;
 
-const environment = new Environment({
-  unlistedVariablesAreDyn: true,
-  homogeneousAggregateLiterals: false,
-  enableOptionalTypes: true,
-});
+const cel = onFirstUse<typeof Cel>("@marcbachmann/cel-js", () =>
+  typeof require === "function" ? require("@marcbachmann/cel-js") : undefined,
+);
+
+let environmentInstance: Cel.Environment | undefined;
+function environment(): Cel.Environment {
+  return (environmentInstance ??= new (cel().Environment)({
+    unlistedVariablesAreDyn: true,
+    homogeneousAggregateLiterals: false,
+    enableOptionalTypes: true,
+  }));
+}
 
 // Agents evaluate the same few expressions over and over: parse each once.
 const cache = new Map<string, Compiled>();
@@ -38,7 +45,7 @@ export function compileExpression(expression: string): Compiled {
   if (hit) return hit;
   let parsed: Compiled;
   try {
-    parsed = environment.parse(expression) as unknown as Compiled;
+    parsed = environment().parse(expression) as unknown as Compiled;
   } catch (err) {
     throw new ExpressionError(expression, firstLine(err instanceof Error ? err.message : String(err)), { cause: err });
   }
@@ -133,7 +140,7 @@ function toCel(value: unknown): unknown {
 function fromCel(value: unknown): unknown {
   if (typeof value === "bigint") return Number(value);
   // `{{ memory.?x }}`: an optional is its value, or null when empty.
-  if (value instanceof Optional) return value.hasValue() ? fromCel(value.value()) : null;
+  if (value instanceof cel().Optional) return value.hasValue() ? fromCel(value.value()) : null;
   if (Array.isArray(value)) return value.map(fromCel);
   if (value instanceof Map) {
     const out: Record<string, unknown> = {};

@@ -4,14 +4,18 @@
  * pino-pretty lines for people otherwise. Context travels in child loggers.
  */
 import { createRequire } from "node:module";
-import pino from "pino";
+import type pinoFactory from "pino";
 import type { Logger as PinoLogger, DestinationStream } from "pino";
+import { onFirstUse } from "../util/lazy.js";
 import { REDACT_PATHS, REDACTED, scrubSecrets } from "./redact.js";
 import { colorEnabled, resolveLogFormat, resolveLogLevel, type LogFormat, type LogLevel } from "./levels.js";
 
 export type Logger = PinoLogger;
 export { LOG_LEVELS, colorEnabled, isLogLevel, resolveLogFormat, resolveLogLevel, type LogFormat, type LogLevel } from "./levels.js";
 export { registerSecret, scrubSecrets, isSecretName, clearSecrets, SECRET_HEADERS, REDACTED } from "./redact.js";
+
+// Loaded on the first logger made, not when this module is imported.
+const pino = onFirstUse<typeof pinoFactory>("pino", () => (typeof require === "function" ? require("pino") : undefined));
 
 export interface LoggerOptions {
   format?: LogFormat;
@@ -31,14 +35,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level,
     base: undefined,
     messageKey: "msg",
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: pino().stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
     redact: { paths: REDACT_PATHS, censor: REDACTED },
     hooks: { streamWrite: scrubSecrets },
   };
   if (format === "json") {
-    const destination = options.destination ?? pino.destination({ fd: 2, sync: true });
-    return pino(base, destination as DestinationStream);
+    const destination = options.destination ?? pino().destination({ fd: 2, sync: true });
+    return pino()(base, destination as DestinationStream);
   }
   // pino-pretty is loaded on the first line written, so a run that logs
   // nothing never pays for it, and runs in-process (a worker transport costs
@@ -65,10 +69,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       pretty.write(line);
     },
   };
-  return pino(base, stream);
+  return pino()(base, stream);
 }
 
 /** A logger that discards everything: the library default. */
 export function silentLogger(): Logger {
-  return pino({ level: "silent" });
+  return pino()({ level: "silent" });
 }

@@ -3,9 +3,12 @@
  * computes cron times (in the timer's IANA zone) but never owns a
  * setTimeout: the scheduler arms its own timers on the injectable clock.
  */
-import { Cron } from "croner";
+import type { Cron } from "croner";
+import { onFirstUse } from "../util/lazy.js";
 import type { TimerConfig } from "../config/schema.js";
 import { ForagerError } from "../errors.js";
+
+const croner = onFirstUse<typeof import("croner")>("croner", () => (typeof require === "function" ? require("croner") : undefined));
 
 export interface Schedule {
   /** The first scheduled time strictly after `afterMs`, or null when there is none. */
@@ -54,7 +57,7 @@ export class CronSchedule implements Schedule {
       throw new ForagerError("invalid_cron", `cron "${expression}" has ${fields} fields; expected 5 or 6`);
     }
     try {
-      this.cron = new Cron(expression, { timezone, paused: true });
+      this.cron = new (croner().Cron)(expression, { timezone, paused: true });
       // An unknown zone only shows when a date is computed.
       this.cron.nextRun(new Date(0));
     } catch (err) {

@@ -2,8 +2,13 @@
  * Argument checks against a tool's input_schema, before the tool runs. The
  * error lists every problem with its path so a model can fix its call.
  */
-import { Validator, type OutputUnit, type Schema, type SchemaDraft } from "@cfworker/json-schema";
+import type { OutputUnit, Schema, SchemaDraft, Validator } from "@cfworker/json-schema";
+import { onFirstUse } from "../util/lazy.js";
 import { ToolError } from "./types.js";
+
+const cfworker = onFirstUse<typeof import("@cfworker/json-schema")>("@cfworker/json-schema", () =>
+  typeof require === "function" ? require("@cfworker/json-schema") : undefined,
+);
 
 export type ArgsValidator = (args: unknown) => void;
 
@@ -59,7 +64,7 @@ export function compileArgsValidator(tool: string, schema: Record<string, unknow
   }
   let validator: Validator;
   try {
-    validator = new Validator(schema as Schema, draftOf(schema), false);
+    validator = new (cfworker().Validator)(schema as Schema, draftOf(schema), false);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     return () => {

@@ -2,7 +2,11 @@
  * JSON Schema checks for trigger input and tool arguments. Validators are
  * compiled once per schema object and reused.
  */
-import { Validator } from "@cfworker/json-schema";
+import type { Validator } from "@cfworker/json-schema";
+import { onFirstUse } from "./lazy.js";
+const cfworker = onFirstUse<typeof import("@cfworker/json-schema")>("@cfworker/json-schema", () =>
+  typeof require === "function" ? require("@cfworker/json-schema") : undefined,
+);
 
 // Keywords that only repeat a failure already reported by a nested one.
 const WRAPPER_KEYWORDS = new Set(["properties", "allOf", "anyOf", "items", "$ref", "false"]);
@@ -13,7 +17,7 @@ const validators = new WeakMap<object, Validator>();
 export function jsonSchemaErrors(schema: Record<string, unknown>, value: unknown): string[] {
   let validator = validators.get(schema);
   if (!validator) {
-    validator = new Validator(schema as never, "2020-12", false);
+    validator = new (cfworker().Validator)(schema as never, "2020-12", false);
     validators.set(schema, validator);
   }
   const result = validator.validate(value);

@@ -1,43 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
-
-/** Runs `code` as an ES module in a fresh node (against dist/) and returns every module URL it loaded. */
-async function modulesLoadedBy(code: string): Promise<string[]> {
-  const dir = await mkdtemp(join(tmpdir(), "forager-llm-import-"));
-  try {
-    const log = join(dir, "loaded.txt");
-    await writeFile(
-      join(dir, "hooks.mjs"),
-      `import { appendFileSync } from "node:fs";
-export async function resolve(specifier, context, next) {
-  const result = await next(specifier, context);
-  appendFileSync(${JSON.stringify(log)}, result.url + "\\n");
-  return result;
-}`,
-    );
-    await writeFile(
-      join(dir, "register.mjs"),
-      `import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)});`,
-    );
-    await writeFile(log, "");
-    const run = spawnSync(process.execPath, ["--import", pathToFileURL(join(dir, "register.mjs")).href, "--input-type=module", "-e", code], {
-      cwd: root,
-      encoding: "utf8",
-      timeout: 30_000,
-    });
-    assert.equal(run.status, 0, run.stderr);
-    return (await readFile(log, "utf8")).split("\n").filter(Boolean);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+import { pathToFileURL } from "node:url";
+import { modulesLoadedBy, root } from "../helpers/modules-loaded.js";
 
 test("a mock run never loads the AI SDK, a real provider loads it only when called", async () => {
   const llmIndex = pathToFileURL(join(root, "dist/llm/index.js")).href;

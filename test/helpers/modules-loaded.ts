@@ -1,0 +1,45 @@
+/**
+ * Which modules a fresh `node` loads for a piece of code: heavy packages
+ * must load on first use, not on import. Records every URL the ES module
+ * loader resolves (a resolve hook), so a static import anywhere in the graph
+ * shows up; a package loaded later with require() is not seen, by design.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+export const root = fileURLToPath(new URL("../..", import.meta.url));
+
+/** Runs `code` as an ES module in a fresh node (against dist/) and returns every module URL it loaded. */
+export async function modulesLoadedBy(code: string): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), "forager-modules-loaded-"));
+  try {
+    const log = join(dir, "loaded.txt");
+    await writeFile(
+      join(dir, "hooks.mjs"),
+      `import { appendFileSync } from "node:fs";
+export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context);
+  appendFileSync(${JSON.stringify(log)}, result.url + "\\n");
+  return result;
+}`,
+    );
+    await writeFile(
+      join(dir, "register.mjs"),
+      `import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)});`,
+    );
+    await writeFile(log, "");
+    const run = spawnSync(process.execPath, ["--import", pathToFileURL(join(dir, "register.mjs")).href, "--input-type=module", "-e", code], {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    assert.equal(run.status, 0, run.stderr);
+    return (await readFile(log, "utf8")).split("\n").filter(Boolean);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
