@@ -1,5 +1,5 @@
 /** Turns a webhook request into the data of its `webhook_received` event (SPEC 5). */
-import { SECRET_HEADERS } from "../logging/index.js";
+import { REDACTED, SECRET_HEADERS } from "../logging/index.js";
 import { isJsonContentType } from "./http-util.js";
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./json-depth.js";
 
@@ -42,8 +42,27 @@ export function formToObject(text: string): Record<string, string | string[]> {
   return { ...out };
 }
 
+// Parts of query parameter names that say the value is a secret
+// (`?token=`, `?api_key=`, `?sig=`, `?access_token=`, `?X-Amz-Signature=`).
+const SECRET_QUERY_PARTS = ["token", "secret", "key", "signature", "sig", "password", "passwd", "pwd", "auth", "credential", "jwt", "hmac"];
+
+/** True when a query parameter's name says its value is a secret (case-insensitive, anywhere in the name). */
+export function isSecretQueryName(name: string): boolean {
+  const lower = name.toLowerCase();
+  return SECRET_QUERY_PARTS.some((part) => lower.includes(part));
+}
+
+/**
+ * The query string as an object for the event, with the values of
+ * secret-named parameters replaced by "[REDACTED]": the event is stored and
+ * streamed, and a token in a URL must not be.
+ */
 export function queryToObject(url: URL): Record<string, string | string[]> {
-  return formToObject(url.searchParams.toString());
+  const out = formToObject(url.searchParams.toString());
+  for (const [name, value] of Object.entries(out)) {
+    if (isSecretQueryName(name)) out[name] = Array.isArray(value) ? value.map(() => REDACTED) : REDACTED;
+  }
+  return out;
 }
 
 const ALWAYS_REMOVED = new Set(SECRET_HEADERS);

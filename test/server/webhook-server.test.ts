@@ -10,6 +10,7 @@ import { FileKeyStore } from "../../src/storage/keys.js";
 import { WebhookServer } from "../../src/server/webhook-server.js";
 import { signGithub } from "../../src/server/verify/index.js";
 import { FakeRuntime } from "./fake-runtime.js";
+import { isSecretQueryName } from "../../src/server/webhook-payload.js";
 
 const SECRET = "gh-webhook-secret";
 const routes = [
@@ -74,6 +75,7 @@ describe("webhook server", () => {
     assert.equal(data.delivery_id, "d-1");
     assert.deepEqual(data.payload, { action: "opened" });
     assert.deepEqual(data.query, { x: ["1", "2"] });
+    assert.equal(isSecretQueryName("Access_Token") && isSecretQueryName("X-Amz-Signature") && !isSecretQueryName("page"), true);
     assert.equal(data.headers["x-github-event"], "issues");
     assert.equal(data.headers["x-hub-signature-256"], undefined);
     assert.equal(data.headers.authorization, undefined);
