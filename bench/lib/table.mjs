@@ -64,3 +64,42 @@ export function markdownTable(report) {
   const rows = tableRows(report).map((r) => `| ${r.map(escape).join(" | ")} |`);
   return [`| ${HEADER.join(" | ")} |`, `|${HEADER.map(() => "---").join("|")}|`, ...rows].join("\n");
 }
+
+/**
+ * Several runs side by side (one column per run, e.g. per Node version):
+ * each cell is the ratio, forager's median and, where the metric has a
+ * target, that run's verdict. Rows follow the first run's order; a metric a
+ * run lacks shows "-".
+ */
+export function markdownColumns(reports, titles) {
+  const key = (scenario, metric) => `${scenario}\u0000${metric}`;
+  const cells = reports.map((report) => {
+    const map = new Map();
+    for (const scenario of report.scenarios) {
+      if (scenario.error) {
+        map.set(key(scenario.scenario, "*"), "FAILED: " + scenario.error.split("\n")[0]);
+        continue;
+      }
+      for (const m of scenario.metrics) {
+        const verdict = m.target ? ` — ${m.target.text}: ${m.target.met ? "met" : "MISSED"}` : "";
+        map.set(key(scenario.scenario, m.name), `${ratioCell(m)} (${cell(m.forager, m.unit)})${verdict}`);
+      }
+    }
+    return map;
+  });
+  const rows = [];
+  const seen = new Set();
+  for (const report of reports) {
+    for (const scenario of report.scenarios) {
+      for (const m of scenario.metrics ?? []) {
+        const k = key(scenario.scenario, m.name);
+        if (seen.has(k)) continue;
+        seen.add(k);
+        rows.push([scenario.scenario, m.name, ...cells.map((c) => c.get(k) ?? c.get(key(scenario.scenario, "*")) ?? "-")]);
+      }
+    }
+  }
+  const header = ["scenario", "metric", ...titles];
+  const escape = (c) => c.replace(/\|/g, "\\|");
+  return [header, header.map(() => "---"), ...rows].map((r) => `| ${r.map(escape).join(" | ")} |`).join("\n");
+}
