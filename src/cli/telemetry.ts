@@ -5,6 +5,7 @@
 import { EventBus } from "../events/bus.js";
 import { telemetrySettings } from "../telemetry/settings.js";
 import { validTraceparent } from "../telemetry/traceparent.js";
+import type { LlmProvider } from "../llm/types.js";
 import type { CliContext } from "./context.js";
 
 /** The longest `run` waits for its spans to be exported after the execution. */
@@ -14,7 +15,7 @@ const MIN_FLUSH_MS = 1000;
 
 export interface RunTelemetry {
   /** What runOnce needs: the traced bus and the parent from TRACEPARENT. */
-  runOptions: { bus: EventBus; traceparent?: string };
+  runOptions: { bus: EventBus; traceparent?: string; wrapLlm: (llm: LlmProvider) => LlmProvider };
   /** Exports the run's spans, bounded by the run's timeout (at most 5 s). */
   flush(): Promise<void>;
 }
@@ -31,7 +32,7 @@ export async function startRunTelemetry(ctx: CliContext, timeoutSeconds: number 
   // A CI job that is itself traced passes its context down, as otel-cli and others do.
   const traceparent = validTraceparent(ctx.env.TRACEPARENT);
   return {
-    runOptions: traceparent ? { bus, traceparent } : { bus },
+    runOptions: { bus, wrapLlm: (llm) => telemetry.wrapLlm(llm), ...(traceparent ? { traceparent } : {}) },
     flush() {
       const left = timeoutSeconds === undefined ? MAX_FLUSH_MS : startedMs + timeoutSeconds * 1000 - Date.now();
       return telemetry.shutdown(Math.min(MAX_FLUSH_MS, Math.max(MIN_FLUSH_MS, left)));

@@ -37,6 +37,8 @@ export interface RunOnceOptions {
   bus?: EventBus;
   /** A valid W3C traceparent (TRACEPARENT): the execution's trace continues it. */
   traceparent?: string;
+  /** Wraps the provider the execution calls (tracing sees prompts and failed calls); runOnce still closes the original. */
+  wrapLlm?: (llm: LlmProvider) => LlmProvider;
 }
 
 /** The entry point `run` uses when none is named. */
@@ -114,7 +116,7 @@ export async function runOnce(options: RunOnceOptions): Promise<ExecutionResult>
       bus,
       store,
       state,
-      llm,
+      llm: llm && options.wrapLlm ? options.wrapLlm(llm) : llm,
       tools,
       logger,
       limits,

@@ -4,6 +4,7 @@
  * wait for a signal and drain (SPEC 6). The CLI command only calls `serve`.
  */
 import type { Agent, RuntimeConfig } from "../config/schema.js";
+import type { LlmProvider } from "../llm/types.js";
 import type { Logger } from "../logging/index.js";
 import { registerSecret } from "../logging/index.js";
 import type { RuntimeHandle } from "../runtime/types.js";
@@ -23,7 +24,14 @@ export interface ServableRuntime extends RuntimeHandle {
 
 /** What `serve` builds; tests replace parts of it. */
 export interface ServeDependencies {
-  createRuntime(options: { agents: Agent[]; storagePath: string; config: RuntimeConfig; logger: Logger }): Promise<ServableRuntime>;
+  createRuntime(options: {
+    agents: Agent[];
+    storagePath: string;
+    config: RuntimeConfig;
+    logger: Logger;
+    /** Wraps each execution's LLM provider (tracing); none = the provider as built. */
+    wrapLlm?: (llm: LlmProvider) => LlmProvider;
+  }): Promise<ServableRuntime>;
   createKeyStore(storagePath: string): Promise<KeyStore>;
 }
 
@@ -44,9 +52,11 @@ export interface ServeOptions {
 }
 
 const defaultDependencies: ServeDependencies = {
-  async createRuntime(options) {
+  async createRuntime({ wrapLlm, ...options }) {
     const { AgentRuntime } = await import("../runtime/agent-runtime.js");
-    return new AgentRuntime(options) as ServableRuntime;
+    if (!wrapLlm) return new AgentRuntime(options) as ServableRuntime;
+    const { executeGraph } = await import("../graph/executor.js");
+    return new AgentRuntime({ ...options, execute: (run) => executeGraph(run.llm ? { ...run, llm: wrapLlm(run.llm) } : run) }) as ServableRuntime;
   },
   async createKeyStore(storagePath) {
     const { FileKeyStore } = await import("../storage/keys.js");
@@ -98,9 +108,10 @@ export async function serve(options: ServeOptions): Promise<number> {
   let keys: KeyStore | undefined;
   let telemetry: Telemetry | undefined;
   try {
-    runtime = await deps.createRuntime({ agents, storagePath, config, logger });
-    // Subscribed before start, so executions that start at once (run_immediately timers) are traced too.
     telemetry = await startTelemetry({ env, logger });
+    const traced = telemetry?.traces ? telemetry : undefined;
+    runtime = await deps.createRuntime({ agents, storagePath, config, logger, ...(traced ? { wrapLlm: (llm: LlmProvider) => traced.wrapLlm(llm) } : {}) });
+    // Subscribed before start, so executions that start at once (run_immediately timers) are traced too.
     telemetry?.traceExecutions(runtime);
     await runtime.start();
     const caps = connectionCaps(config.max_connections);

@@ -13,6 +13,7 @@ import type { Logger } from "../logging/index.js";
 import type { Telemetry } from "./types.js";
 import type { MetricFamily } from "./metric-family.js";
 import type { TelemetrySettings } from "./settings.js";
+import { LlmCallLog } from "./llm-calls.js";
 import { SpanBuilder } from "./spans.js";
 
 export interface OtelOptions {
@@ -32,6 +33,7 @@ export async function createOtelTelemetry(settings: TelemetrySettings, options: 
     : undefined;
   const tracer = provider?.getTracer("forager", options.version);
   const builders = new Set<SpanBuilder>();
+  const calls = new LlmCallLog(settings.captureContent);
   let metrics: { shutdown(): Promise<void> } | undefined;
   const pendingMetrics: Promise<void>[] = [];
   let stopped: Promise<void> | undefined;
@@ -41,13 +43,16 @@ export async function createOtelTelemetry(settings: TelemetrySettings, options: 
     traces: provider !== undefined,
     traceExecutions(bus: EventSubscriber) {
       if (!tracer) return () => undefined;
-      const builder = new SpanBuilder(tracer, { captureContent: settings.captureContent });
+      const builder = new SpanBuilder(tracer, { captureContent: settings.captureContent, calls });
       builders.add(builder);
       const unsubscribe = bus.subscribe((event) => builder.observe(event));
       return () => {
         unsubscribe();
         builders.delete(builder);
       };
+    },
+    wrapLlm(provider) {
+      return tracer ? calls.wrap(provider) : provider;
     },
     exportMetrics(source: () => MetricFamily[]) {
       if (!settings.metrics || metrics) return;

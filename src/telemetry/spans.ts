@@ -15,12 +15,15 @@ import { defaultTextMapGetter } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import type { ForagerEvent } from "../events/types.js";
 import { scrubSecrets } from "../logging/index.js";
+import type { LlmCallLog } from "./llm-calls.js";
 
 export interface SpanBuilderOptions {
   /** Record prompts, completions, tool arguments and results (FORAGER_OTEL_CAPTURE_CONTENT=true). */
   captureContent: boolean;
   /** Executions tracked at once; past it the oldest is ended (an execution whose end was never seen). */
   maxOpen?: number;
+  /** Prompts and failed calls recorded by the provider wrapper, when it is installed. */
+  calls?: LlmCallLog;
 }
 
 interface OpenExecution {
@@ -64,6 +67,7 @@ export class SpanBuilder {
       case "node_failed":
         return this.endNode(execution, event);
       case "node_retry":
+        this.failedLlmCalls(execution, event);
         this.nodeOf(execution, event)?.span.addEvent("retry", attrs({ "forager.node.attempt": num(event.data.attempt), "forager.node.error": text(event.data.error) }), time(event));
         return;
       case "llm_turn_complete":
@@ -177,6 +181,7 @@ export class SpanBuilder {
   private endNode(execution: OpenExecution, event: ForagerEvent): void {
     const node = this.nodeOf(execution, event);
     if (!node) return;
+    this.failedLlmCalls(execution, event);
     execution.nodes.delete(event.node_id ?? "");
     const span = node.span;
     if (event.type === "node_completed") {
@@ -217,6 +222,10 @@ export class SpanBuilder {
       },
       parent,
     );
+    const prompt = this.options.calls?.takePrompt(event.execution_id, event.node_id, event.data.turn);
+    if (this.options.captureContent && prompt) {
+      span.setAttribute("gen_ai.input.messages", clip(scrubSecrets(JSON.stringify(prompt))));
+    }
     if (this.options.captureContent) {
       const calls = Array.isArray(event.data.tool_calls) ? event.data.tool_calls.map(String) : [];
       const parts: Record<string, unknown>[] = [];
@@ -227,6 +236,33 @@ export class SpanBuilder {
     }
     span.setStatus({ code: SpanStatusCode.OK });
     span.end(ended);
+  }
+
+  /** LLM calls of this node that failed (no llm_turn_complete for them): ERROR chat spans under the node. */
+  private failedLlmCalls(execution: OpenExecution, event: ForagerEvent): void {
+    const failures = this.options.calls?.takeFailures(event.execution_id, event.node_id) ?? [];
+    const parent = this.nodeOf(execution, event)?.context ?? execution.context;
+    for (const failure of failures) {
+      this.options.calls?.takePrompt(event.execution_id, event.node_id, failure.turn);
+      const span = this.tracer.startSpan(
+        failure.model ? `chat ${failure.model}` : "chat",
+        {
+          kind: SpanKind.CLIENT,
+          startTime: new Date(failure.startMs),
+          attributes: attrs({
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": failure.provider,
+            "gen_ai.request.model": failure.model,
+            "forager.llm.turn": failure.turn,
+            "forager.node.id": event.node_id ?? undefined,
+            "error.type": "llm_error",
+          }),
+        },
+        parent,
+      );
+      span.setStatus({ code: SpanStatusCode.ERROR, message: clip(scrubSecrets(failure.message)) });
+      span.end(new Date(failure.endMs));
+    }
   }
 
   private startTool(execution: OpenExecution, event: ForagerEvent): void {

@@ -40,9 +40,10 @@ runtime:
 `;
 
 const STEPS = `
+import { existsSync } from "node:fs";
+// Holds the execution until the test creates the gate file (bounded: 30 s).
 export async function work({ input }) {
-  const ms = input.sleep_ms ?? 0;
-  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+  for (let i = 0; input.gate && !existsSync(input.gate) && i < 600; i++) await new Promise((resolve) => setTimeout(resolve, 50));
   return { done: true };
 }
 `;
@@ -115,9 +116,11 @@ describe("forager serve with OTLP export", () => {
       assert.equal(res.status, 202);
       return (await res.json()) as { execution_id: string; status: string };
     };
-    const first = await trigger({ sleep_ms: 400 }, "00-ffffffffffffffffffffffffffffffff-not-a-valid-one");
+    const gate = join(dir.path, "gate");
+    const first = await trigger({ gate }, "00-ffffffffffffffffffffffffffffffff-not-a-valid-one");
     const queued = await trigger({}, `00-${QUEUED_TRACE}-${QUEUED_PARENT}-01`);
     assert.equal(queued.status, "queued");
+    await writeFile(gate, "");
 
     const finished = async (id: string) => {
       const res = await fetch(`${info.url}/executions/${id}`, { headers: auth });

@@ -64,6 +64,23 @@ graph:
     - { from: first, to: boom }
 `;
 
+const LLM_ERROR_AGENT = `
+name: refused
+llm:
+  provider: mock
+  model: mock-model-2
+  max_retries: 0
+  responses:
+    ask:
+      - error: "upstream said no"
+graph:
+  nodes:
+    - id: ask
+      type: llm
+      prompt: "Anything"
+      output_keys: [answer]
+`;
+
 let dir: { path: string; cleanup: () => Promise<void> };
 const receiver = new OtlpReceiver();
 
@@ -71,6 +88,7 @@ before(async () => {
   dir = await tempDir("forager-otel-");
   await writeFile(join(dir.path, "traced.yaml"), TOOLS_AGENT);
   await writeFile(join(dir.path, "broken.yaml"), FAILING_AGENT);
+  await writeFile(join(dir.path, "refused.yaml"), LLM_ERROR_AGENT);
   await writeFile(join(dir.path, "steps.mjs"), "export function ok() { return { x: 1 }; }\n");
   await receiver.start();
 });
@@ -138,6 +156,9 @@ describe("forager run exports one trace per execution", () => {
     }
     const firstChat = chats.find((c) => c.attributes["forager.llm.turn"] === 1)!;
     assert.match(String(firstChat.attributes["gen_ai.output.messages"]), /"name":"greet"/);
+    assert.match(String(firstChat.attributes["gen_ai.input.messages"]), /Greet the world/, "the prompt is captured");
+    const secondChat = chats.find((c) => c.attributes["forager.llm.turn"] === 2)!;
+    assert.match(String(secondChat.attributes["gen_ai.input.messages"]), /"role":"tool"/, "the second call's prompt holds the tool results");
 
     const greet = one(spans, "execute_tool greet");
     const reveal = one(spans, "execute_tool reveal");
@@ -189,6 +210,21 @@ describe("forager run exports one trace per execution", () => {
         assert.ok(!/^gen_ai\.(input|output)\.messages$|^gen_ai\.tool\.call\.(arguments|result)$/.test(key), `${span.name} has no ${key}`);
       }
     }
+  });
+
+  test("a failed LLM call is an ERROR chat span under its node", async () => {
+    const run = await runCli(["run", join(dir.path, "refused.yaml"), "--json", "--storage", join(dir.path, "s4")], { env: otelEnv("http/protobuf") });
+    assert.equal(run.code, 1, run.stderr);
+    const result = JSON.parse(run.stdout);
+    const spans = traceOf(result.execution_id);
+    const node = one(spans, "forager.node ask");
+    assert.equal(node.status.code, ERROR);
+    const chat = one(spans, "chat mock-model-2");
+    assert.equal(chat.parentSpanId, node.spanId);
+    assert.equal(chat.status.code, ERROR);
+    assert.match(chat.status.message, /upstream said no/);
+    assert.equal(chat.attributes["gen_ai.provider.name"], "mock");
+    assert.equal(chat.attributes["gen_ai.input.messages"], undefined, "no prompt without FORAGER_OTEL_CAPTURE_CONTENT");
   });
 
   test("TRACEPARENT in the environment becomes the parent of the run's root span", async () => {
