@@ -29,6 +29,8 @@ export interface ControlApiOptions {
   webhooks?: WebhookStats;
   /** Heartbeat interval of `/events`; default 15 s. */
   heartbeatMs?: number;
+  /** Unsent bytes at which an `/events` subscriber is dropped; default 1 MiB. */
+  maxStreamBufferBytes?: number;
   /** Open connections at most (SPEC 5); default 1000. */
   maxConnections?: number;
   /** Head and body time bounds; default 10 s and 60 s. */
@@ -48,7 +50,7 @@ export class ControlApi {
   readonly server: Server;
   readonly metrics = new MetricsCollector();
   private readonly logger: Logger;
-  private readonly streams = new EventStreams();
+  private readonly streams: EventStreams;
   private readonly routes: Route[];
   private draining = false;
   private url?: string;
@@ -56,6 +58,7 @@ export class ControlApi {
 
   constructor(private readonly options: ControlApiOptions) {
     this.logger = options.logger ?? silentLogger();
+    this.streams = new EventStreams(this.logger);
     const seg = "([^/]+)";
     this.routes = [
       { pattern: /^\/health$/, methods: { GET: (_q, r) => this.health(r) } },
@@ -96,6 +99,11 @@ export class ControlApi {
     this.streams.closeAll();
     this.metrics.detach();
     await closeServer(this.server, graceMs);
+  }
+
+  /** Open `/events` subscribers, and how many were dropped for not reading. */
+  get eventStreams(): { open: number; dropped: number } {
+    return { open: this.streams.size, dropped: this.streams.dropped };
   }
 
   /** The stats object of `GET /stats`: the runtime's plus the webhook counters. */
@@ -305,6 +313,6 @@ export class ControlApi {
         types.push(name);
       }
     }
-    this.streams.serve(req, res, this.options.runtime, { types, heartbeatMs: this.options.heartbeatMs });
+    this.streams.serve(req, res, this.options.runtime, { types, heartbeatMs: this.options.heartbeatMs, maxBufferedBytes: this.options.maxStreamBufferBytes });
   }
 }
