@@ -23,10 +23,33 @@ export class StderrSink {
     return this.count;
   }
 
+  /** A progress line written without its newline, still open for redrawing. */
+  private open = false;
+
   /** Text as it is: logger output (already formatted) and terminal control sequences. */
   raw(text: string): void {
     this.count++;
+    // Another line arrives while progress is drawn in place: end that line first.
+    if (this.open) {
+      this.open = false;
+      this.write("\n");
+    }
     this.write(text);
+  }
+
+  /** A line left open (no newline) so `redraw` can replace it in place on a terminal. */
+  partial(text: string): void {
+    this.raw(text);
+    this.open = true;
+  }
+
+  /** Replaces the open line when nothing was written since; otherwise starts a new one. */
+  redraw(text: string, done: boolean): void {
+    const reuse = this.open;
+    this.open = false;
+    this.count++;
+    this.write(`${reuse ? "\r\u001b[K" : ""}${text}${done ? "\n" : ""}`);
+    if (!done) this.open = true;
   }
 
   /** One message: `error: msg` for people, a JSON object with `time`, `level`, `msg` in JSON mode. */

@@ -87,7 +87,7 @@ export async function executeGraph(options: ExecuteOptions): Promise<ExecutionRe
           run.halt({
             status: "timed_out",
             code: "timed_out",
-            message: `execution timed out after ${formatSeconds(timeoutSeconds)} (limits.timeout_seconds)`,
+            message: `execution timed out after ${formatSeconds(timeoutSeconds)} (${options.timeoutSource ?? "limits.timeout_seconds"})`,
           }),
         timeoutSeconds * 1000,
       );
@@ -131,7 +131,8 @@ export async function executeGraph(options: ExecuteOptions): Promise<ExecutionRe
     output: preview(result.output),
   });
   if (result.status === "failed" || result.status === "timed_out" || result.status === "budget_exceeded") {
-    run.logger.warn({ status: result.status, error: result.error }, "execution ended without success");
+    // Debug: whoever started the execution reports its end (run's summary and error line, serve's info log).
+    run.logger.debug({ status: result.status, error: result.error }, "execution ended without success");
   }
   if (store) await run.flushEvents();
   return toResult(result);

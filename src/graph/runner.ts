@@ -48,7 +48,9 @@ export async function visitNode(run: ExecutionRun, node: NodeDef, visit: number,
         }
         continue;
       }
-      logger.warn({ attempt, err: failure.message }, "node failed");
+      // Debug, not warn: the node_failed event, the execution's end and the
+      // result all carry this failure; a warning would say it once more.
+      logger.debug({ attempt, err: failure.message }, "node failed");
       run.emit("node_failed", { error: failure.message, code: failure.code, attempt, duration_ms: run.clock.now() - started }, node.id);
       return { ok: false, failure };
     }

@@ -33,6 +33,8 @@ export interface ExecuteOptions {
   clock?: Clock;
   /** The entry point's limits merged with the graph's (stricter wins) plus any CLI --timeout. */
   limits?: Limits;
+  /** What set the timeout, named in the timed-out message; default `limits.timeout_seconds`. */
+  timeoutSource?: string;
   /** When the execution was queued (ISO); defaults to now. */
   queuedAt?: string;
   idempotencyKey?: string;

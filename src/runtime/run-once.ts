@@ -120,6 +120,8 @@ export async function runOnce(options: RunOnceOptions): Promise<ExecutionResult>
       tools,
       logger,
       limits,
+      // The flag set the timeout when it was the stricter one: blame the flag, not the file.
+      ...(options.timeoutSeconds !== undefined && limits.timeout_seconds === options.timeoutSeconds ? { timeoutSource: "--timeout" } : {}),
       ...(options.traceparent ? { traceparent: options.traceparent } : {}),
     });
   } finally {

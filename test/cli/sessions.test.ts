@@ -106,7 +106,7 @@ describe("forager sessions", () => {
       assert.equal(bySession.execution_id, "exec_0001");
       const human = await forager(["sessions", "show", "exec_0002"], { cwd: dir });
       assert.match(human.stdout, /status\s+failed/);
-      assert.match(human.stdout, /node_failed at node classify: boom/);
+      assert.match(human.stdout, /\[node_failed\] at node classify: boom/);
     });
   });
 
@@ -131,14 +131,23 @@ describe("forager sessions", () => {
       assert.deepEqual(report.removed.sort(), ["triage/session_20260101_0001", "triage/session_20260101_0002"]);
       assert.equal((await readdir(join(dir, "storage", "triage", "sessions"))).length, 2);
 
+      // The human dry run says which list it prints (the ones to remove) and only counts the kept ones.
+      const dryHuman = await forager(["sessions", "prune", "--keep", "1", "--agent", "triage", "--dry-run"], { cwd: dir });
+      assert.equal(dryHuman.code, 0, dryHuman.stderr);
+      assert.equal(
+        dryHuman.stdout,
+        "would remove 1 session (1 session kept; nothing removed yet, this is a dry run):\n  would remove  triage/session_20260101_0001\n",
+      );
+      assert.equal((await readdir(join(dir, "storage", "triage", "sessions"))).length, 2);
+
       const real = await forager(["sessions", "prune", "--keep", "1", "--agent", "triage"], { cwd: dir });
       assert.equal(real.code, 0, real.stderr);
-      assert.match(real.stdout, /^removed 1 session, kept 1:\n {2}triage\/session_20260101_0001\n$/);
+      assert.match(real.stdout, /^removed 1 session \(1 session kept\):\n {2}removed {2}triage\/session_20260101_0001\n$/);
       const left = JSON.parse((await forager(["sessions", "list", "--json"], { cwd: dir })).stdout);
       assert.deepEqual(left.map((r: { execution_id: string }) => r.execution_id), ["exec_0003", "exec_0002"]);
 
       const all = await forager(["sessions", "prune", "--older-than", "1s"], { cwd: dir });
-      assert.match(all.stdout, /^removed 1 session, kept 1/, "the running session stays");
+      assert.match(all.stdout, /^removed 1 session \(1 session kept\)/, "the running session stays");
 
       const bad = await forager(["sessions", "prune", "--older-than", "soon"], { cwd: dir });
       assert.equal(bad.code, 2);

@@ -7,7 +7,9 @@ import { isSecretName } from "../../logging/redact.js";
 import { chooseEntryPoint, executionLimits, runOnce } from "../../runtime/run-once.js";
 import { parseTimeoutFlag, readInputFlag } from "../input.js";
 import { armWatchdog } from "../watchdog.js";
-import { ansiPaint, formatSummary, plainPaint, progressLine } from "../format-result.js";
+import { ansiPaint, describeFailure, formatSummary, plainPaint } from "../format-result.js";
+import { Progress } from "../progress.js";
+import { showsInfo } from "../log-settings.js";
 import { checkEventFilters, skippedResult, type SkippedResult } from "../event-filter.js";
 import { appendStepSummary, errorAnnotation, inGitHubActions } from "../github-actions.js";
 import { startRunTelemetry } from "../telemetry.js";
@@ -67,7 +69,9 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
   const watchdog = timeout === undefined ? undefined : armWatchdog(timeout);
 
   const paint = ctx.color ? ansiPaint() : plainPaint;
-  const showProgress = ctx.stderrIsTTY && !flags.json && !flags.streamJson && ctx.logLevel !== "silent";
+  // Progress is info: -q and quieter levels hide it; JSON log mode gets it as JSON lines.
+  const progress =
+    ctx.stderrIsTTY && !flags.json && !flags.streamJson && showsInfo(ctx.logLevel) ? new Progress(ctx.stderr, paint) : undefined;
   // Nothing is loaded unless an OTLP endpoint is configured.
   const telemetry = await startRunTelemetry(ctx, timeout);
   const result = await runOnce({
@@ -83,12 +87,7 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
     onEvent: flags.streamJson
       ? // One line per event as it happens; the bus is drained before runOnce returns, so the result line comes last.
         (event) => ctx.out(`${JSON.stringify(event)}\n`)
-      : showProgress
-        ? (event) => {
-            const line = progressLine(event, paint);
-            if (line) ctx.err(line + "\n");
-          }
-        : undefined,
+      : progress && ((event) => progress.onEvent(event)),
     ...telemetry?.runOptions,
   }).finally(async () => {
     watchdog?.disarm();
@@ -105,10 +104,7 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
     );
     if (!result.success) ctx.err(errorAnnotation(result) + "\n");
   }
-  if (!result.success) {
-    const where = result.error?.node_id ? ` at node ${result.error.node_id}` : "";
-    ctx.err(`error: execution ${result.status}${where}: ${result.error?.message ?? "no details"}\n`);
-  }
+  if (!result.success) ctx.say("error", describeFailure(result), { status: result.status, execution_id: result.execution_id, node_id: result.error?.node_id ?? null });
   return exitCodeForStatus(result.status, result.error?.reason);
 }
 

@@ -7,6 +7,7 @@ import { FileSessionStore } from "../../storage/sessions.js";
 import type { ExecutionSummary } from "../../storage/types.js";
 import { parseDurationSeconds } from "../../util/duration.js";
 import { resolveStoragePath } from "../../config/storage-path.js";
+import { failureMessage, formatDuration, formatUsage, plural, statusWords } from "../format-result.js";
 
 function openStore(ctx: CliContext, opts: Record<string, unknown>): FileSessionStore {
   // The logger is built only if storage has something to warn about.
@@ -69,8 +70,7 @@ function durationMs(r: Pick<ExecutionSummary, "started_at" | "finished_at">): nu
 }
 
 function formatMs(ms: number | null): string {
-  if (ms === null) return "-";
-  return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
+  return ms === null ? "-" : formatDuration(ms);
 }
 
 /** The result JSON of SPEC section 7 for a stored record. */
@@ -129,15 +129,15 @@ function formatRecord(result: ExecutionResult & { events: unknown[] }, input: un
     `execution  ${result.execution_id}`,
     `session    ${result.session_id}`,
     `agent      ${result.agent} (entry point ${result.entry_point})`,
-    `status     ${result.status}`,
+    `status     ${statusWords(result.status)}`,
     `started    ${result.started_at ?? "-"}`,
     `finished   ${result.finished_at ?? "-"}  (${formatMs(result.duration_ms)})`,
-    `path       ${result.path.length > 0 ? result.path.join(" -> ") : "-"}  (${result.steps_executed} steps)`,
+    `path       ${result.path.length > 0 ? result.path.join(" → ") : "-"}  (${plural(result.steps_executed, "step")})`,
   ];
-  if (u) lines.push(`usage      ${u.llm_calls} llm calls, ${u.tool_calls} tool calls, ${u.input_tokens} in / ${u.output_tokens} out tokens, $${u.cost_usd}`);
+  if (u) lines.push(`usage      ${formatUsage(u)}`);
   if (result.error) {
     const where = result.error.node_id ? ` at node ${result.error.node_id}` : "";
-    lines.push(`error      ${result.error.code}${where}: ${result.error.message}`);
+    lines.push(`error      [${result.error.code}]${where}: ${failureMessage(result)}`);
   }
   if (result.rerun_of) lines.push(`rerun of   ${result.rerun_of}`);
   lines.push(`input      ${JSON.stringify(input ?? {})}`);
@@ -171,9 +171,14 @@ export async function sessionsPruneCommand(ctx: CliContext, _args: unknown[], op
     ctx.out(JSON.stringify(report, null, 2) + "\n");
     return 0;
   }
-  const verb = dryRun ? "would remove" : "removed";
+  // The list printed is the removed one, and the line says so; the kept ones are only counted.
   const n = report.removed.length;
-  ctx.out(`${verb} ${n} session${n === 1 ? "" : "s"}, kept ${report.kept}${n > 0 ? ":" : ""}\n`);
-  for (const label of report.removed) ctx.out(`  ${label}\n`);
+  const kept = `${plural(report.kept, "session")} kept`;
+  if (n === 0) {
+    ctx.out(`nothing to remove; ${kept}\n`);
+    return 0;
+  }
+  ctx.out(`${dryRun ? "would remove" : "removed"} ${plural(n, "session")} (${kept}${dryRun ? "; nothing removed yet, this is a dry run" : ""}):\n`);
+  for (const label of report.removed) ctx.out(`  ${dryRun ? "would remove" : "removed"}  ${label}\n`);
   return 0;
 }

@@ -4,7 +4,7 @@ import { UsageError } from "../../errors.js";
 import { ControlClient, discoverServer, errorText } from "../../client/index.js";
 import { exitCodeForStatus, type ExecutionResult } from "../../result.js";
 import { parseTimeoutFlag, readInputFlag } from "../input.js";
-import { formatSummary, plainPaint } from "../format-result.js";
+import { describeFailure, formatSummary, plainPaint } from "../format-result.js";
 
 interface TriggerFlags {
   agent?: string;
@@ -55,7 +55,7 @@ export async function triggerCommand(ctx: CliContext, args: unknown[], opts: Rec
   if (wait && response.status === 200 && typeof body.execution_id === "string" && typeof body.schema_version === "number") {
     const result = body as unknown as ExecutionResult;
     print(formatSummary(result, plainPaint));
-    if (!result.success) ctx.err(`error: execution ${result.status}: ${result.error?.message ?? "no details"}\n`);
+    if (!result.success) ctx.say("error", describeFailure(result), { status: result.status, execution_id: result.execution_id });
     return exitCodeForStatus(result.status, result.error?.reason);
   }
   if (wait && response.status === 202 && body.wait_timed_out === true) {

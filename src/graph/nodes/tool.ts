@@ -27,7 +27,10 @@ export async function runToolNode(ctx: NodeContext<ToolNode>): Promise<NodeResul
     result = await invokeTool(ctx, tool, args as Record<string, unknown>);
   } catch (err) {
     if (ctx.signal.aborted) throw err;
-    throw new NodeFailure(`tool "${node.tool}" failed: ${errorMessage(err)}`, "node_failed", { cause: err });
+    // Tool errors usually name the tool already (`tool "x": sh failed ...`): say it once.
+    const message = errorMessage(err);
+    const named = message.startsWith(`tool "${node.tool}"`) || message.startsWith(`MCP tool "${node.tool}"`);
+    throw new NodeFailure(named ? message : `tool "${node.tool}" failed: ${message}`, "node_failed", { cause: err });
   }
   return { values: mapResult(node, result) };
 }
