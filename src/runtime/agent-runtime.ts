@@ -54,6 +54,9 @@ import {
 } from "./types.js";
 
 
+/** Events that end an execution. */
+const FINAL_EVENTS: ReadonlySet<string> = new Set(["execution_completed", "execution_failed", "execution_cancelled"]);
+
 export interface AgentRuntimeOptions {
   agent?: Agent;
   agents?: Agent[];
@@ -443,6 +446,7 @@ export class AgentRuntime implements RuntimeHandle {
     await step("cancel running executions", () => Promise.all(this.dispatcher.runningJobs().map((job) => this.dispatcher.cancel(job, "shutdown"))));
     await step("record cancelled executions", () => this.dispatcher.flushWrites());
     this.retention.disarm();
+    await step("finish a retention pass", () => this.retention.idle());
     await step("close tools and providers", () => this.resources.close((err) => this.logger.error({ err }, "stopping the runtime: closing a tool resolver or provider failed")));
     for (const slot of this.agents.values()) for (const stream of slot.streams.values()) this.publishStream("stream_stopped", stream);
     await step("drain the event bus", () => this.bus.drain());
@@ -502,6 +506,8 @@ export class AgentRuntime implements RuntimeHandle {
 
   private onEvent(event: ForagerEvent): void {
     if (event.graph_id && event.execution_id) this.dispatcher.touch(event.graph_id);
+    // Published once the final record is saved: the session now counts for retention.
+    if (event.graph_id && FINAL_EVENTS.has(event.type)) this.retention.noteFinished(event.graph_id);
     if (this.lifecycle === "running") this.intake.onEvent(event);
   }
 

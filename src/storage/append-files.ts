@@ -23,6 +23,8 @@ import { openLog, repairTail } from "./torn-tail.js";
 /** Something that appends text to files; resolves once it is written (in the OS). */
 export interface Appender {
   append(path: string, text: string): Promise<void>;
+  /** Drops what is held for `path` (an open handle, a checked tail) before it is replaced or removed. */
+  forget?(path: string): unknown;
 }
 
 interface Slot {

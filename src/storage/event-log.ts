@@ -51,6 +51,11 @@ export class JsonLinesAppender {
     return batch.done;
   }
 
+  /** Forgets what is known of `path` (it was removed). */
+  forget(path: string): void {
+    this.files.forget?.(path);
+  }
+
   /** Writes what is queued now and waits for every write in flight for `path` (or all). */
   async flush(path?: string): Promise<void> {
     this.writePending();

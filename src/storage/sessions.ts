@@ -199,10 +199,14 @@ export class FileSessionStore implements SessionStore {
     for (const agent of agents) summaries.push(...(await this.loadIndex(agent)).entries.values());
     const { remove, kept } = planPrune(summaries, options, this.clock.now());
     if (!options.dryRun) {
+      // One index rewrite per agent, not one per session: retention prunes a batch at a time.
+      const byAgent = new Map<string, string[]>();
       for (const group of remove) {
         await rm(this.sessionDir(group.agent, group.session_id), { recursive: true, force: true });
-        await this.loadIndex(group.agent).then((index) => index.remove(group.execution_ids));
+        this.events.forget(join(this.sessionDir(group.agent, group.session_id), "events.jsonl"));
+        byAgent.set(group.agent, [...(byAgent.get(group.agent) ?? []), ...group.execution_ids]);
       }
+      for (const [agent, ids] of byAgent) await this.loadIndex(agent).then((index) => index.remove(ids));
     }
     return { removed: remove.map(sessionLabel), kept, dry_run: Boolean(options.dryRun) };
   }
