@@ -16,6 +16,7 @@ import { createHttpServer, parseUrl, sendError, sendJson } from "./http-util.js"
 import { closeServer, listen } from "./listen.js";
 import { DEFAULT_TIMEOUTS, limitConnections, type ConnectionTimeouts } from "./connection-limits.js";
 import { MetricsCollector } from "./metrics.js";
+import { HealthProbe } from "./health.js";
 import { EventStreams } from "./sse.js";
 import { parseRerunBody, parseTriggerBody, RequestError } from "./trigger-body.js";
 import type { WebhookStats } from "./webhook-stats.js";
@@ -29,6 +30,8 @@ export interface ControlApiOptions {
   webhooks?: WebhookStats;
   /** Heartbeat interval of `/events`; default 15 s. */
   heartbeatMs?: number;
+  /** The storage folder: `/health` probes that it can be written and shared state read. */
+  storagePath?: string;
   /** Unsent bytes at which an `/events` subscriber is dropped; default 1 MiB. */
   maxStreamBufferBytes?: number;
   /** Open connections at most (SPEC 5); default 1000. */
@@ -51,6 +54,7 @@ export class ControlApi {
   readonly metrics = new MetricsCollector();
   private readonly logger: Logger;
   private readonly streams: EventStreams;
+  private readonly probe?: HealthProbe;
   private readonly routes: Route[];
   private draining = false;
   private url?: string;
@@ -59,6 +63,7 @@ export class ControlApi {
   constructor(private readonly options: ControlApiOptions) {
     this.logger = options.logger ?? silentLogger();
     this.streams = new EventStreams(this.logger);
+    if (options.storagePath) this.probe = new HealthProbe({ storagePath: options.storagePath, agents: () => options.runtime.agentNames() });
     const seg = "([^/]+)";
     this.routes = [
       { pattern: /^\/health$/, methods: { GET: (_q, r) => this.health(r) } },
@@ -138,10 +143,17 @@ export class ControlApi {
     return sendError(res, 404, "not_found", `no route ${method} ${url.pathname}`);
   }
 
-  private health(res: ServerResponse): void {
+  /** 200 `{"status":"ok","checks":{...}}`, or 503 naming the checks that fail. */
+  private async health(res: ServerResponse): Promise<void> {
     const state = this.options.runtime.state;
-    if (this.draining || state === "stopping" || state === "stopped") return sendJson(res, 503, { status: "draining" });
-    sendJson(res, 200, { status: "ok" });
+    const checks: Record<string, string> = {
+      draining: this.draining || state === "stopping" || state === "stopped" ? `draining: the server is shutting down (runtime ${state})` : "ok",
+      ...(this.probe ? await this.probe.check() : {}),
+    };
+    const failing = Object.keys(checks).filter((name) => checks[name] !== "ok");
+    if (failing.length === 0) return sendJson(res, 200, { status: "ok", checks });
+    const status = failing.length === 1 && failing[0] === "draining" ? "draining" : "failing";
+    sendJson(res, 503, { status, failing, checks });
   }
 
   private renderMetrics(res: ServerResponse): void {

@@ -125,7 +125,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       keys = await deps.createKeyStore(storagePath);
       webhooks = new WebhookServer({ routes: config.webhook_routes, runtime, keys, logger: logger.child({ component: "webhooks" }), maxConnections: caps.webhook });
     }
-    control = new ControlApi({ runtime, token, webhooks: webhooks?.stats, logger: logger.child({ component: "control" }), maxConnections: caps.control });
+    control = new ControlApi({ runtime, token, webhooks: webhooks?.stats, logger: logger.child({ component: "control" }), maxConnections: caps.control, storagePath });
     const metricsSource = control.metrics;
     const running = runtime;
     const webhookStats = webhooks?.stats;

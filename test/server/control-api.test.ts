@@ -43,10 +43,13 @@ describe("authentication", () => {
 
 describe("routes", () => {
   test("health is 503 while draining", async () => {
-    assert.deepEqual(await (await call("GET", "/health")).json(), { status: "ok" });
+    assert.deepEqual(await (await call("GET", "/health")).json(), { status: "ok", checks: { draining: "ok" } });
     api.startDraining();
     const res = await call("GET", "/health");
     assert.equal(res.status, 503);
+    const body = (await res.json()) as any;
+    assert.equal(body.status, "draining");
+    assert.deepEqual(body.failing, ["draining"]);
     assert.equal((await call("POST", "/entry-points/api/trigger", {})).status, 503);
     assert.equal(runtime.submitted.length, 0);
   });
