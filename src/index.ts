@@ -4,6 +4,7 @@
  */
 export { AgentRuntime, type AgentRuntimeOptions, type TriggerOptions } from "./runtime/agent-runtime.js";
 export type { EntryPointSpec } from "./runtime/entry-point-spec.js";
+export type { ReloadSummary } from "./runtime/reload-plan.js";
 export { TriggerRefusedError } from "./runtime/errors.js";
 export {
   TriggerError,

@@ -2,6 +2,8 @@
  * The tool resolver and LLM provider of each agent: built on first use
  * (so an agent that never runs starts no MCP server and loads no AI SDK),
  * shared by its executions, and closed on stop when the runtime built them.
+ * Keyed by the definition object: a reloaded agent gets fresh ones, and the
+ * old ones are released once the executions using them have finished.
  */
 import type { Agent } from "../config/schema.js";
 import { ForagerError } from "../errors.js";
@@ -18,14 +20,17 @@ export interface AgentResourceOptions {
   clock: Clock;
 }
 
+type Closable = { close?(): Promise<void> };
+
 interface Built {
   tools?: Promise<ToolResolver>;
   llm?: Promise<LlmProvider | undefined>;
+  /** What was built here for this definition, and is therefore ours to close. */
+  owned: Closable[];
 }
 
 export class AgentResources {
-  private readonly built = new Map<string, Built>();
-  private readonly owned: Array<{ close?(): Promise<void> }> = [];
+  private readonly built = new Map<Agent, Built>();
 
   constructor(private readonly options: AgentResourceOptions) {}
 
@@ -37,7 +42,7 @@ export class AgentResources {
       const resolver = given
         ? given(agent)
         : (await import("../tools/registry.js")).createToolResolver(agent, { logger: this.options.logger });
-      this.owned.push(resolver);
+      slot.owned.push(resolver);
       return resolver;
     })();
     // A failed build is tried again by the next execution rather than remembered.
@@ -59,31 +64,44 @@ export class AgentResources {
         const { createLlmProvider } = await import("../llm/index.js");
         provider = await createLlmProvider(agent.llm, { logger: this.options.logger, clock: this.options.clock });
       }
-      this.owned.push(provider);
+      slot.owned.push(provider);
       return provider;
     })();
     slot.llm.catch(() => (slot.llm = undefined));
     return slot.llm;
   }
 
+  /** Closes what was built for one definition (a reload replaced it and its executions are done). */
+  async release(agent: Agent, onError: (err: unknown) => void): Promise<void> {
+    const slot = this.built.get(agent);
+    if (!slot) return;
+    this.built.delete(agent);
+    await closeAll(slot.owned.splice(0), onError);
+  }
+
   /** Closes what was built here; every close runs even when one fails. */
   async close(onError: (err: unknown) => void): Promise<void> {
-    for (const closable of this.owned.splice(0)) {
-      try {
-        await closable.close?.();
-      } catch (err) {
-        onError(err);
-      }
-    }
+    const slots = [...this.built.values()];
     this.built.clear();
+    for (const slot of slots) await closeAll(slot.owned.splice(0), onError);
   }
 
   private slot(agent: Agent): Built {
-    let slot = this.built.get(agent.name);
+    let slot = this.built.get(agent);
     if (!slot) {
-      slot = {};
-      this.built.set(agent.name, slot);
+      slot = { owned: [] };
+      this.built.set(agent, slot);
     }
     return slot;
+  }
+}
+
+async function closeAll(closables: Closable[], onError: (err: unknown) => void): Promise<void> {
+  for (const closable of closables) {
+    try {
+      await closable.close?.();
+    } catch (err) {
+      onError(err);
+    }
   }
 }

@@ -10,7 +10,7 @@
  * interfaces; a Redis/BullMQ implementation replaces them without touching
  * the executor or the entry point semantics.
  */
-import { RuntimeSchema, type Agent, type RuntimeConfig } from "../config/schema.js";
+import { RuntimeSchema, type Agent, type ResolvedEntryPoint, type RuntimeConfig } from "../config/schema.js";
 import { ForagerError, StateError } from "../errors.js";
 import { EventBus } from "../events/bus.js";
 import type { EventFilter, EventHandler, EventInit, ForagerEvent } from "../events/types.js";
@@ -37,6 +37,7 @@ import { TriggerRefusedError } from "./errors.js";
 import { EventIntake } from "./event-intake.js";
 import { liveResult, unrunRecord, whenDone, type Job } from "./job.js";
 import { InProcessLimiter, type SlotLimiter } from "./limiter.js";
+import { planReload, type CurrentAgent, type ReloadSummary } from "./reload-plan.js";
 import { EntryPointStream } from "./stream.js";
 import { TimerScheduler } from "./timers.js";
 import {
@@ -214,12 +215,45 @@ export class AgentRuntime implements RuntimeHandle {
     if (existing && (existing.active.size > 0 || existing.queue.length > 0)) {
       throw new StateError(`cannot replace entry point "${ep.id}" of agent ${slot.agent.name} while it has executions`);
     }
-    const stream = new EntryPointStream(slot.agent.name, ep);
-    slot.streams.set(ep.id, stream);
-    this.dispatcher.addStream(stream);
-    this.intake.setStream(stream);
-    if (ep.trigger_type === "timer") this.timers.add(stream);
-    if (this.lifecycle === "running") this.publishStream("stream_started", stream);
+    this.attachStream(slot, ep, "added");
+  }
+
+  /**
+   * Replaces the agent definitions (what `serve` does on SIGHUP, SPEC 6).
+   * Everything is checked before anything changes: on error this throws and
+   * the current definitions stay. Then new and changed entry points take
+   * work (a changed timer starts its new schedule now), removed ones stop
+   * taking work, and executions already accepted, running or queued, finish
+   * on the definition they were accepted with. Runtime settings (`config`)
+   * are not reloaded. Returns what changed.
+   */
+  reload(agents: readonly Agent[]): ReloadSummary {
+    if (this.lifecycle === "stopping" || this.lifecycle === "stopped") {
+      throw new StateError(`cannot reload: the runtime is ${this.lifecycle}`);
+    }
+    const current = new Map<string, CurrentAgent>();
+    for (const [name, slot] of this.agents) {
+      current.set(name, { agent: slot.agent, entryPoints: new Map([...slot.streams].map(([id, stream]) => [id, stream.entryPoint])) });
+    }
+    const plan = planReload(current, agents);
+    for (const old of plan.removedAgents) {
+      const slot = this.agents.get(old.name)!;
+      for (const id of [...slot.streams.keys()]) this.detachStream(slot, id);
+      this.agents.delete(old.name);
+      this.releaseWhenDone(old);
+    }
+    for (const { agent, previous, entryPoints, removedEntryPoints } of plan.agents) {
+      let slot = this.agents.get(agent.name);
+      if (!slot) {
+        slot = { agent, streams: new Map() };
+        this.agents.set(agent.name, slot);
+      }
+      slot.agent = agent;
+      for (const id of removedEntryPoints) this.detachStream(slot, id);
+      for (const { ep, change } of entryPoints) this.attachStream(slot, ep, change);
+      if (previous && previous !== agent) this.releaseWhenDone(previous);
+    }
+    return plan.summary;
   }
 
   /** Opens storage, marks crashed sessions interrupted, starts event triggers and timers. Idempotent. */
@@ -511,19 +545,58 @@ export class AgentRuntime implements RuntimeHandle {
     if (this.lifecycle === "running") this.intake.onEvent(event);
   }
 
+  /**
+   * Puts an entry point in service. The stream object of a key is reused
+   * (also one a reload removed that still drains), so its queue, counters
+   * and running executions carry over and the overlap policy sees them.
+   */
+  private attachStream(slot: AgentSlot, ep: ResolvedEntryPoint, change: "added" | "changed" | "unchanged"): void {
+    const key = `${slot.agent.name}/${ep.id}`;
+    let stream = this.dispatcher.streamByKey(key);
+    if (stream) stream.redefine(slot.agent, ep);
+    else {
+      stream = new EntryPointStream(slot.agent, ep);
+      this.dispatcher.addStream(stream);
+    }
+    const wasServing = slot.streams.get(ep.id) === stream;
+    slot.streams.set(ep.id, stream);
+    this.intake.setStream(stream);
+    if (ep.trigger_type !== "timer") this.timers.remove(key);
+    else if (!wasServing || change !== "unchanged") this.timers.add(stream, { reloaded: wasServing && change === "changed" });
+    this.dispatcher.refill(stream);
+    if (!wasServing && this.lifecycle === "running") this.publishStream("stream_started", stream);
+  }
+
+  /** Takes an entry point out of service: no triggers, timer or events; what it accepted still runs. */
+  private detachStream(slot: AgentSlot, id: string): void {
+    const stream = slot.streams.get(id);
+    if (!stream) return;
+    slot.streams.delete(id);
+    this.timers.remove(stream.key);
+    this.intake.removeStream(stream.key);
+    if (this.lifecycle === "running") this.publishStream("stream_stopped", stream);
+  }
+
+  /** Closes a replaced definition's tools and provider once the executions accepted with it are done. */
+  private releaseWhenDone(agent: Agent): void {
+    const pending = this.dispatcher.jobsOf(agent).map((job) => whenDone(job));
+    const onError = (err: unknown) => this.logger.error({ err, agent: agent.name }, "closing a replaced definition's tool resolver or provider failed");
+    void Promise.all(pending).then(() => this.resources.release(agent, onError));
+  }
+
   private publishStream(type: "stream_started" | "stream_stopped", stream: EntryPointStream): void {
     this.bus.publish({ type, graph_id: stream.agentName, stream_id: stream.id, data: { trigger_type: stream.entryPoint.trigger_type } });
   }
 
   private async runExecution(job: Job, stream: EntryPointStream, signal: AbortSignal): Promise<ExecutionResult> {
-    const slot = this.agents.get(stream.agentName)!;
-    const agent = slot.agent;
+    // The definition the execution was accepted with, whatever a reload did since.
+    const { agent, entryPoint } = job;
     const logger = this.logger.child({ agent: agent.name, entry_point: stream.id, execution_id: job.id, session_id: job.sessionId });
     try {
       const [tools, llm] = await Promise.all([this.resources.tools(agent), this.resources.llm(agent)]);
       return await this.execute!({
         agent,
-        entryPoint: stream.entryPoint,
+        entryPoint,
         input: job.input,
         executionId: job.id,
         sessionId: job.sessionId,
@@ -535,7 +608,7 @@ export class AgentRuntime implements RuntimeHandle {
         tools,
         logger: this.logger,
         clock: this.clock,
-        limits: mergeLimits(agent.graph.limits, stream.entryPoint.limits),
+        limits: mergeLimits(agent.graph.limits, entryPoint.limits),
         queuedAt: new Date(job.queuedAtMs).toISOString(),
         idempotencyKey: job.idempotencyKey,
         traceparent: job.traceparent,
@@ -557,7 +630,7 @@ export class AgentRuntime implements RuntimeHandle {
       this.bus.publish({
         type: cancelled ? "execution_cancelled" : "execution_failed",
         graph_id: agent.name,
-        stream_id: stream.id,
+        stream_id: entryPoint.id,
         execution_id: job.id,
         session_id: job.sessionId,
         data: { status: record.status, error: record.error },

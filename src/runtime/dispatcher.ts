@@ -76,6 +76,25 @@ export class Dispatcher {
     return this.streamsByKey.get(`${job.owner.agentName}/${job.owner.entryPointId}`)!;
   }
 
+  /**
+   * The stream with this key, also one a reload removed whose executions
+   * still drain: a stream re-added under that key must be this same object,
+   * or the draining jobs would be counted against a stranger.
+   */
+  streamByKey(key: string): EntryPointStream | undefined {
+    return this.streamsByKey.get(key);
+  }
+
+  /** Unfinished jobs accepted with this agent definition. */
+  jobsOf(agent: object): Job[] {
+    return [...this.jobs.values()].filter((job) => job.agent === agent);
+  }
+
+  /** Starts what a stream's new definition now has room for (a reload raised max_concurrent). */
+  refill(stream: EntryPointStream): void {
+    this.pump(stream);
+  }
+
   activityOf(agent: string): AgentActivity {
     let a = this.activity.get(agent);
     if (!a) {
@@ -113,6 +132,8 @@ export class Dispatcher {
       id: newExecutionId(now),
       sessionId: newSessionId(now),
       owner: { agentName: stream.agentName, entryPointId: stream.id },
+      agent: stream.agent,
+      entryPoint: stream.entryPoint,
       input,
       queuedAtMs: now,
       idempotencyKey: options.idempotencyKey,
@@ -209,7 +230,7 @@ export class Dispatcher {
       });
       if (!granted) job.withdraw = withdraw;
     };
-    if (stream.entryPoint.isolation_level !== "synchronized") return takeSlot();
+    if (job.entryPoint.isolation_level !== "synchronized") return takeSlot();
     let granted = false;
     const withdraw = this.activityOf(stream.agentName).mutex.request(() => {
       granted = true;
@@ -244,6 +265,7 @@ export class Dispatcher {
     activity.lastActivityMs = this.host.clock.now();
     this.runningTotal--;
     this.finish(job, stream, result, true);
+    logExecutionEnd(this.host.logger, result);
   }
 
   private finish(job: Job, stream: EntryPointStream, result: ExecutionResult, wasRunning: boolean): void {
@@ -320,4 +342,27 @@ export class Dispatcher {
     this.writes.add(write);
     void write.finally(() => this.writes.delete(write));
   }
+}
+
+/** One line per execution that ran: what operators read to know what the daemon did (SPEC 2). */
+function logExecutionEnd(logger: Logger, result: ExecutionResult): void {
+  const fields = {
+    agent: result.agent,
+    entry_point: result.entry_point,
+    execution_id: result.execution_id,
+    session_id: result.session_id,
+    status: result.status,
+    duration_ms: result.duration_ms,
+    ...(result.error ? { error: result.error.message } : {}),
+  };
+  const took = result.duration_ms === null ? "" : ` in ${formatSeconds(result.duration_ms)}`;
+  const where = `${result.agent}/${result.entry_point}`;
+  if (result.status === "completed") logger.info(fields, `execution ${where} completed${took}`);
+  else if (result.status === "cancelled") logger.info(fields, `execution ${where} cancelled${took}${result.error?.reason ? ` (${result.error.reason})` : ""}`);
+  else logger.warn(fields, `execution ${where} ${result.status.replace(/_/g, " ")}${took}${result.error ? `: ${result.error.message}` : ""}`);
+}
+
+/** As the run summary writes durations. */
+function formatSeconds(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`;
 }

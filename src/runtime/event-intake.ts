@@ -43,6 +43,12 @@ export class EventIntake {
     if (stream.entryPoint.trigger_type === "event") this.streams.push(stream);
   }
 
+  /** Stops triggering the stream with this key (a reload removed its entry point). */
+  removeStream(key: string): void {
+    const index = this.streams.findIndex((s) => s.key === key);
+    if (index >= 0) this.streams.splice(index, 1);
+  }
+
   /**
    * Records an external event and triggers the event entry points it
    * matches. Resolves after the event and the queued executions are on

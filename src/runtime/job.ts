@@ -2,6 +2,7 @@
  * One execution as the runtime tracks it between trigger and result. Kept
  * small on purpose: thousands may sit in queues at once.
  */
+import type { Agent, ResolvedEntryPoint } from "../config/schema.js";
 import type { ExecutionRecord, ExecutionResult, ExecutionStatus } from "../result.js";
 import { emptyUsage } from "../result.js";
 
@@ -16,6 +17,12 @@ export interface Job {
   readonly id: string;
   sessionId: string;
   readonly owner: JobOwner;
+  /**
+   * The definition the execution was accepted with. It runs on this one even
+   * when the agent files are reloaded before it starts or while it runs.
+   */
+  readonly agent: Agent;
+  readonly entryPoint: ResolvedEntryPoint;
   readonly input: Record<string, unknown>;
   readonly queuedAtMs: number;
   readonly idempotencyKey?: string;

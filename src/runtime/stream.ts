@@ -4,7 +4,7 @@
  * (starts, cancels, records). Counters are kept as jobs move, so stats cost
  * O(1) per stream and never scan history.
  */
-import type { ResolvedEntryPoint } from "../config/schema.js";
+import type { Agent, ResolvedEntryPoint } from "../config/schema.js";
 import type { ExecutionStatus } from "../result.js";
 import { Fifo } from "./fifo.js";
 import type { Job } from "./job.js";
@@ -31,11 +31,35 @@ export class EntryPointStream {
   /** Smoothed duration of finished executions, for Retry-After hints. */
   private averageMs = 0;
 
-  constructor(
-    readonly agentName: string,
-    readonly entryPoint: ResolvedEntryPoint,
-  ) {
-    this.key = `${agentName}/${entryPoint.id}`;
+  readonly agentName: string;
+  private definition: { agent: Agent; entryPoint: ResolvedEntryPoint };
+
+  constructor(agent: Agent, entryPoint: ResolvedEntryPoint) {
+    this.agentName = agent.name;
+    this.definition = { agent, entryPoint };
+    this.key = `${agent.name}/${entryPoint.id}`;
+  }
+
+  /** The agent definition new executions of this stream run on. */
+  get agent(): Agent {
+    return this.definition.agent;
+  }
+
+  get entryPoint(): ResolvedEntryPoint {
+    return this.definition.entryPoint;
+  }
+
+  /**
+   * Replaces the definition (a reload). Queue, counters and the executions
+   * holding slots stay: they keep the definition they were accepted with,
+   * and the overlap policy goes on counting them, so a reload never lets two
+   * executions of a `max_concurrent: 1` entry point run at once.
+   */
+  redefine(agent: Agent, entryPoint: ResolvedEntryPoint): void {
+    if (agent.name !== this.agentName || entryPoint.id !== this.id) {
+      throw new Error(`stream ${this.key} cannot take the definition of ${agent.name}/${entryPoint.id}`);
+    }
+    this.definition = { agent, entryPoint };
   }
 
   get id(): string {

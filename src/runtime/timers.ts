@@ -25,6 +25,13 @@ const WATERMARK_TTL_SECONDS = 365 * 86_400;
 /** Counting missed cron ticks stops here (a cron every second over a long outage). */
 const MAX_MISSED_COUNT = 100_000;
 
+/** Skip reasons in words for the log line; others (a refusal's reason) are already words. */
+const SKIP_WORDS: Record<string, string> = {
+  paused: "timers are paused",
+  agent_active: "the agent is active (idle_timeout_seconds)",
+  missed: "missed while the process was down or stalled",
+};
+
 export type TimerFireReason = "scheduled" | "run_immediately" | "catch_up";
 
 /** What the scheduler needs from the runtime. */
@@ -57,14 +64,41 @@ export class TimerScheduler {
 
   constructor(private readonly host: TimerHost) {}
 
-  add(stream: EntryPointStream): void {
+  /**
+   * Adds or replaces the timer of a timer entry point. `reloaded`: the
+   * definition changed while serving; the new schedule starts now, with no
+   * catch-up and no `run_immediately` (those belong to a process start), and
+   * the counters carry over.
+   */
+  add(stream: EntryPointStream, options: { reloaded?: boolean } = {}): void {
     const ep = stream.entryPoint;
     if (ep.trigger_type !== "timer") return;
     const previous = this.entries.get(stream.key);
     if (previous?.handle) this.host.clock.clearTimeout(previous.handle);
-    const entry: TimerEntry = { stream, config: ep.trigger_config, nextAtMs: null, lastFiredAtMs: null, fired: 0, skipped: 0 };
+    const entry: TimerEntry = {
+      stream,
+      config: ep.trigger_config,
+      nextAtMs: null,
+      lastFiredAtMs: previous?.lastFiredAtMs ?? null,
+      fired: previous?.fired ?? 0,
+      skipped: previous?.skipped ?? 0,
+    };
     this.entries.set(stream.key, entry);
-    if (this.running) this.track(this.startEntry(entry));
+    if (!this.running) return;
+    if (options.reloaded) {
+      const now = this.host.clock.now();
+      entry.schedule = scheduleFor(entry.config, now);
+      this.arm(entry, entry.schedule.next(now));
+    } else this.track(this.startEntry(entry));
+  }
+
+  /** Stops the timer of an entry point (a reload removed it); a tick already under way completes. */
+  remove(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    if (entry.handle) this.host.clock.clearTimeout(entry.handle);
+    entry.handle = undefined;
+    this.entries.delete(key);
   }
 
   async start(): Promise<void> {
@@ -145,7 +179,8 @@ export class TimerScheduler {
     const delay = Math.min(Math.max(0, atMs - this.host.clock.now()), MAX_TIMEOUT_MS);
     entry.handle = this.host.clock.setTimeout(() => {
       entry.handle = undefined;
-      if (!this.running) return;
+      // Stopped, or replaced or removed by a reload.
+      if (!this.running || this.entries.get(entry.stream.key) !== entry) return;
       // A wait longer than one setTimeout allows is done in steps.
       if (this.host.clock.now() < atMs) return this.arm(entry, atMs);
       this.track(this.onDue(entry, atMs));
@@ -204,6 +239,10 @@ export class TimerScheduler {
       session_id: outcome.session_id,
       data: { scheduled_at: input.event.scheduled_at, fired_at: input.event.fired_at, execution_id: outcome.execution_id, reason },
     });
+    this.host.logger.info(
+      { agent: entry.stream.agentName, entry_point: entry.stream.id, execution_id: outcome.execution_id, scheduled_at: input.event.scheduled_at, reason },
+      `timer ${entry.stream.key} fired (${reason}): execution ${outcome.execution_id} ${outcome.status}`,
+    );
   }
 
   private skip(entry: TimerEntry, scheduledAtMs: number, reason: string): void {
@@ -212,6 +251,11 @@ export class TimerScheduler {
   }
 
   private emitSkipped(entry: TimerEntry, scheduledAtMs: number, reason: string, extra: Record<string, unknown> = {}): void {
+    const scheduledAt = new Date(scheduledAtMs).toISOString();
+    this.host.logger.info(
+      { agent: entry.stream.agentName, entry_point: entry.stream.id, scheduled_at: scheduledAt, reason, ...extra },
+      `timer ${entry.stream.key} skipped: ${SKIP_WORDS[reason] ?? reason}${typeof extra.count === "number" ? ` (${extra.count} ticks)` : ""}`,
+    );
     this.host.publish({
       type: "timer_skipped",
       graph_id: entry.stream.agentName,
