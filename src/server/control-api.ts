@@ -177,7 +177,7 @@ export class ControlApi {
     }
     const { runtime } = this.options;
     if (agent === undefined && runtime.agentNames().length > 1) {
-      return sendError(res, 400, "agent_required", `several agents are loaded (${runtime.agentNames().join(", ")}); use /agents/{agent}/entry-points/${entryPoint}/trigger`);
+      return sendError(res, 400, "agent_required", `several agents are loaded (${runtime.agentNames().join(", ")}); use /agents/{agent}/entry-points/${entryPoint}/trigger`, {}, { agents: runtime.agentNames() });
     }
     let outcome;
     try {

@@ -15,6 +15,7 @@ import { connectionCaps } from "./connection-limits.js";
 import { ControlApi } from "./control-api.js";
 import { removeServeFile, serveFilePath, writeServeFile, type ServeInfo } from "./serve-file.js";
 import { acquireStorageLock } from "./storage-lock.js";
+import { listenerError } from "./listen-error.js";
 import { WebhookServer } from "./webhook-server.js";
 
 /** A runtime `serve` can start and stop. */
@@ -131,13 +132,19 @@ export async function serve(options: ServeOptions): Promise<number> {
     const webhookStats = webhooks?.stats;
     telemetry?.exportMetrics(() => metricsSource.families(running.getStats(), webhookStats));
 
-    const webhookUrl = webhooks ? await webhooks.listen(listeners.webhookHost, listeners.webhookPort) : undefined;
+    const webhookUrl = webhooks
+      ? await webhooks.listen(listeners.webhookHost, listeners.webhookPort).catch((err: unknown) => {
+          throw listenerError(err, "webhook", listeners.webhookHost, listeners.webhookPort);
+        })
+      : undefined;
     if (webhooks && webhookUrl) {
       for (const route of config.webhook_routes) {
         logger.info({ source_id: route.source_id, url: `${webhookUrl}${route.path}` }, `webhook route ${route.source_id} listening on ${webhookUrl}${route.path}`);
       }
     }
-    const url = await control.listen(listeners.controlHost, listeners.controlPort);
+    const url = await control.listen(listeners.controlHost, listeners.controlPort).catch((err: unknown) => {
+      throw listenerError(err, "control", listeners.controlHost, listeners.controlPort);
+    });
     logger.info({ url }, `control API listening on ${url}`);
 
     const info: ServeInfo = {

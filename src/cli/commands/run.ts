@@ -9,6 +9,9 @@ import { parseTimeoutFlag, readInputFlag } from "../input.js";
 import { armWatchdog } from "../watchdog.js";
 import { ansiPaint, describeFailure, formatSummary, plainPaint } from "../format-result.js";
 import { Progress } from "../progress.js";
+import { ensureStorageFolder } from "../storage-check.js";
+import { setsRuntimeKey } from "../../config/load.js";
+import { dirname, resolve } from "node:path";
 import { showsInfo } from "../log-settings.js";
 import { checkEventFilters, skippedResult, type SkippedResult } from "../event-filter.js";
 import { appendStepSummary, errorAnnotation, inGitHubActions } from "../github-actions.js";
@@ -55,6 +58,12 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
     runtimeStoragePath: agent.runtime.storage_path,
     cwd: ctx.cwd,
   });
+  ensureStorageFolder(storagePath);
+  // The default ./storage is relative to where forager runs, not to the agent
+  // file: when the two differ, say where the session went.
+  if (!flags.storage && !ctx.env.FORAGER_STORAGE && setsRuntimeKey(agent, "storage_path") === false && dirname(resolve(ctx.cwd, file)) !== ctx.cwd) {
+    ctx.say("info", `sessions go to ${storagePath} (./storage of the current folder; choose with --storage or FORAGER_STORAGE)`, { storage: storagePath });
+  }
 
   // Whichever timeout applies (the flag, the graph's or the entry point's
   // limits): past it plus a grace, a worker thread ends a run that a

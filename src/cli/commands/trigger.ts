@@ -68,9 +68,22 @@ export async function triggerCommand(ctx: CliContext, args: unknown[], opts: Rec
     print(`${String(body.status)} ${body.execution_id} session ${String(body.session_id)}${dup}\n`);
     return 0;
   }
+  const agents = agentsToChooseFrom(body);
+  if (agents) {
+    // The server's answer names an HTTP path; a CLI user needs the flag.
+    throw new UsageError(`the server runs several agents (${agents.join(", ")}); pass --agent NAME, e.g. forager trigger ${entryPoint} --agent ${agents[0]}`);
+  }
   if (flags.json) ctx.out(`${JSON.stringify(body, null, 2)}\n`);
   const retry = response.headers.get("retry-after");
   const suffix = response.status === 429 && retry ? ` (retry after ${retry}s)` : "";
   ctx.err(`error: trigger ${entryPoint} refused (${response.status}): ${errorText(body)}${suffix}\n`);
   return 2;
+}
+
+/** The agents listed in an `agent_required` refusal, when that is what it is. */
+function agentsToChooseFrom(body: Record<string, unknown>): string[] | undefined {
+  const error = body.error as { code?: unknown; details?: { agents?: unknown } } | undefined;
+  if (error?.code !== "agent_required") return undefined;
+  const agents = error.details?.agents;
+  return Array.isArray(agents) && agents.length > 0 ? agents.map(String) : undefined;
 }
