@@ -37,8 +37,9 @@ rmSync(outdir, { recursive: true, force: true });
 await build({
   entryPoints: {
     cli: "dist/cli/main.js",
-    // Started by path as a worker thread: must be its own file beside the CLI.
-    "watchdog-worker": "dist/cli/watchdog-worker.js",
+    // Function nodes' worker threads (src/graph/nodes/function-pool.ts):
+    // started by path, so its own file beside the chunk that starts them.
+    "function-worker": "dist/graph/nodes/function-worker.js",
   },
   outdir,
   bundle: true,

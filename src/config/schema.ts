@@ -162,6 +162,8 @@ export const FunctionNodeSchema = strict({
   type: z.literal("function"),
   module: z.string().min(1),
   export: z.string().default("default"),
+  /** After a timeout or cancel: how long the function has to return before its worker thread is terminated. */
+  kill_grace_seconds: z.number().nonnegative().default(2),
 });
 
 export const NodeSchema = z.discriminatedUnion("type", [LlmNodeSchema, ToolNodeSchema, FunctionNodeSchema]);

@@ -155,7 +155,7 @@ async function walk(run: ExecutionRun, options: ExecuteOptions, path: string[]):
     );
   }
   const edges = new EdgeTable(graph);
-  const services = { llm: options.llm, tools: options.tools };
+  const services = { llm: options.llm, tools: options.tools, functions: options.functions };
   const visits = new Map<string, number>();
   const entryId = run.entryPoint.entry_node ?? graph.entry_node ?? graph.nodes[0]!.id;
   let node = nodes.get(entryId);

@@ -82,11 +82,16 @@ async function runAttempt(
       ? undefined
       : run.clock.setTimeout(() => controller.abort(new NodeTimeout(timeoutSeconds)), timeoutSeconds * 1000);
   const aborted = rejectOnAbort(controller.signal);
+  let stopped: Promise<void> | undefined;
+  let settled = false;
   try {
     const ctx: NodeContext = { run, node, signal: controller.signal, scope: run.scope(node.input_keys), logger, attempt, services };
     const work = runBody(ctx);
     // When the abort wins the race, the body's own late rejection must not surface as unhandled.
-    work.catch(() => {});
+    const onSettled = () => {
+      settled = true;
+    };
+    stopped = work.then(onSettled, onSettled);
     const result = await Promise.race([work, aborted.promise]);
     if (controller.signal.aborted) throw controller.signal.reason;
     if ("written" in result) return result.written;
@@ -102,7 +107,46 @@ async function runAttempt(
     aborted.dispose();
     // Whatever the node started and did not finish (a call that ignored the race) is told to stop.
     if (!controller.signal.aborted) controller.abort(new Error(`node "${node.id}" finished`));
+    // The attempt ends when its code has really stopped, not when the abort fired: a retry, the
+    // next node, or a cancel_previous successor never runs beside it (SPEC 4.1).
+    if (stopped && !settled) await waitStopped(stopped, run, node, logger);
   }
+}
+
+/** Extra time past a node's kill grace for a terminated worker or a killed process group to be reaped. */
+const STOP_MARGIN_MS = 3000;
+
+/**
+ * Waits for an aborted node body to settle. Function calls settle within
+ * their kill grace (the worker is terminated) and shell tools once their
+ * process group is gone (SIGKILL after theirs); the bound covers both, so
+ * a body that ignores its signal cannot hold the execution forever.
+ */
+async function waitStopped(stopped: Promise<void>, run: ExecutionRun, node: NodeDef, logger: NodeContext["logger"]): Promise<void> {
+  const boundMs = killGraceMs(run, node) + STOP_MARGIN_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const late = await Promise.race([
+    stopped.then(() => false),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), boundMs);
+    }),
+  ]);
+  if (timer) clearTimeout(timer);
+  if (late) logger.warn({ bound_ms: boundMs }, `node "${node.id}" did not stop within ${boundMs / 1000}s after it was told to; the execution goes on without it`);
+}
+
+/** The longest kill grace that can apply inside this node: its own (function) or that of a shell tool it may call. */
+function killGraceMs(run: ExecutionRun, node: NodeDef): number {
+  let seconds = 0;
+  if (node.type === "function") seconds = node.kill_grace_seconds;
+  else {
+    const names = node.type === "tool" ? [node.tool] : node.tools;
+    for (const name of names) {
+      const tool = run.agent.tools[name];
+      if (tool?.type === "shell") seconds = Math.max(seconds, tool.kill_grace_seconds);
+    }
+  }
+  return seconds * 1000;
 }
 
 function runBody(ctx: NodeContext): Promise<NodeResult> {

@@ -11,6 +11,7 @@ import type { ExecutionResult } from "../result.js";
 import type { SessionStore, StateStore } from "../storage/types.js";
 import type { ToolResolver } from "../tools/types.js";
 import type { Clock } from "../util/clock.js";
+import type { FunctionPool } from "./nodes/function-pool.js";
 
 export interface ExecuteOptions {
   agent: Agent;
@@ -29,6 +30,8 @@ export interface ExecuteOptions {
   /** Needed when the graph has llm nodes. */
   llm?: LlmProvider;
   tools: ToolResolver;
+  /** The worker threads function nodes run in; default: a process-wide pool whose idle workers never hold the process. */
+  functions?: FunctionPool;
   logger: Logger;
   clock?: Clock;
   /** The entry point's limits merged with the graph's (stricter wins) plus any CLI --timeout. */

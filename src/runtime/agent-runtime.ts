@@ -16,6 +16,7 @@ import { EventBus } from "../events/bus.js";
 import type { EventFilter, EventHandler, EventInit, ForagerEvent } from "../events/types.js";
 import { mergeLimits } from "../graph/limits.js";
 import type { ExecuteGraph } from "../graph/types.js";
+import { FunctionPool } from "../graph/nodes/function-pool.js";
 import type { LlmProvider } from "../llm/types.js";
 import { silentLogger, type Logger } from "../logging/index.js";
 import { isTerminal, type ExecutionResult } from "../result.js";
@@ -107,6 +108,8 @@ export class AgentRuntime implements RuntimeHandle {
   /** Resolvers and providers the runtime created and therefore closes. */
   private readonly resources: AgentResources;
   private readonly retention: RetentionSchedule;
+  /** Worker threads for function nodes; none start until a function node runs. */
+  private readonly functions = new FunctionPool();
   private execute?: ExecuteGraph;
   private lifecycle: LifecycleState = "created";
   private startPromise?: Promise<void>;
@@ -479,6 +482,7 @@ export class AgentRuntime implements RuntimeHandle {
     await step("wait for running executions", () => this.waitForRunning(graceMs));
     await step("cancel running executions", () => Promise.all(this.dispatcher.runningJobs().map((job) => this.dispatcher.cancel(job, "shutdown"))));
     await step("record cancelled executions", () => this.dispatcher.flushWrites());
+    await step("stop function workers", () => this.functions.close());
     this.retention.disarm();
     await step("finish a retention pass", () => this.retention.idle());
     await step("close tools and providers", () => this.resources.close((err) => this.logger.error({ err }, "stopping the runtime: closing a tool resolver or provider failed")));
@@ -606,6 +610,7 @@ export class AgentRuntime implements RuntimeHandle {
         state: this.stateStore,
         llm,
         tools,
+        functions: this.functions,
         logger: this.logger,
         clock: this.clock,
         limits: mergeLimits(agent.graph.limits, entryPoint.limits),

@@ -8,6 +8,7 @@ import { UsageError } from "../errors.js";
 import { EventBus } from "../events/bus.js";
 import type { ForagerEvent } from "../events/types.js";
 import { executeGraph } from "../graph/executor.js";
+import { FunctionPool } from "../graph/nodes/function-pool.js";
 import { mergeLimits } from "../graph/limits.js";
 import type { LlmProvider } from "../llm/types.js";
 import type { Logger } from "../logging/index.js";
@@ -86,9 +87,15 @@ export async function runOnce(options: RunOnceOptions): Promise<ExecutionResult>
   const state = new FileStateStore(options.storagePath);
   // Only an entry point that can see the state needs it readable; checked before anything is written.
   if (entryPoint.isolation_level !== "isolated") await assertStateReadable(state, agent.name);
+  // No worker thread starts unless the agent has function nodes; then one starts now, beside the storage set-up.
+  const functions = new FunctionPool();
+  if (agent.graph.nodes.some((node) => node.type === "function")) functions.prewarm();
   // Session folders are swept for leftover temp files by `serve`; a run visits only those it recovers.
   const store = new FileSessionStore(options.storagePath, { logger, sweepSessionFolders: false });
-  const interrupted = await store.init();
+  const interrupted = await store.init().catch(async (err: unknown) => {
+    await functions.close();
+    throw err;
+  });
   for (const record of interrupted) {
     logger.warn({ execution_id: record.execution_id, agent: record.agent }, "marked an execution left running by an earlier crash as interrupted");
   }
@@ -118,6 +125,7 @@ export async function runOnce(options: RunOnceOptions): Promise<ExecutionResult>
       state,
       llm: llm && options.wrapLlm ? options.wrapLlm(llm) : llm,
       tools,
+      functions,
       logger,
       limits,
       // The flag set the timeout when it was the stricter one: blame the flag, not the file.
@@ -129,6 +137,7 @@ export async function runOnce(options: RunOnceOptions): Promise<ExecutionResult>
     // buffered event logs must not be lost.
     const steps: Array<() => Promise<unknown>> = [
       () => tools.close(),
+      () => functions.close(),
       async () => llm?.close?.(),
       () => bus.drain(),
       () => store.flush(),

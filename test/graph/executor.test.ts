@@ -5,27 +5,38 @@ import { MemoryStateStore } from "../../src/storage/state.js";
 import type { ExecutionRecord } from "../../src/result.js";
 import type { ForagerEvent } from "../../src/events/types.js";
 import { mergeLimits } from "../../src/graph/index.js";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { fnNode, makeAgent, ofType, run, tempDir, types, writeModule } from "./helpers.js";
 
 const MODULE = `
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 export function setA({ input }) { return { a: (input.x ?? 0) + 1 }; }
 export function double({ memory }) { return { b: memory.a * 2 }; }
 export function boom() { throw new Error("boom: bad input"); }
 export function nothing() { return undefined; }
 export function extra() { return { a: 1, surprise: 2 }; }
+// Functions run in worker threads: what they saw is written to files, the test's only way to look inside.
 export function flaky({ execution }) {
-  globalThis.__flaky ??= {};
-  const n = (globalThis.__flaky[execution.id] ?? 0) + 1;
-  globalThis.__flaky[execution.id] = n;
+  const file = join(tmpdir(), "forager-flaky-" + execution.id);
+  const n = (existsSync(file) ? Number(readFileSync(file, "utf8")) : 0) + 1;
+  writeFileSync(file, String(n));
   if (n < 2) throw new Error("flaky attempt " + n);
+  rmSync(file);
   return { a: n };
 }
-export async function slow({ signal }) {
-  globalThis.__slowSignals ??= [];
-  globalThis.__slowSignals.push(signal);
+export async function slow({ input, signal }) {
+  if (input.marker) appendFileSync(input.marker, "started\\n");
   await new Promise((resolve, reject) => {
     const timer = setTimeout(resolve, 30000);
-    signal.addEventListener("abort", () => { clearTimeout(timer); reject(signal.reason); }, { once: true });
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      if (input.marker) appendFileSync(input.marker, "aborted: " + (signal.reason?.message ?? signal.reason) + "\\n");
+      reject(signal.reason);
+    }, { once: true });
   });
   return { a: 1 };
 }
@@ -232,15 +243,14 @@ describe("node failures", () => {
 
   test("a node timeout fails the node, aborts its signal, and is retried", async () => {
     const a = agent({ nodes: [fnNode("slow", "steps.mjs", { export: "slow", output_keys: ["a"], timeout_seconds: 0.05, max_retries: 1, retry_backoff: 0.01 })] });
-    const before = ((globalThis as Record<string, unknown>).__slowSignals as AbortSignal[] | undefined)?.length ?? 0;
-    const { result, events } = await run(a);
+    const marker = join(dir, "timeout-retry.log");
+    const { result, events } = await run(a, { input: { marker } });
     assert.equal(result.status, "failed");
     assert.equal(result.error?.code, "node_failed");
     assert.match(result.error!.message, /timed out after 0\.05s/);
     assert.equal(ofType(events, "node_retry").length, 1);
-    const signals = ((globalThis as Record<string, unknown>).__slowSignals as AbortSignal[]).slice(before);
-    assert.equal(signals.length, 2);
-    assert.ok(signals.every((signal) => signal.aborted));
+    // Both attempts saw their abort, each before the next step began.
+    assert.equal(await readFile(marker, "utf8"), "started\naborted: timed out after 0.05s\n".repeat(2));
   });
 
   test("a function that throws fails the node with its message", async () => {
@@ -329,28 +339,28 @@ describe("shared state", () => {
 describe("execution limits and cancellation", () => {
   test("the execution timeout ends it as timed_out and stops the running node", async () => {
     const a = agent({ nodes: [fnNode("slow", "steps.mjs", { export: "slow", output_keys: ["a"] })] });
-    const before = ((globalThis as Record<string, unknown>).__slowSignals as AbortSignal[] | undefined)?.length ?? 0;
-    const { result, events } = await run(a, { limits: { timeout_seconds: 0.05 } });
+    const marker = join(dir, "exec-timeout.log");
+    const { result, events } = await run(a, { input: { marker }, limits: { timeout_seconds: 0.05 } });
     assert.equal(result.status, "timed_out");
     assert.equal(result.success, false);
     assert.equal(result.error?.code, "timed_out");
     assert.equal(result.error?.node_id, "slow");
     const final = ofType(events, "execution_failed")[0]!;
     assert.equal(final.data.status, "timed_out");
-    const signal = ((globalThis as Record<string, unknown>).__slowSignals as AbortSignal[])[before]!;
-    assert.equal(signal.aborted, true);
+    assert.match(await readFile(marker, "utf8"), /^started\naborted: /);
   });
 
   test("cancelling mid-node stops the node and reports the reason", async () => {
     const a = agent({ nodes: [fnNode("slow", "steps.mjs", { export: "slow", output_keys: ["a"] })] });
+    const marker = join(dir, "cancel.log");
     const controller = new AbortController();
-    const before = ((globalThis as Record<string, unknown>).__slowSignals as AbortSignal[] | undefined)?.length ?? 0;
-    const pending = run(a, { signal: controller.signal });
-    setTimeout(() => controller.abort("SIGINT"), 30);
+    const pending = run(a, { input: { marker }, signal: controller.signal });
+    await waitFor(() => existsSync(marker));
+    controller.abort("SIGINT");
     const { result, events } = await pending;
     assert.equal(result.status, "cancelled");
     assert.deepEqual(result.error, { code: "cancelled", message: "execution cancelled (SIGINT)", node_id: "slow", reason: "SIGINT" });
-    assert.equal(((globalThis as Record<string, unknown>).__slowSignals as AbortSignal[])[before]!.aborted, true);
+    assert.equal(await readFile(marker, "utf8"), "started\naborted: execution cancelled (SIGINT)\n");
     assert.equal(ofType(events, "execution_cancelled").length, 1);
     assert.equal(ofType(events, "node_completed").length, 0);
   });
@@ -451,3 +461,12 @@ describe("storage", () => {
     assert.deepEqual(result.path, []);
   });
 });
+
+/** Polls until `check` holds (bounded: the test fails after 20 s). */
+async function waitFor(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met within 20 s");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -6,7 +6,6 @@ import { exitCodeForStatus } from "../../result.js";
 import { isSecretName } from "../../logging/redact.js";
 import { chooseEntryPoint, executionLimits, runOnce } from "../../runtime/run-once.js";
 import { parseTimeoutFlag, readInputFlag } from "../input.js";
-import { armWatchdog } from "../watchdog.js";
 import { ansiPaint, describeFailure, formatSummary, plainPaint } from "../format-result.js";
 import { Progress } from "../progress.js";
 import { ensureStorageFolder } from "../storage-check.js";
@@ -65,9 +64,6 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
     ctx.say("info", `sessions go to ${storagePath} (./storage of the current folder; choose with --storage or FORAGER_STORAGE)`, { storage: storagePath });
   }
 
-  // Whichever timeout applies (the flag, the graph's or the entry point's
-  // limits): past it plus a grace, a worker thread ends a run that a
-  // blocked event loop cannot.
   const entryPoint = chooseEntryPoint(agent, flags.entry);
   const verdict = checkEventFilters(agent, entryPoint, input);
   if (verdict.kind === "skipped") return reportSkipped(ctx, flags, skippedResult(agent, entryPoint, verdict.reason));
@@ -75,7 +71,6 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
     ctx.logger().warn(`the input has no "event" object: the filters of event entry point ${entryPoint.id} were not checked`);
   }
   const timeout = executionLimits(agent, entryPoint, timeoutSeconds).timeout_seconds;
-  const watchdog = timeout === undefined ? undefined : armWatchdog(timeout);
 
   const paint = ctx.color ? ansiPaint() : plainPaint;
   // Progress is info: -q and quieter levels hide it; JSON log mode gets it as JSON lines.
@@ -99,7 +94,6 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
       : progress && ((event) => progress.onEvent(event)),
     ...telemetry?.runOptions,
   }).finally(async () => {
-    watchdog?.disarm();
     await telemetry?.flush();
   });
 

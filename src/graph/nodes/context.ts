@@ -3,11 +3,14 @@ import type { NodeDef } from "../../config/schema.js";
 import type { LlmProvider } from "../../llm/types.js";
 import type { Logger } from "../../logging/index.js";
 import type { ToolResolver } from "../../tools/types.js";
+import type { FunctionPool } from "./function-pool.js";
 import type { ExecutionRun, Scope } from "../context.js";
 
 export interface NodeServices {
   llm?: LlmProvider;
   tools: ToolResolver;
+  /** Where function nodes run; default: a process-wide pool. */
+  functions?: FunctionPool;
 }
 
 export interface NodeContext<N extends NodeDef = NodeDef> {

@@ -1,4 +1,7 @@
-/** `type: function`: a JavaScript/TypeScript function from a module next to the agent file. */
+/**
+ * `type: function`: a JavaScript/TypeScript function from a module next to
+ * the agent file, run in the function pool's worker threads (SPEC 3.2).
+ */
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { FunctionNode } from "../../config/schema.js";
@@ -6,55 +9,34 @@ import { errorMessage } from "../../errors.js";
 import { isPlainObject } from "../../util/json.js";
 import { NodeFailure } from "../errors.js";
 import type { NodeContext, NodeResult } from "./context.js";
-
-type ModuleNamespace = Record<string, unknown>;
-
-// Modules load once per process; a failed load is forgotten so a fixed file loads next time.
-const moduleCache = new Map<string, Promise<ModuleNamespace>>();
-
-function loadModule(file: string, node: FunctionNode): Promise<ModuleNamespace> {
-  let loading = moduleCache.get(file);
-  if (!loading) {
-    loading = (import(pathToFileURL(file).href) as Promise<ModuleNamespace>).catch((err: unknown) => {
-      moduleCache.delete(file);
-      const code = (err as { code?: unknown }).code;
-      if (code === "ERR_MODULE_NOT_FOUND" && errorMessage(err).includes(file)) {
-        throw new NodeFailure(`module "${node.module}" not found (looked for ${file})`, "node_failed", { cause: err });
-      }
-      throw new NodeFailure(`could not load module "${node.module}" (${file}): ${errorMessage(err)}`, "node_failed", { cause: err });
-    });
-    moduleCache.set(file, loading);
-  }
-  return loading;
-}
+import { FunctionCallError, sharedFunctionPool } from "./function-pool.js";
 
 export async function runFunctionNode(ctx: NodeContext<FunctionNode>): Promise<NodeResult> {
   const { node, scope } = ctx;
   const base = ctx.run.agent.base_dir;
   const file = isAbsolute(node.module) ? node.module : resolve(base, node.module);
-  const namespace = await loadModule(file, node);
-  const fn = namespace[node.export];
-  if (typeof fn !== "function") {
-    const exported = Object.keys(namespace).filter((name) => typeof namespace[name] === "function");
-    throw new NodeFailure(
-      `module "${node.module}" has no function export "${node.export}"` +
-        (exported.length > 0 ? ` (it exports: ${exported.join(", ")})` : ""),
-    );
-  }
+  const pool = ctx.services.functions ?? sharedFunctionPool();
   let returned: unknown;
   try {
-    returned = await (fn as (args: unknown) => unknown)({
-      input: scope.input,
-      memory: { ...scope.memory },
-      state: { ...scope.state },
-      event: scope.event,
-      execution: scope.execution,
+    returned = await pool.run({
+      url: pathToFileURL(file).href,
+      exportName: node.export,
+      args: {
+        input: scope.input,
+        memory: scope.memory,
+        state: scope.state,
+        event: scope.event,
+        execution: scope.execution,
+      },
       signal: ctx.signal,
-      log: ctx.logger,
+      logger: ctx.logger,
+      killGraceMs: node.kill_grace_seconds * 1000,
     });
   } catch (err) {
     if (ctx.signal.aborted) throw err;
-    throw new NodeFailure(errorMessage(err), "node_failed", { cause: err });
+    // Operators see the thrown error's class and stack at debug (SPEC 2); pino prints the class as `type`.
+    ctx.logger.debug({ err }, "function node threw");
+    throw callFailure(err, node, file);
   }
   if (returned === undefined || returned === null) return { values: {} };
   if (!isPlainObject(returned)) {
@@ -64,4 +46,26 @@ export async function runFunctionNode(ctx: NodeContext<FunctionNode>): Promise<N
     );
   }
   return { values: returned };
+}
+
+function callFailure(err: unknown, node: FunctionNode, file: string): NodeFailure {
+  if (!(err instanceof FunctionCallError)) {
+    // The function threw: its error (class name, message, stack as thrown in the worker) is the cause.
+    return new NodeFailure(errorMessage(err), "node_failed", { cause: err });
+  }
+  const failure = err.failure;
+  switch (failure.kind) {
+    case "load":
+      if (failure.error.code === "ERR_MODULE_NOT_FOUND" && failure.error.message.includes(file)) {
+        return new NodeFailure(`module "${node.module}" not found (looked for ${file})`, "node_failed", { cause: err });
+      }
+      return new NodeFailure(`could not load module "${node.module}" (${file}): ${failure.error.message}`, "node_failed", { cause: err });
+    case "export":
+      return new NodeFailure(
+        `module "${node.module}" has no function export "${node.export}"` +
+          (failure.exported.length > 0 ? ` (it exports: ${failure.exported.join(", ")})` : ""),
+      );
+    default:
+      return new NodeFailure(`function "${node.export}" of "${node.module}": ${err.message}`, "node_failed", { cause: err });
+  }
 }
