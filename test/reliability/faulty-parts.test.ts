@@ -114,7 +114,9 @@ describe("faulty parts under forager run", () => {
       const result = await runCli(["run", fixture("spin.yaml"), "--json", "--storage", dir.path], { env: { SPIN_EXPORT: "spinAsync" }, timeoutMs: 20_000 });
       assert.equal(result.code, 1, result.stderr);
       assert.match(JSON.parse(result.stdout).error.message, /timed out after 1s/);
-      assert.ok(Date.now() - started < 8000);
+      // 1 s timeout, 1 s kill grace (the loop ignores its signal, so its worker is terminated), start-up under load.
+      const took = Date.now() - started;
+      assert.ok(took >= 2000 && took < 15_000, `took ${took} ms`);
     } finally {
       await dir.cleanup();
     }
@@ -137,7 +139,7 @@ describe("faulty parts under forager run", () => {
       assert.equal(output.status, "timed_out");
       assert.equal(output.error.node_id, "loop");
       assert.doesNotMatch(result.stderr, STACK_LINE);
-      // 2 s timeout, then the function's 2 s kill grace; the rest is start-up on a loaded machine.
+      // 2 s timeout, then the function's 1 s kill grace; the rest is start-up on a loaded machine.
       assert.ok(took >= 2000 && took < 20_000, `took ${took} ms`);
       const onDisk = [...recordsOnDisk(dir.path).values()];
       assert.deepEqual(onDisk.map((r) => r.status), ["timed_out"]);
