@@ -4,6 +4,7 @@
  */
 import { appendFile } from "node:fs/promises";
 import type { ExecutionResult } from "../result.js";
+import { formatCost } from "./format-result.js";
 
 export function inGitHubActions(env: NodeJS.ProcessEnv): boolean {
   return env.GITHUB_ACTIONS === "true";
@@ -23,7 +24,8 @@ export function errorAnnotation(result: ExecutionResult): string {
 function cell(value: unknown): string {
   const text = typeof value === "string" ? value : JSON.stringify(value);
   const short = text.length > 200 ? `${text.slice(0, 200)}…` : text;
-  return short.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+  // Markdown table cells cannot hold newlines: keep the lines apart with <br>.
+  return short.replace(/\|/g, "\\|").replace(/\r?\n/g, "<br>");
 }
 
 export function markdownSummary(result: ExecutionResult): string {
@@ -46,7 +48,7 @@ export function markdownSummary(result: ExecutionResult): string {
   }
   const u = result.usage;
   lines.push(
-    `LLM calls: ${u.llm_calls}, tool calls: ${u.tool_calls}, tokens: ${u.input_tokens} in / ${u.output_tokens} out, cost: $${u.cost_usd.toFixed(4)}`,
+    `LLM calls: ${u.llm_calls}, tool calls: ${u.tool_calls}, tokens: ${u.input_tokens} in / ${u.output_tokens} out, cost: ${formatCost(u.cost_usd)}`,
     "",
   );
   return lines.join("\n");

@@ -25,7 +25,8 @@ export interface ServerTarget {
   pid?: number;
 }
 
-export const START_HINT = "start one with `forager serve agent.yaml` or pass --url";
+export const START_HINT =
+  "start one with `forager serve agent.yaml`, point at its storage with --storage DIR (or FORAGER_STORAGE), or pass --url/--token (or FORAGER_URL/FORAGER_TOKEN)";
 
 export function noServerError(reason: string): ConnectionError {
   return new ConnectionError(`no running forager serve found (${reason}); ${START_HINT}`);

@@ -61,7 +61,9 @@ export function renderMermaid(agent: Agent): string {
     const from = ids.get(edge.from);
     const to = ids.get(edge.to);
     if (!from || !to) continue;
-    const arrow = edge.condition === "on_failure" ? "-.->" : edge.condition === "always" ? "==>" : "-->";
+    // Failure edges end in a cross (`--x`), so they cannot be mistaken for
+    // the dotted links from entry points.
+    const arrow = edge.condition === "on_failure" ? "--x" : edge.condition === "always" ? "==>" : "-->";
     const label = edgeLabel(edge);
     lines.push(label ? `  ${from} ${arrow}|"${mermaidText(label)}"| ${to}` : `  ${from} ${arrow} ${to}`);
   }

@@ -46,7 +46,8 @@ describe("forager graph", () => {
     const r = await runCli(["graph", "odd.yaml"], { cwd: dir.path });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^ {2}n0_a_b_c\[\["a\.b-c<br\/>/m);
-    assert.match(r.stdout, /^ {2}n0_a_b_c -\.->\|"on_failure"\| n1_end$/m);
+    // A failure edge ends in a cross, unlike the dotted entry-point links.
+    assert.match(r.stdout, /^ {2}n0_a_b_c --x\|"on_failure"\| n1_end$/m);
     assert.match(r.stdout, /^ {2}ep0_default -\.-> n0_a_b_c$/m);
   });
 

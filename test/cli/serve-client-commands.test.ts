@@ -107,6 +107,6 @@ describe("forager trigger / stats / pause-timers against a server", () => {
     const { code, stderr } = await forager(["stats", "--storage", join(dir, "none")]);
     assert.equal(code, 2);
     assert.equal(stderr.trim().split("\n").length, 1);
-    assert.match(stderr, /no running forager serve found .*start one with `forager serve agent\.yaml` or pass --url/);
+    assert.match(stderr, /no running forager serve found .*start one with `forager serve agent\.yaml`, point at its storage with --storage DIR .*FORAGER_URL/);
   });
 });

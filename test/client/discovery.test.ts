@@ -48,7 +48,7 @@ describe("discovery precedence", () => {
   test("no serve.json, a dead pid, or a refused connection: the one-line 'no running forager serve' error", async () => {
     await assert.rejects(discoverServer({ storage: join(dir, "empty"), env: {}, cwd: dir }), (err: unknown) => {
       assert.ok(err instanceof ConnectionError);
-      assert.match(err.message, /^no running forager serve found \(no .*serve\.json\); start one with `forager serve agent\.yaml` or pass --url$/);
+      assert.match(err.message, /^no running forager serve found \(no .*serve\.json\); start one with `forager serve agent\.yaml`, point at its storage with --storage DIR \(or FORAGER_STORAGE\), or pass --url\/--token \(or FORAGER_URL\/FORAGER_TOKEN\)$/);
       return true;
     });
     await serveJson(join(dir, "stale"), { pid: 2 ** 22 + 12345, url: "http://127.0.0.1:9", token: "x" });
