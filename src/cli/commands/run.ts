@@ -13,6 +13,7 @@ import { setsRuntimeKey } from "../../config/load.js";
 import { dirname, resolve } from "node:path";
 import { showsInfo } from "../log-settings.js";
 import { checkEventFilters, skippedResult, type SkippedResult } from "../event-filter.js";
+import { GROUP_END, groupStart, writeStepOutputs } from "../github-workflow.js";
 import { appendStepSummary, errorAnnotation, inGitHubActions } from "../github-actions.js";
 import { startRunTelemetry } from "../telemetry.js";
 
@@ -66,7 +67,7 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
 
   const entryPoint = chooseEntryPoint(agent, flags.entry);
   const verdict = checkEventFilters(agent, entryPoint, input);
-  if (verdict.kind === "skipped") return reportSkipped(ctx, flags, skippedResult(agent, entryPoint, verdict.reason));
+  if (verdict.kind === "skipped") return await reportSkipped(ctx, flags, skippedResult(agent, entryPoint, verdict.reason));
   if (verdict.kind === "unchecked") {
     ctx.logger().warn(`the input has no "event" object: the filters of event entry point ${entryPoint.id} were not checked`);
   }
@@ -76,6 +77,9 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
   // Progress is info: -q and quieter levels hide it; JSON log mode gets it as JSON lines.
   const progress =
     ctx.stderrIsTTY && !flags.json && !flags.streamJson && showsInfo(ctx.logLevel) ? new Progress(ctx.stderr, paint) : undefined;
+  const github = inGitHubActions(ctx.env);
+  // In a GitHub Actions log the run's logs are folded in a group; the summary and the error line come after it.
+  if (github) ctx.err(`${groupStart(`forager run ${agent.name} (${entryPoint.id})`)}\n`);
   // Nothing is loaded unless an OTLP endpoint is configured.
   const telemetry = await startRunTelemetry(ctx, timeout);
   const result = await runOnce({
@@ -95,6 +99,7 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
     ...telemetry?.runOptions,
   }).finally(async () => {
     await telemetry?.flush();
+    if (github) ctx.err(`${GROUP_END}\n`);
   });
 
   if (flags.streamJson) ctx.out(`${JSON.stringify({ type: "result", ...result })}\n`);
@@ -106,15 +111,30 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
       ctx.logger().warn({ err }, "could not write the GitHub step summary"),
     );
     if (!result.success) ctx.err(errorAnnotation(result) + "\n");
+    await writeRunOutputs(ctx, result);
   }
   if (!result.success) ctx.say("error", describeFailure(result), { status: result.status, execution_id: result.execution_id, node_id: result.error?.node_id ?? null });
   return exitCodeForStatus(result.status, result.error?.reason);
 }
 
 /** An event entry point's filter did not match the input: nothing ran, exit 0. */
-function reportSkipped(ctx: CliContext, flags: RunFlags, result: SkippedResult): number {
+async function reportSkipped(ctx: CliContext, flags: RunFlags, result: SkippedResult): Promise<number> {
   if (flags.streamJson) ctx.out(`${JSON.stringify({ type: "result", ...result })}\n`);
   else if (flags.json) ctx.out(`${JSON.stringify(result, null, 2)}\n`);
   else ctx.out(`skipped: ${result.agent} (${result.entry_point}) did not run: ${result.reason}\n`);
+  if (inGitHubActions(ctx.env)) await writeRunOutputs(ctx, result);
   return 0;
+}
+
+/** SPEC 1: `status`, `execution_id`, `session_id` and `output` (JSON) as step outputs. */
+async function writeRunOutputs(
+  ctx: CliContext,
+  result: { status: string; execution_id: string | null; session_id: string | null; output: Record<string, unknown> },
+): Promise<void> {
+  await writeStepOutputs(ctx.env, {
+    status: result.status,
+    execution_id: result.execution_id ?? "",
+    session_id: result.session_id ?? "",
+    output: JSON.stringify(result.output),
+  }).catch((err: unknown) => ctx.logger().warn({ err }, "could not write the GitHub step outputs ($GITHUB_OUTPUT)"));
 }

@@ -8,6 +8,8 @@ import type { CliContext } from "../context.js";
 import { formatIssue, type DefinitionIssue } from "../../errors.js";
 import { validateAgentFile } from "../../config/load.js";
 import { problemSummary } from "../report-error.js";
+import { inGitHubActions } from "../github-actions.js";
+import { issueAnnotation } from "../github-workflow.js";
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
@@ -24,6 +26,13 @@ export async function validateCommand(ctx: CliContext, args: unknown[], opts: Re
       return { file, valid: outcome.issues.length === 0, issues: outcome.issues, warnings: outcome.warnings ?? [] };
     }),
   );
+  if (inGitHubActions(ctx.env)) {
+    // Annotations on stderr (the runner reads workflow commands from both streams), so stdout stays the result.
+    for (const result of results) {
+      for (const issue of result.issues) ctx.err(`${issueAnnotation(issue, "error", ctx.env)}\n`);
+      for (const warning of result.warnings) ctx.err(`${issueAnnotation(warning, "warning", ctx.env)}\n`);
+    }
+  }
   if (opts.json) {
     ctx.out(`${JSON.stringify(results, null, 2)}\n`);
   } else {
