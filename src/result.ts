@@ -88,6 +88,7 @@ export function exitCodeForStatus(status: ExecutionStatus, cancelReason?: string
     case "cancelled":
       if (cancelReason === "SIGTERM") return 143;
       if (cancelReason === "SIGINT") return 130;
+      if (cancelReason === "SIGHUP") return 129;
       return 1;
     default:
       return 1;

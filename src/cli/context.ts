@@ -34,5 +34,10 @@ export interface CliContext {
   interrupt: AbortSignal;
   /** Aborts on a second signal: stop at once. */
   forceInterrupt: AbortSignal;
+  /**
+   * Claims SIGHUP for the command (serve reloads on it); returns the undo.
+   * A command that claims nothing gets SIGHUP like SIGINT/SIGTERM (an interrupt).
+   */
+  onHangup(handler: () => void): () => void;
   readStdin(): Promise<string>;
 }

@@ -23,7 +23,7 @@ function packageVersion(): string {
 
 const RANK: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: 100 };
 
-function makeContext(level: LogLevel, sink: StderrSink, interrupt: AbortController, force: AbortController): CliContext {
+function makeContext(level: LogLevel, sink: StderrSink, interrupt: AbortController, force: AbortController, hangup: Set<() => void>): CliContext {
   const env = process.env;
   const color = sink.format === "human" && colorEnabled(env);
   let logger: Logger | undefined;
@@ -58,6 +58,10 @@ function makeContext(level: LogLevel, sink: StderrSink, interrupt: AbortControll
     },
     interrupt: interrupt.signal,
     forceInterrupt: force.signal,
+    onHangup: (handler) => {
+      hangup.add(handler);
+      return () => hangup.delete(handler);
+    },
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
@@ -268,7 +272,9 @@ export async function main(argv: string[]): Promise<void> {
   }
   const interrupt = new AbortController();
   const force = new AbortController();
-  const ctx = makeContext(level, sink, interrupt, force);
+  // SIGHUP goes to the command that claimed it (serve reloads); otherwise it is an interrupt.
+  const hangup = new Set<() => void>();
+  const ctx = makeContext(level, sink, interrupt, force, hangup);
   const onSignal = (name: NodeJS.Signals) => {
     if (!interrupt.signal.aborted) {
       const again = name === "SIGINT" ? "press Ctrl-C again to force" : `send ${name} again to force`;
@@ -276,8 +282,13 @@ export async function main(argv: string[]): Promise<void> {
       interrupt.abort(name);
     } else force.abort(name);
   };
+  const onHangup = () => {
+    if (hangup.size === 0) return onSignal("SIGHUP");
+    for (const handler of hangup) handler();
+  };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onHangup);
 
   let code: number;
   try {
@@ -290,6 +301,7 @@ export async function main(argv: string[]): Promise<void> {
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    process.off("SIGHUP", onHangup);
   }
   await finish(code);
 }

@@ -3,10 +3,11 @@
  * runtime, the webhook listener and the control API, write serve.json, then
  * wait for a signal and drain (SPEC 6). The CLI command only calls `serve`.
  */
-import type { Agent, RuntimeConfig } from "../config/schema.js";
+import type { Agent, RuntimeConfig, WebhookRouteDef } from "../config/schema.js";
 import type { LlmProvider } from "../llm/types.js";
 import type { Logger } from "../logging/index.js";
 import { registerSecret } from "../logging/index.js";
+import type { ReloadSummary } from "../runtime/reload-plan.js";
 import type { RuntimeHandle } from "../runtime/types.js";
 import type { KeyStore } from "../storage/types.js";
 import { startTelemetry, type Telemetry } from "../telemetry/index.js";
@@ -14,13 +15,18 @@ import { resolveToken } from "./auth.js";
 import { connectionCaps } from "./connection-limits.js";
 import { ControlApi } from "./control-api.js";
 import { removeServeFile, serveFilePath, writeServeFile, type ServeInfo } from "./serve-file.js";
+import { Reloader, type RouteChanges } from "./reload.js";
+import { SystemdNotifier } from "./sd-notify.js";
 import { acquireStorageLock } from "./storage-lock.js";
 import { listenerError } from "./listen-error.js";
 import { WebhookServer } from "./webhook-server.js";
+import { WebhookStats } from "./webhook-stats.js";
 
 /** A runtime `serve` can start and stop. */
 export interface ServableRuntime extends RuntimeHandle {
   start(): Promise<void>;
+  /** Replaces the agent definitions (SIGHUP); throws, changing nothing, when they cannot be used. */
+  reload(agents: readonly Agent[]): ReloadSummary;
 }
 
 /** What `serve` builds; tests replace parts of it. */
@@ -47,6 +53,8 @@ export interface ServeOptions {
   interrupt: AbortSignal;
   /** Second signal: cancel what is left at once. */
   forceInterrupt: AbortSignal;
+  /** Claims SIGHUP: serve reloads its agent files on it. Returns the undo. */
+  onHangup?(handler: () => void): () => void;
   deps?: Partial<ServeDependencies>;
   /** Called once everything listens and serve.json is written. */
   onReady?(info: ServeInfo & { storage_path: string }): void;
@@ -85,6 +93,13 @@ export function listenerSettings(config: RuntimeConfig, env: NodeJS.ProcessEnv) 
 /** Runs until a signal; resolves with the exit code (0 after a clean drain). */
 export async function serve(options: ServeOptions): Promise<number> {
   const deps = { ...defaultDependencies, ...options.deps };
+  // SIGHUP is claimed from the start: one during start-up reloads once serving, never stops the process.
+  let reloader: Reloader | undefined;
+  let hangupBeforeReady = false;
+  const releaseHangup = options.onHangup?.(() => {
+    if (reloader) reloader.request();
+    else hangupBeforeReady = true;
+  });
   const { logger, env, cwd } = options;
   const { loadAgent, mergeRuntimeConfig, resolveStoragePath } = await import("../config/index.js");
   const agents: Agent[] = [];
@@ -102,6 +117,7 @@ export async function serve(options: ServeOptions): Promise<number> {
 
   const token = resolveToken(env);
   registerSecret(token);
+  const notifier = new SystemdNotifier({ env, logger: logger.child({ component: "systemd" }) });
   let runtime: ServableRuntime | undefined;
   let webhooks: WebhookServer | undefined;
   let control: ControlApi | undefined;
@@ -122,30 +138,23 @@ export async function serve(options: ServeOptions): Promise<number> {
         `the open-file limit (${caps.fileLimit}) caps connections at ${caps.webhook} (webhooks) and ${caps.control} (control API); raise it with ulimit -n / LimitNOFILE`,
       );
     }
-    if (config.webhook_routes.length > 0) {
+    const live = runtime;
+    // One set of counters for the control API, also for routes a reload adds.
+    const webhookStats = new WebhookStats(config.webhook_routes.map((r) => r.source_id));
+    const startWebhooks = async (routes: readonly WebhookRouteDef[]) => {
       keys = await deps.createKeyStore(storagePath);
-      webhooks = new WebhookServer({ routes: config.webhook_routes, runtime, keys, logger: logger.child({ component: "webhooks" }), maxConnections: caps.webhook });
-    }
-    control = new ControlApi({ runtime, token, webhooks: webhooks?.stats, logger: logger.child({ component: "control" }), maxConnections: caps.control, storagePath });
+      webhooks = new WebhookServer({ routes, runtime: live, keys, stats: webhookStats, logger: logger.child({ component: "webhooks" }), maxConnections: caps.webhook });
+      return webhooks.listen(listeners.webhookHost, listeners.webhookPort).catch((err: unknown) => {
+        throw listenerError(err, "webhook", listeners.webhookHost, listeners.webhookPort);
+      });
+    };
+    const webhookUrl = config.webhook_routes.length > 0 ? await startWebhooks(config.webhook_routes) : undefined;
+    control = new ControlApi({ runtime, token, webhooks: webhookStats, logger: logger.child({ component: "control" }), maxConnections: caps.control, storagePath });
     const metricsSource = control.metrics;
-    const running = runtime;
-    const webhookStats = webhooks?.stats;
-    telemetry?.exportMetrics(() => metricsSource.families(running.getStats(), webhookStats));
-
-    const webhookUrl = webhooks
-      ? await webhooks.listen(listeners.webhookHost, listeners.webhookPort).catch((err: unknown) => {
-          throw listenerError(err, "webhook", listeners.webhookHost, listeners.webhookPort);
-        })
-      : undefined;
-    if (webhooks && webhookUrl) {
-      for (const route of config.webhook_routes) {
-        logger.info({ source_id: route.source_id, url: `${webhookUrl}${route.path}` }, `webhook route ${route.source_id} listening on ${webhookUrl}${route.path}`);
-      }
-    }
+    telemetry?.exportMetrics(() => metricsSource.families(live.getStats(), webhookStats));
     const url = await control.listen(listeners.controlHost, listeners.controlPort).catch((err: unknown) => {
       throw listenerError(err, "control", listeners.controlHost, listeners.controlPort);
     });
-    logger.info({ url }, `control API listening on ${url}`);
 
     const info: ServeInfo = {
       pid: process.pid,
@@ -157,20 +166,62 @@ export async function serve(options: ServeOptions): Promise<number> {
     };
     await writeServeFile(storagePath, info);
     wroteServeFile = true;
-    logger.info({ storage: storagePath, agents: info.agents }, `serving ${info.agents.join(", ")}; token and URL in ${serveFilePath(storagePath)}`);
+    logStartup(logger, runtime, config.webhook_routes, { url, webhookUrl, storagePath, agents: info.agents });
     options.onReady?.({ ...info, storage_path: storagePath });
+    void notifier.notify("READY=1", `STATUS=serving ${info.agents.join(", ")}`);
+    notifier.startWatchdog();
+
+    reloader = new Reloader({
+      files: options.files,
+      env,
+      cwd,
+      logger,
+      notifier,
+      config,
+      reloadRuntime: (next) => live.reload(next),
+      setRoutes: async (routes): Promise<RouteChanges> => {
+        if (webhooks) return webhooks.setRoutes(routes);
+        if (routes.length === 0) return { added: [], removed: [], changed: [] };
+        info.webhook_url = await startWebhooks(routes);
+        await writeServeFile(storagePath, info);
+        logger.info({ url: info.webhook_url }, `webhook listener started on ${info.webhook_url}`);
+        return { added: routes.map((r) => r.path), removed: [], changed: [] };
+      },
+      agentsChanged: async (names) => {
+        info.agents = names;
+        await writeServeFile(storagePath, info);
+      },
+    });
+    if (hangupBeforeReady) reloader.request();
 
     const signal = await untilAborted(options.interrupt);
-    logger.info({ signal, grace_seconds: config.shutdown_grace_seconds }, "shutting down: intake stopped, draining running executions");
+    await reloader.close();
+    const before = runtime.getStats();
+    logger.info(
+      { signal, running: before.active_executions, queued: before.queued_executions, grace_seconds: config.shutdown_grace_seconds },
+      `shutting down on ${signal}: intake stopped; ${before.active_executions} running get ${config.shutdown_grace_seconds}s to finish, ${before.queued_executions} queued are cancelled`,
+    );
+    void notifier.notify("STOPPING=1", "STATUS=draining");
     webhooks?.startDraining();
     control.startDraining();
-    await stopRuntime(runtime, config.shutdown_grace_seconds * 1000, options.forceInterrupt, logger);
+    const outcome = countOutcomes(runtime);
+    try {
+      await stopRuntime(runtime, config.shutdown_grace_seconds * 1000, options.forceInterrupt, logger);
+    } finally {
+      outcome.stop();
+    }
     // The drained executions' spans and the last metrics leave before the process does.
     await telemetry?.shutdown(TELEMETRY_FLUSH_MS);
-    logger.info("shutdown complete");
+    const { finished, cancelled } = outcome.counts;
+    logger.info(
+      { running: before.active_executions, queued: before.queued_executions, finished, cancelled },
+      `shutdown complete: ${finished} finished during the drain, ${cancelled} cancelled (recorded, can be re-run)`,
+    );
     return 0;
   } finally {
     // Every step runs even when an earlier one fails.
+    releaseHangup?.();
+    await reloader?.close().catch(() => {});
     await webhooks?.close().catch((err: unknown) => logger.warn({ err }, "closing the webhook listener failed"));
     await control?.close().catch((err: unknown) => logger.warn({ err }, "closing the control API failed"));
     if (runtime && runtime.state !== "stopped") await runtime.stop({ graceMs: 0 }).catch((err: unknown) => logger.warn({ err }, "stopping the runtime failed"));
@@ -178,11 +229,59 @@ export async function serve(options: ServeOptions): Promise<number> {
     await keys?.close?.().catch((err: unknown) => logger.warn({ err }, "closing the webhook de-duplication store failed"));
     if (wroteServeFile) await removeServeFile(storagePath).catch(() => {});
     await lock.release().catch(() => {});
+    await notifier.close();
   }
 }
 
 /** How long a drain waits for telemetry to be exported. */
 const TELEMETRY_FLUSH_MS = 5000;
+
+/** One line saying what this process serves: agents, entry points, timers, routes, listeners. */
+function logStartup(
+  logger: Logger,
+  runtime: ServableRuntime,
+  routes: readonly WebhookRouteDef[],
+  where: { url: string; webhookUrl?: string; storagePath: string; agents: string[] },
+): void {
+  const stats = runtime.getStats();
+  const entryPoints = Object.keys(stats.streams);
+  const timers = Object.keys(stats.timers);
+  const routeList = routes.map((r) => `${r.path} (${r.source_id})`);
+  const parts = [
+    `serving ${where.agents.join(", ")}`,
+    `entry points ${entryPoints.join(", ") || "none"}`,
+    `timers ${timers.length === 0 ? "none" : timers.map((key) => `${key} next ${stats.timers[key]!.next_run_at ?? "never"}`).join(", ")}`,
+    `webhooks ${where.webhookUrl ? `${where.webhookUrl} ${routeList.join(", ")}` : "off"}`,
+    `control API ${where.url}`,
+    `token and URL in ${serveFilePath(where.storagePath)}`,
+  ];
+  logger.info(
+    {
+      agents: where.agents,
+      entry_points: entryPoints,
+      timers,
+      webhook_url: where.webhookUrl ?? null,
+      webhook_routes: routes.map((r) => ({ source_id: r.source_id, path: r.path })),
+      control_url: where.url,
+      storage: where.storagePath,
+      max_concurrent_executions: stats.max_concurrent_executions,
+    },
+    parts.join("; "),
+  );
+}
+
+/** Counts executions that end while the runtime drains. */
+function countOutcomes(runtime: ServableRuntime) {
+  const counts = { finished: 0, cancelled: 0 };
+  const stop = runtime.subscribe(
+    (event) => {
+      if (event.type === "execution_cancelled") counts.cancelled++;
+      else counts.finished++;
+    },
+    { types: ["execution_completed", "execution_failed", "execution_cancelled"] },
+  );
+  return { counts, stop };
+}
 
 /** Graceful stop; a second signal asks for an immediate one. */
 async function stopRuntime(runtime: ServableRuntime, graceMs: number, force: AbortSignal, logger: Logger): Promise<void> {

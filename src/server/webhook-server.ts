@@ -32,6 +32,8 @@ export interface WebhookServerOptions {
   maxConnections?: number;
   /** Head and body time bounds; default 10 s and 60 s. */
   timeouts?: ConnectionTimeouts;
+  /** Counters to record into (shared with the control API); default: new ones. */
+  stats?: WebhookStats;
 }
 
 interface CompiledRoute {
@@ -55,18 +57,52 @@ export class WebhookServer {
 
   constructor(private readonly options: WebhookServerOptions) {
     this.logger = options.logger ?? silentLogger();
-    for (const def of options.routes) {
-      this.routes.set(def.path, {
-        def,
-        verify: createRouteVerifier(def, options.now),
-        hiddenHeaders: signatureHeaders(def),
-        allow: def.methods.join(", "),
-      });
-    }
-    this.stats = new WebhookStats(options.routes.map((r) => r.source_id));
+    for (const def of options.routes) this.routes.set(def.path, this.compile(def));
+    this.stats = options.stats ?? new WebhookStats([]);
+    for (const def of options.routes) this.stats.addSource(def.source_id);
     this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
     this.server = createHttpServer((req, res) => this.handle(req, res), this.logger, "webhook", { headersTimeoutMs: this.timeouts.headersMs });
     limitConnections(this.server, options.maxConnections ?? 1000, this.timeouts, this.logger, "webhook listener");
+  }
+
+  /**
+   * Replaces the routes (a reload). Requests already being handled finish
+   * on the route they matched; the next request sees the new set. Returns
+   * the paths added, removed and changed.
+   */
+  setRoutes(routes: readonly WebhookRouteDef[]): { added: string[]; removed: string[]; changed: string[] } {
+    const next = new Map<string, CompiledRoute>();
+    const diff = { added: [] as string[], removed: [] as string[], changed: [] as string[] };
+    for (const def of routes) {
+      const old = this.routes.get(def.path);
+      const same = old !== undefined && JSON.stringify(old.def) === JSON.stringify(def);
+      next.set(def.path, same ? old : this.compile(def));
+      if (!old) diff.added.push(def.path);
+      else if (!same) diff.changed.push(def.path);
+      this.stats.addSource(def.source_id);
+    }
+    for (const path of this.routes.keys()) if (!next.has(path)) diff.removed.push(path);
+    this.routes.clear();
+    for (const [path, route] of next) this.routes.set(path, route);
+    return diff;
+  }
+
+  /** Counts and logs a refused delivery: one line each, so an operator sees every refusal and why. */
+  private refused(source: string, status: number, reason: string, deliveryId?: string): void {
+    this.stats.record(source, "rejected", status);
+    this.logRefused(source, status, reason, undefined, deliveryId);
+  }
+
+  private logRefused(source: string | undefined, status: number, reason: string, path?: string, deliveryId?: string): void {
+    // A bad signature is worth a warning: a wrong secret on either side, or someone probing.
+    this.logger[status === 401 ? "warn" : "info"](
+      { source_id: source, status_code: status, reason, ...(path ? { path } : {}), ...(deliveryId ? { delivery_id: deliveryId } : {}) },
+      `webhook ${source ?? path} refused (${status}): ${reason}`,
+    );
+  }
+
+  private compile(def: WebhookRouteDef): CompiledRoute {
+    return { def, verify: createRouteVerifier(def, this.options.now), hiddenHeaders: signatureHeaders(def), allow: def.methods.join(", ") };
   }
 
   /** Starts listening; returns the base URL. */
@@ -93,14 +129,18 @@ export class WebhookServer {
     const url = parseUrl(req);
     if (!url) return sendError(res, 400, "bad_request", "malformed request target");
     if (this.draining || this.options.runtime.state === "stopping" || this.options.runtime.state === "stopped") {
+      this.logRefused(this.routes.get(url.pathname)?.def.source_id, 503, "shutting down", url.pathname);
       return refuseAndDrain(req, res, 503, errorBody("shutting_down", "the server is shutting down"), { "retry-after": "5" });
     }
     const route = this.routes.get(url.pathname);
-    if (!route) return sendError(res, 404, "not_found", `no webhook route at ${url.pathname}`);
+    if (!route) {
+      this.logRefused(undefined, 404, "no route at this path", url.pathname);
+      return sendError(res, 404, "not_found", `no webhook route at ${url.pathname}`);
+    }
     const source = route.def.source_id;
     const method = (req.method ?? "GET").toUpperCase();
     if (!route.def.methods.includes(method as WebhookRouteDef["methods"][number])) {
-      this.stats.record(source, "rejected", 405);
+      this.refused(source, 405, `method ${method} not allowed`);
       return sendError(res, 405, "method_not_allowed", `${method} is not allowed on ${url.pathname}`, { allow: route.allow });
     }
 
@@ -109,15 +149,15 @@ export class WebhookServer {
       body = await readBody(req, route.def.max_body_bytes, this.timeouts.bodyMs);
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
-        this.stats.record(source, "rejected", 413);
+        this.refused(source, 413, err.message);
         return refuseAndDrain(req, res, 413, errorBody("payload_too_large", err.message));
       }
       if (err instanceof BodyTimeoutError) {
-        this.stats.record(source, "rejected", 408);
+        this.refused(source, 408, err.message);
         return sendError(res, 408, "request_timeout", err.message, { connection: "close" });
       }
       if (err instanceof BodyAbortedError) {
-        this.stats.record(source, "rejected", 400);
+        this.refused(source, 400, err.message);
         if (!res.writableEnded && !req.socket.destroyed) sendError(res, 400, "bad_request", err.message);
         return;
       }
@@ -127,8 +167,7 @@ export class WebhookServer {
     const headers = flatHeaders(req);
     const verdict = route.verify({ body, headers });
     if (!verdict.ok) {
-      this.stats.record(source, "rejected", 401);
-      this.logger.warn({ source_id: source, reason: verdict.reason }, "webhook signature rejected");
+      this.refused(source, 401, `signature rejected: ${verdict.reason}`);
       return sendError(res, 401, "invalid_signature", verdict.reason);
     }
 
@@ -137,7 +176,7 @@ export class WebhookServer {
       payload = parsePayload(body, headers["content-type"]);
     } catch (err) {
       if (!(err instanceof InvalidJsonError)) throw err;
-      this.stats.record(source, "rejected", 400);
+      this.refused(source, 400, err.message);
       return sendError(res, 400, "invalid_json", err.message);
     }
 
@@ -177,7 +216,10 @@ export class WebhookServer {
           continue;
         }
         this.stats.record(source, "duplicates", 200);
-        this.logger.info({ source_id: source, delivery_id: deliveryId }, "duplicate webhook delivery ignored");
+        this.logger.info(
+          { source_id: source, status_code: 200, delivery_id: deliveryId, event_id: claim.existing },
+          `webhook ${source} duplicate delivery ${deliveryId} ignored (200)`,
+        );
         return sendJson(res, 200, { status: "duplicate", event_id: claim.existing });
       }
     }
@@ -194,16 +236,16 @@ export class WebhookServer {
       } catch (err) {
         await release();
         if (err instanceof TriggerError && err.kind === "not_running") {
-          this.stats.record(source, "rejected", 503);
+          this.refused(source, 503, "the runtime is not accepting events", deliveryId);
           return sendError(res, 503, "shutting_down", "the runtime is not accepting events", { "retry-after": "5" });
         }
         this.stats.record(source, "rejected", 500);
-        this.logger.error({ err, source_id: source }, "recording a webhook failed");
+        this.logger.error({ err, source_id: source, status_code: 500, delivery_id: deliveryId }, `webhook ${source} refused (500): recording it failed`);
         return sendError(res, 500, "internal_error", "the event could not be recorded; retry later");
       }
       if (outcome.status === "full") {
         await release();
-        this.stats.record(source, "rejected", 429);
+        this.refused(source, 429, "every matching entry point's queue is full", deliveryId);
         const retry = String(Math.max(1, Math.ceil(outcome.retry_after_seconds)));
         return sendError(res, 429, "queue_full", "every matching entry point's queue is full", { "retry-after": retry });
       }
@@ -211,9 +253,10 @@ export class WebhookServer {
         await this.options.keys.set(DEDUP_NAMESPACE, dedupKey, outcome.event.id, route.def.dedup_ttl);
       }
       this.stats.record(source, "accepted", 202);
+      const started = outcome.executions.length;
       this.logger.info(
-        { source_id: source, event_id: outcome.event.id, delivery_id: deliveryId, executions: outcome.executions.length },
-        "webhook accepted",
+        { source_id: source, status_code: 202, event_id: outcome.event.id, delivery_id: deliveryId, execution_ids: outcome.executions },
+        `webhook ${source} accepted (202)${deliveryId === undefined ? "" : `, delivery ${deliveryId}`}: ${started} ${started === 1 ? "execution" : "executions"}`,
       );
       sendJson(res, 202, { status: "accepted", event_id: outcome.event.id, executions: outcome.executions });
     } finally {

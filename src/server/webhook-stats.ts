@@ -15,6 +15,11 @@ export class WebhookStats {
     for (const id of sourceIds) this.counts.set(id, { accepted: 0, rejected: 0, duplicates: 0 });
   }
 
+  /** Starts counting a route added by a reload (at zero; an existing one keeps its counts). */
+  addSource(sourceId: string): void {
+    if (!this.counts.has(sourceId)) this.counts.set(sourceId, { accepted: 0, rejected: 0, duplicates: 0 });
+  }
+
   record(sourceId: string, outcome: keyof WebhookCounts, httpStatus: number): void {
     const counts = this.counts.get(sourceId) ?? { accepted: 0, rejected: 0, duplicates: 0 };
     counts[outcome] += 1;

@@ -17,5 +17,6 @@ export async function serveCommand(ctx: CliContext, args: unknown[], opts: Recor
     logger: ctx.logger(),
     interrupt: ctx.interrupt,
     forceInterrupt: ctx.forceInterrupt,
+    onHangup: ctx.onHangup,
   });
 }
