@@ -8,6 +8,8 @@ import { chooseEntryPoint, executionLimits, runOnce } from "../../runtime/run-on
 import { parseTimeoutFlag, readInputFlag } from "../input.js";
 import { ansiPaint, describeFailure, formatSummary, plainPaint } from "../format-result.js";
 import { Progress } from "../progress.js";
+import { debugTrace } from "../debug-trace.js";
+import type { ForagerEvent } from "../../events/types.js";
 import { ensureStorageFolder } from "../storage-check.js";
 import { setsRuntimeKey } from "../../config/load.js";
 import { dirname, resolve } from "node:path";
@@ -95,7 +97,7 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
     onEvent: flags.streamJson
       ? // One line per event as it happens; the bus is drained before runOnce returns, so the result line comes last.
         (event) => ctx.out(`${JSON.stringify(event)}\n`)
-      : progress && ((event) => progress.onEvent(event)),
+      : combineHandlers(progress && ((event) => progress.onEvent(event)), ctx.verbose ? debugTrace(ctx.logger()) : undefined),
     ...telemetry?.runOptions,
   }).finally(async () => {
     await telemetry?.flush();
@@ -137,4 +139,13 @@ async function writeRunOutputs(
     session_id: result.session_id ?? "",
     output: JSON.stringify(result.output),
   }).catch((err: unknown) => ctx.logger().warn({ err }, "could not write the GitHub step outputs ($GITHUB_OUTPUT)"));
+}
+
+/** Both handlers, one, or none. */
+function combineHandlers(
+  a: ((event: ForagerEvent) => void) | undefined,
+  b: ((event: ForagerEvent) => void) | undefined,
+): ((event: ForagerEvent) => void) | undefined {
+  if (a && b) return (event) => (a(event), b(event));
+  return a ?? b;
 }

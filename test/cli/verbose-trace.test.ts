@@ -1,0 +1,36 @@
+// `run -v` shows node transitions, each LLM turn and each tool call at debug level (SPEC 2).
+import { describe, test, after } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { repoRoot, runCli, tempDir } from "../helpers/cli.js";
+
+const dirs: Array<{ cleanup: () => Promise<void> }> = [];
+after(async () => {
+  for (const d of dirs) await d.cleanup();
+});
+
+describe("run -v", () => {
+  test("debug lines for node transitions, LLM turns (model, tokens, ms) and tool calls (name, args, ms)", async () => {
+    const dir = await tempDir();
+    dirs.push(dir);
+    const r = await runCli(["-v", "run", join(repoRoot, "agents/mock-research.yaml"), "--storage", join(dir.path, "s")], { env: { LOG_FORMAT: "json" } });
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stderr.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const trace = lines.filter((l) => l.component === "trace");
+    assert.ok(trace.some((l) => l.msg === "node research started" && l.level === "debug"));
+    assert.ok(trace.some((l) => l.msg === "node research completed" && typeof l.duration_ms === "number"));
+    const turn = trace.find((l) => String(l.msg).startsWith("LLM turn 1"));
+    assert.ok(turn, r.stderr);
+    assert.equal(turn.model, "mock");
+    assert.equal(typeof turn.input_tokens, "number");
+    assert.equal(typeof turn.duration_ms, "number");
+    const tool = trace.find((l) => l.tool === "count_lines");
+    assert.ok(tool, r.stderr);
+    assert.deepEqual(tool.args, { path: "issue-triage.yaml" });
+    assert.equal(typeof tool.duration_ms, "number");
+
+    const quiet = await runCli(["run", join(repoRoot, "agents/mock-research.yaml"), "--storage", join(dir.path, "s")], { env: { LOG_FORMAT: "json", LOG_LEVEL: "info" } });
+    assert.equal(quiet.code, 0);
+    assert.doesNotMatch(quiet.stderr, /"component":"trace"/);
+  });
+});
