@@ -33,4 +33,11 @@ describe("run -v", () => {
     assert.equal(quiet.code, 0);
     assert.doesNotMatch(quiet.stderr, /"component":"trace"/);
   });
+
+  test("-v stack traces point at src/, not at bundle chunks", async () => {
+    const r = await runCli(["-v", "run", "does-not-exist.yaml"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^\s+at .*src\/config\/load\.ts:\d+:\d+\)?$/m, r.stderr);
+    assert.doesNotMatch(r.stderr, /dist\/bundle\//);
+  });
 });
