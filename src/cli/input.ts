@@ -23,7 +23,8 @@ export async function readInputFlag(
       text = await readFile(path, "utf8");
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new UsageError(`--input: cannot read ${source}: ${code === "ENOENT" ? "no such file" : String(err)}`);
+      const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a folder, not a JSON file" : code === "EACCES" ? "permission denied" : (err as Error).message;
+      throw new UsageError(`--input @${source}: cannot read it: ${why}`);
     }
   } else {
     text = value;
@@ -34,7 +35,9 @@ export async function readInputFlag(
     parsed = JSON.parse(text);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new UsageError(`--input: ${source} is not valid JSON (${reason})`, {
+    // Inline JSON is named once ("--input is not valid JSON"), a file or stdin by where it came from.
+    const what = source === "--input" ? "--input" : `--input ${source === "stdin" ? "- (stdin)" : `@${source}`}`;
+    throw new UsageError(`${what} is not valid JSON (${reason})`, {
       hint: `pass a JSON object, e.g. --input '{"path": "."}'`,
     });
   }

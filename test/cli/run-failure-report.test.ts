@@ -44,3 +44,15 @@ describe("a failing run", () => {
     assert.match(r.stdout, /^✘ timed out boom\/default/m);
   });
 });
+
+describe("--input mistakes", () => {
+  test("a folder and bad inline JSON: one clear line each, --input named once", async () => {
+    const folder = await runCli(["run", "boom.yaml", "--input", "@/tmp"], { cwd: dir.path });
+    assert.equal(folder.code, 2);
+    assert.equal(folder.stderr, "error: --input @/tmp: cannot read it: it is a folder, not a JSON file\n");
+    const bad = await runCli(["run", "boom.yaml", "--input", "{x"], { cwd: dir.path });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^error: --input is not valid JSON \(/);
+    assert.equal(bad.stderr.match(/--input/g)?.length, 2, "once in the error, once in the hint's example");
+  });
+});
