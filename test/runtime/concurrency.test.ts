@@ -4,6 +4,7 @@ import { AgentRuntime } from "../../src/runtime/agent-runtime.js";
 import { TriggerRefusedError } from "../../src/runtime/errors.js";
 import { TriggerError } from "../../src/runtime/types.js";
 import { StateError } from "../../src/errors.js";
+import { FakeClock } from "../../src/util/clock.js";
 import { FileSessionStore } from "../../src/storage/sessions.js";
 import { MemorySessionStore } from "../../src/storage/memory.js";
 import type { ExecutionRecord } from "../../src/result.js";
@@ -165,13 +166,19 @@ describe("entry point streams", () => {
 
   test("stop lets running executions finish, records queued ones as cancelled with their input, then refuses triggers", async (t) => {
     const dir = await tempDir(t);
-    const fake = fakeExecutor(50);
-    const runtime = new AgentRuntime({ agent: plainAgent("drain", [api({ max_concurrent: 2 })]), storagePath: dir, execute: fake.execute });
+    // A fake clock: the running two cannot finish (and free a slot for a
+    // queued one) before stop() is called, however slow the triggers are.
+    const clock = new FakeClock(Date.now());
+    const fake = fakeExecutor(50, clock);
+    const runtime = new AgentRuntime({ agent: plainAgent("drain", [api({ max_concurrent: 2 })]), storagePath: dir, execute: fake.execute, clock });
     await assert.rejects(runtime.trigger("api"), (err: unknown) => err instanceof StateError && /created/.test(err.message));
     await runtime.start();
     const ids = [];
     for (let i = 0; i < 5; i++) ids.push(await runtime.trigger("api", { i }));
-    await runtime.stop({ graceMs: 5000 });
+    while (fake.running < 2) await new Promise((resolve) => setImmediate(resolve));
+    const stopping = runtime.stop({ graceMs: 5000 });
+    await clock.advance(50);
+    await stopping;
     const statuses = await Promise.all(ids.map(async (id) => (await runtime.getExecution(id))!.status));
     assert.deepEqual(statuses, ["completed", "completed", "cancelled", "cancelled", "cancelled"]);
     const queued = await runtime.store.get(ids[4]!);
