@@ -109,9 +109,11 @@ describe("entry point streams", () => {
 
   test("a trigger is on disk when it is acknowledged, whether it started at once or was queued", async (t) => {
     const dir = await tempDir(t);
-    // The fake executor writes nothing: whatever is on disk was written at admission.
-    const fake = fakeExecutor(200);
-    const runtime = new AgentRuntime({ agent: plainAgent("acked", [api({ max_concurrent: 1, overlap: "queue" })]), storagePath: dir, execute: fake.execute });
+    // The fake executor writes nothing: whatever is on disk was written at
+    // admission. On a fake clock the first cannot end before the reads below.
+    const clock = new FakeClock(Date.now());
+    const fake = fakeExecutor(200, clock);
+    const runtime = new AgentRuntime({ agent: plainAgent("acked", [api({ max_concurrent: 1, overlap: "queue" })]), storagePath: dir, execute: fake.execute, clock });
     await runtime.start();
     const started = await runtime.trigger("api", { n: 1 });
     const queued = await runtime.trigger("api", { n: 2 });
