@@ -99,7 +99,7 @@ describe("entry point streams", () => {
       assert.ok(err instanceof TriggerError);
       assert.equal(err.kind, "invalid_input");
       assert.match(err.message, /query/);
-      assert.match(err.message, /n: /);
+      assert.match(err.message, /"n" must be an integer, got string/);
       return true;
     });
     await assert.rejects(runtime.trigger("nope"), (err: unknown) => err instanceof TriggerError && err.kind === "not_found");
