@@ -4,7 +4,7 @@
  * by the caller from the path.
  */
 import type { z } from "zod";
-import { didYouMean } from "../util/suggest.js";
+import { closestValue, didYouMean } from "../util/suggest.js";
 import type { KeyPath } from "./positions.js";
 
 export interface SchemaProblem {
@@ -181,7 +181,8 @@ export function describeZodIssue(issue: z.core.$ZodIssue, data: unknown, root: A
       return [{ path, message: `expected ${expected}; found ${foundText}` }];
     }
     case "invalid_value": {
-      const hint = typeof found === "string" ? didYouMean(found, issue.values.map(String)) : "";
+      const match = typeof found === "string" ? closestValue(found, issue.values.map(String)) : undefined;
+      const hint = match === undefined ? "" : ` (did you mean "${match}"?)`;
       return [{ path, message: `expected one of ${oneOf(issue.values)}; found ${foundText}${hint}` }];
     }
     case "invalid_format": {

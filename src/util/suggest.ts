@@ -56,6 +56,30 @@ export function closestMatch(word: string, candidates: Iterable<string>): string
     : undefined;
 }
 
+/**
+ * The closest candidate, or else the candidate one of whose words (split at
+ * `_` and `-`) is close: "sucess" finds "on_success", "failure" finds
+ * "on_failure". For fixed values, where a user often types only the word that
+ * matters; a word shared by two candidates suggests neither.
+ */
+export function closestValue(word: string, candidates: readonly string[]): string | undefined {
+  const direct = closestMatch(word, candidates);
+  if (direct !== undefined) return direct;
+  const owners = new Map<string, string | null>();
+  for (const candidate of candidates) {
+    for (const part of candidate.toLowerCase().split(/[_-]/)) {
+      if (part.length < 3 || part === candidate.toLowerCase()) continue;
+      const owner = owners.get(part);
+      owners.set(part, owner === undefined || owner === candidate ? candidate : null);
+    }
+  }
+  const lower = word.toLowerCase();
+  const exact = owners.get(lower);
+  if (exact) return exact;
+  const part = closestMatch(lower, [...owners.keys()]);
+  return part === undefined ? undefined : (owners.get(part) ?? undefined);
+}
+
 /** ` (did you mean "x"?)` or an empty string; ready to append to a message. */
 export function didYouMean(word: string, candidates: Iterable<string>): string {
   const match = closestMatch(word, candidates);

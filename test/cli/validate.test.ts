@@ -21,6 +21,11 @@ const BAD_INPUTS: Array<[string, string | Buffer, RegExp]> = [
   ["indent.yaml", "name: demo\ngraph:\n  nodes:\n    - id: a\n   type: tool\n", /^indent\.yaml:5:\d+ .*(indent|mapping|column)/i],
   ["duplicate.yaml", GOOD.replace("tools:", "name: again\ntools:"), /^duplicate\.yaml:2:1 duplicate key "name"/],
   ["edge-typo.yaml", GOOD.replace("to: second", "to: secnd"), /^edge-typo\.yaml:9:26 graph\.edges\[0\]\.to: no node "secnd" \(did you mean "second"\?\)$/],
+  [
+    "enum-typo.yaml",
+    GOOD.replace("to: second", "to: second, condition: sucess"),
+    /^enum-typo\.yaml:9:\d+ graph\.edges\[0\]\.condition: expected one of on_success, on_failure, always; found 'sucess' \(did you mean "on_success"\?\)$/,
+  ],
   ["unknown-key.yaml", `${GOOD}grpah: {}\n`, /^unknown-key\.yaml:10:1 grpah: unknown key "grpah" \(did you mean "graph"\?\)$/],
   [
     "timer.yaml",

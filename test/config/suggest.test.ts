@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { closestMatch, didYouMean, editDistance } from "../../src/util/suggest.js";
+import { closestMatch, closestValue, didYouMean, editDistance } from "../../src/util/suggest.js";
 
 describe("did-you-mean suggestions", () => {
   test("counts an adjacent swap as one edit", () => {
@@ -20,5 +20,15 @@ describe("did-you-mean suggestions", () => {
     assert.equal(closestMatch("zzzz", ["graph", "name"]), undefined);
     assert.equal(closestMatch("x", ["graph"]), undefined);
     assert.equal(didYouMean("completely_different", ["graph", "name"]), "");
+  });
+
+  test("a fixed value is found by one of its words", () => {
+    const conditions = ["on_success", "on_failure", "always"];
+    assert.equal(closestValue("sucess", conditions), "on_success");
+    assert.equal(closestValue("failure", conditions), "on_failure");
+    assert.equal(closestValue("alwyas", conditions), "always");
+    assert.equal(closestValue("sometimes", conditions), undefined);
+    // A word two values share points at neither.
+    assert.equal(closestValue("retry", ["retry_once", "retry_twice"]), undefined);
   });
 });
