@@ -5,6 +5,7 @@
  * the 413 instead of a reset (SPEC 5).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { jsonHeaders } from "./http-util.js";
 
 export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {
@@ -119,13 +120,7 @@ export function refuseAndDrain(
     return;
   }
   const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": String(Buffer.byteLength(text)),
-    "cache-control": "no-store",
-    ...headers,
-    connection: "close",
-  });
+  res.writeHead(status, jsonHeaders(text, { ...headers, connection: "close" }));
   // The answer is complete for the client by its length; ending the
   // response is what makes node close the socket, so it waits.
   res.write(text);

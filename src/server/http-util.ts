@@ -7,18 +7,23 @@ export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
 }
 
+/** The head of a JSON answer of `text`; `headers` may add or override. */
+export function jsonHeaders(text: string, headers: Record<string, string> = {}): Record<string, string> {
+  return {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": String(Buffer.byteLength(text)),
+    "cache-control": "no-store",
+    ...headers,
+  };
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.end();
     return;
   }
   const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": String(Buffer.byteLength(text)),
-    "cache-control": "no-store",
-    ...headers,
-  });
+  res.writeHead(status, jsonHeaders(text, headers));
   res.end(text);
 }
 

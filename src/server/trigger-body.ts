@@ -21,10 +21,15 @@ export interface TriggerBody {
 }
 
 const KNOWN = new Set(["input", "idempotency_key", "wait", "timeout"]);
+const RERUN_FIELDS = new Set(["wait", "timeout"]);
 
-export function parseTriggerBody(body: Buffer): TriggerBody {
+/**
+ * The body as a JSON object with only `allowed` fields; undefined when it
+ * is empty. Too deep, not JSON or not an object is a RequestError.
+ */
+function parseObjectBody(body: Buffer, allowed: ReadonlySet<string>, expected: string): Record<string, unknown> | undefined {
   const text = body.toString("utf8").trim();
-  if (text === "") return { input: {}, wait: false };
+  if (text === "") return undefined;
   if (jsonDepthExceeds(body)) throw new RequestError("invalid_json", `the request body nests deeper than ${MAX_JSON_DEPTH} levels`);
   let parsed: unknown;
   try {
@@ -33,10 +38,16 @@ export function parseTriggerBody(body: Buffer): TriggerBody {
     throw new RequestError("invalid_json", "the request body is not valid JSON");
   }
   if (!isPlainObject(parsed)) throw new RequestError("invalid_request", "the request body must be a JSON object");
-  const unknown = Object.keys(parsed).filter((k) => !KNOWN.has(k));
+  const unknown = Object.keys(parsed).filter((k) => !allowed.has(k));
   if (unknown.length > 0) {
-    throw new RequestError("invalid_request", `unknown field${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; expected input, idempotency_key, wait, timeout`);
+    throw new RequestError("invalid_request", `unknown field${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; ${expected}`);
   }
+  return parsed;
+}
+
+export function parseTriggerBody(body: Buffer): TriggerBody {
+  const parsed = parseObjectBody(body, KNOWN, "expected input, idempotency_key, wait, timeout");
+  if (parsed === undefined) return { input: {}, wait: false };
   const { input, idempotency_key, wait, timeout } = parsed;
   if (input !== undefined && input !== null && !isPlainObject(input)) throw new RequestError("invalid_request", "input must be a JSON object");
   if (idempotency_key !== undefined && idempotency_key !== null && (typeof idempotency_key !== "string" || idempotency_key === "")) {
@@ -56,20 +67,7 @@ export function parseTriggerBody(body: Buffer): TriggerBody {
 
 /** The rerun body `{wait, timeout}`: the input is the re-run execution's, so no other field is accepted. */
 export function parseRerunBody(body: Buffer): Pick<TriggerBody, "wait" | "timeout"> {
-  const text = body.toString("utf8").trim();
-  if (text !== "") {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new RequestError("invalid_json", "the request body is not valid JSON");
-    }
-    if (!isPlainObject(parsed)) throw new RequestError("invalid_request", "the request body must be a JSON object");
-    const unknown = Object.keys(parsed).filter((k) => k !== "wait" && k !== "timeout");
-    if (unknown.length > 0) {
-      throw new RequestError("invalid_request", `unknown field${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; a rerun takes wait and timeout (the input is the re-run execution's)`);
-    }
-  }
+  parseObjectBody(body, RERUN_FIELDS, "a rerun takes wait and timeout (the input is the re-run execution's)");
   const { wait, timeout } = parseTriggerBody(body);
   return { wait, timeout };
 }

@@ -1,10 +1,9 @@
 /** `forager trigger <entry-point>`: start an execution on a running server (SPEC 1, 6). */
 import type { CliContext } from "../context.js";
 import { UsageError } from "../../errors.js";
-import { ControlClient, discoverServer, errorText } from "../../client/index.js";
-import { exitCodeForStatus, type ExecutionResult } from "../../result.js";
+import { ControlClient, discoverServer } from "../../client/index.js";
 import { parseTimeoutFlag, readInputFlag } from "../input.js";
-import { describeFailure, formatSummary, plainPaint } from "../format-result.js";
+import { askServer, reportAnswer } from "../control-answer.js";
 
 interface TriggerFlags {
   agent?: string;
@@ -32,52 +31,25 @@ export async function triggerCommand(ctx: CliContext, args: unknown[], opts: Rec
   const target = await discoverServer({ url: flags.url, token: flags.token, storage: flags.storage, env: ctx.env, cwd: ctx.cwd });
   const client = new ControlClient(target);
 
-  let response;
-  try {
-    response = await client.trigger(
-      { agent: flags.agent, entryPoint, input, idempotencyKey: flags.idempotencyKey, wait, timeout },
-      ctx.interrupt,
-    );
-  } catch (err) {
-    if (ctx.interrupt.aborted) {
-      ctx.err("error: interrupted while waiting; the execution goes on in the server\n");
-      return ctx.interrupt.reason === "SIGTERM" ? 143 : 130;
-    }
-    throw err;
-  }
-  const body = response.body as Record<string, unknown>;
-  const print = (human: string) => ctx.out(flags.json ? `${JSON.stringify(body, null, 2)}\n` : human);
-
-  if (response.status === 200 && body.status === "skipped") {
-    print(`skipped: ${String(body.reason ?? "the entry point is busy")}\n`);
-    return 0;
-  }
-  if (wait && response.status === 200 && typeof body.execution_id === "string" && typeof body.schema_version === "number") {
-    const result = body as unknown as ExecutionResult;
-    print(formatSummary(result, plainPaint));
-    if (!result.success) ctx.say("error", describeFailure(result), { status: result.status, execution_id: result.execution_id });
-    return exitCodeForStatus(result.status, result.error?.reason);
-  }
-  if (wait && response.status === 202 && body.wait_timed_out === true) {
-    print(`still ${String(body.status)}: ${String(body.execution_id)}\n`);
-    ctx.err(`error: execution ${String(body.execution_id)} did not finish within ${timeout}s; it goes on in the server\n`);
-    return 124;
-  }
-  if ((response.status === 202 || response.status === 200) && typeof body.execution_id === "string") {
-    const dup = body.duplicate === true ? " (duplicate: an earlier trigger with this idempotency key)" : "";
-    print(`${String(body.status)} ${body.execution_id} session ${String(body.session_id)}${dup}\n`);
-    return 0;
-  }
-  const agents = agentsToChooseFrom(body);
+  const answer = await askServer(ctx, () =>
+    client.trigger({ agent: flags.agent, entryPoint, input, idempotencyKey: flags.idempotencyKey, wait, timeout }, ctx.interrupt),
+  );
+  if (typeof answer === "number") return answer;
+  const agents = agentsToChooseFrom(answer.body as Record<string, unknown>);
   if (agents) {
     // The server's answer names an HTTP path; a CLI user needs the flag.
     throw new UsageError(`the server runs several agents (${agents.join(", ")}); pass --agent NAME, e.g. forager trigger ${entryPoint} --agent ${agents[0]}`);
   }
-  if (flags.json) ctx.out(`${JSON.stringify(body, null, 2)}\n`);
-  const retry = response.headers.get("retry-after");
-  const suffix = response.status === 429 && retry ? ` (retry after ${retry}s)` : "";
-  ctx.err(`error: trigger ${entryPoint} refused (${response.status}): ${errorText(body)}${suffix}\n`);
-  return 2;
+  return reportAnswer(ctx, answer, {
+    wait,
+    timeout,
+    json: flags.json,
+    refused: `trigger ${entryPoint}`,
+    started: (body) => {
+      const dup = body.duplicate === true ? " (duplicate: an earlier trigger with this idempotency key)" : "";
+      return `${String(body.status)} ${String(body.execution_id)} session ${String(body.session_id)}${dup}\n`;
+    },
+  });
 }
 
 /** The agents listed in an `agent_required` refusal, when that is what it is. */
