@@ -9,6 +9,7 @@ import type { Logger } from "../logging/index.js";
 import { errorMessage } from "../errors.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { isPlainObject } from "../util/json.js";
+import type { ProcessGroupRecord } from "../util/process-groups.js";
 import { Budget, type BudgetBreach } from "./limits.js";
 import { ExecutionHalt, type HaltInfo } from "./errors.js";
 import type { ExecuteOptions } from "./types.js";
@@ -101,6 +102,25 @@ export class ExecutionRun {
       });
     }
     return event;
+  }
+
+  /**
+   * Records a tool's process group in the session's folder while it runs;
+   * the returned release removes it (after the record is written). A failed
+   * write is logged, never fails the tool: it only costs the crash clean-up.
+   */
+  trackProcessGroup(group: ProcessGroupRecord): () => void {
+    const store = this.options.store;
+    if (!store?.recordProcessGroup || !store.releaseProcessGroup) return () => undefined;
+    const agent = this.agent.name;
+    const warn = (err: unknown) => this.logger.warn({ pgid: group.pgid, err: errorMessage(err) }, "could not record a tool's process group");
+    const recorded = store.recordProcessGroup(agent, this.sessionId, group).then(
+      () => true,
+      (err: unknown) => (warn(err), false),
+    );
+    return () => {
+      void recorded.then((ok) => (ok ? store.releaseProcessGroup!(agent, this.sessionId, group.pid) : undefined)).catch(warn);
+    };
   }
 
   /** Hands queued events to the store; a failed write is remembered and fails the execution. */

@@ -19,6 +19,8 @@ import { isAgentName, isSafeId } from "../util/ids.js";
 import { isTempFileName, readJsonFile, writeJsonAtomic } from "./atomic.js";
 import { JsonLinesAppender, readJsonLines } from "./event-log.js";
 import { removeStaleTempFiles, sweepTempFiles } from "./temp-files.js";
+import { reapSessionProcesses, removeProcessFile, writeProcessFile } from "./process-files.js";
+import type { ProcessGroupRecord } from "../util/process-groups.js";
 import { compareNewestFirst, filterExecutionEvents, interruptRecord, isUnfinished, planPrune, sessionLabel, summarize } from "./records.js";
 import { AgentIndex, isLiveElsewhere, type IndexEntry } from "./session-index.js";
 import type { ExecutionSummary, ListQuery, PruneOptions, PruneReport, SessionStore } from "./types.js";
@@ -78,6 +80,8 @@ export class FileSessionStore implements SessionStore {
       const index = await this.loadIndex(agent, { recover: true });
       for (const entry of [...index.entries.values()]) {
         if (!isUnfinished(entry.status) || isLiveElsewhere(entry)) continue;
+        // Tools' programs outlive a kill -9 of their parent (own process group): stop them first.
+        await reapSessionProcesses(this.sessionDir(agent, entry.session_id), this.logger, { agent, session_id: entry.session_id });
         // A crash in mid-write is a crash of an unfinished execution: its folder is the one to clean.
         if (!this.sweepSessionFolders) removed.push(...(await removeStaleTempFiles(this.sessionDir(agent, entry.session_id))));
         const path = this.recordPath(agent, entry.session_id, entry.execution_id);
@@ -145,6 +149,14 @@ export class FileSessionStore implements SessionStore {
     } finally {
       index.end(record.execution_id);
     }
+  }
+
+  recordProcessGroup(agent: string, sessionId: string, group: ProcessGroupRecord): Promise<void> {
+    return writeProcessFile(this.sessionDir(agent, sessionId), group);
+  }
+
+  releaseProcessGroup(agent: string, sessionId: string, pid: number): Promise<void> {
+    return removeProcessFile(this.sessionDir(agent, sessionId), pid);
   }
 
   appendEvents(agent: string, sessionId: string, events: readonly ForagerEvent[]): Promise<void> {

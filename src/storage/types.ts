@@ -5,6 +5,7 @@
  */
 import type { ExecutionRecord, ExecutionStatus } from "../result.js";
 import type { ForagerEvent } from "../events/types.js";
+import type { ProcessGroupRecord } from "../util/process-groups.js";
 
 export interface ExecutionSummary {
   execution_id: string;
@@ -57,6 +58,14 @@ export interface SessionStore {
   prune(options: PruneOptions): Promise<PruneReport>;
   /** Waits until every pending write is on disk. */
   flush(): Promise<void>;
+  /**
+   * Records a process group a tool of the session is running, so `init`
+   * after a crash can stop what is left of it. Optional: a store without
+   * it (memory) has no later start to reap at.
+   */
+  recordProcessGroup?(agent: string, sessionId: string, group: ProcessGroupRecord): Promise<void>;
+  /** Forgets a recorded group once its program has been reaped. */
+  releaseProcessGroup?(agent: string, sessionId: string, pid: number): Promise<void>;
 }
 
 /** The agent's shared key-value state, kept on disk across executions and restarts. */

@@ -10,6 +10,7 @@ import { resolve as resolvePath } from "node:path";
 import { constants as osConstants } from "node:os";
 import type { ShellToolDef } from "../config/schema.js";
 import { abortReason } from "../util/abort.js";
+import { describeProcessGroup } from "../util/process-groups.js";
 import { errorMessage } from "../errors.js";
 import { CappedOutput } from "./output-cap.js";
 import { asText, makeTool, renderField } from "./tool-base.js";
@@ -84,6 +85,10 @@ async function runShell(
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
+    // Recorded before anything can await: the group outlives a kill -9 of
+    // this process, and the next start stops it from this record.
+    const group = child.pid === undefined ? undefined : describeProcessGroup(child.pid);
+    const release = group ? ctx.trackProcessGroup?.(group) : undefined;
     const stdout = new CappedOutput(def.max_output_bytes);
     const stderr = new CappedOutput(def.max_output_bytes);
     child.stdout!.on("data", (chunk: Buffer) => stdout.push(chunk));
@@ -117,6 +122,7 @@ async function runShell(
       clearTimeout(timeout);
       if (killTimer) clearTimeout(killTimer);
       ctx.signal.removeEventListener("abort", onAbort);
+      release?.();
       if (spawnError) {
         if (spawnError.code === "ENOENT") reject(new ToolError(name, `command not found: ${program}`, { cause: spawnError }));
         else if (spawnError.code === "EACCES") reject(new ToolError(name, `permission denied running ${program}`, { cause: spawnError }));

@@ -6,6 +6,7 @@
  */
 import type { Logger } from "../logging/index.js";
 import type { EventInit, ForagerEvent } from "../events/types.js";
+import type { ProcessGroupRecord } from "../util/process-groups.js";
 
 export interface ToolContext {
   signal: AbortSignal;
@@ -14,6 +15,12 @@ export interface ToolContext {
   logger: Logger;
   /** Publishes on the event bus with the execution's ids filled in (emit tool). */
   publish(event: EventInit): ForagerEvent;
+  /**
+   * Records a process group the tool started in the execution's session
+   * while it runs (so a restart after a crash can stop it); call the
+   * returned function once the program is reaped. Absent: nothing records.
+   */
+  trackProcessGroup?(group: ProcessGroupRecord): () => void;
 }
 
 export interface Tool {

@@ -22,6 +22,7 @@ export async function invokeTool(ctx: NodeContext, tool: Tool, args: Record<stri
       scope: ctx.scope,
       logger: ctx.logger,
       publish: (init) => run.publish({ node_id: node.id, ...init }),
+      trackProcessGroup: (group) => run.trackProcessGroup(group),
     });
     run.emit(
       "tool_call_completed",
