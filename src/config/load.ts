@@ -197,6 +197,9 @@ function pruneInvalid(
       removals.push(path.slice(0, Math.max(1, path.length - level + 1)));
     }
     for (const path of removals) removeAt(copy, path);
+    // `name` is required, so leaving out a bad one would fail every pass and
+    // hide the rest of the file's problems: check the rest under a stand-in.
+    if (copy.name === undefined) copy.name = "unnamed";
     const result = AgentFileSchema.safeParse(compact(copy));
     if (result.success) return { file: result.data, toFilePath: (path) => originalPath(copy, path) };
     issues = result.error.issues as typeof issues;

@@ -118,6 +118,23 @@ describe("forager validate", () => {
     assert.match(r.stderr, /^unset\.yaml:11:17 runtime\.webhook_host: environment variable UNSET_VAR is not set/);
   });
 
+  test("an invalid or missing name does not hide the file's other problems", async () => {
+    const body = "graph:\n  nodes:\n    - { id: first, type: function, module: ./missing.mjs }\n";
+    await writeFile(join(dir.path, "bad-name.yaml"), `name: "Bad Name!"\n${body}`);
+    await writeFile(join(dir.path, "no-name.yaml"), body);
+    const bad = await runCli(["validate", "bad-name.yaml"], { cwd: dir.path, env: ENV });
+    assert.equal(bad.code, 2, bad.stderr);
+    const badLines = bad.stderr.trimEnd().split("\n");
+    assert.match(badLines[0]!, /^bad-name\.yaml:1:7 name: expected a lower-case name/);
+    assert.match(badLines[1]!, /^bad-name\.yaml:4:\d+ graph\.nodes\[0\]\.module: module file not found: .*missing\.mjs$/);
+    assert.equal(badLines[2], "error: 2 problems in 1 of 1 file");
+    const missing = await runCli(["validate", "no-name.yaml"], { cwd: dir.path, env: ENV });
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /^no-name\.yaml:1:1 name: missing required key "name"/);
+    assert.match(missing.stderr, /\nno-name\.yaml:3:\d+ graph\.nodes\[0\]\.module: module file not found/);
+    assert.match(missing.stderr, /\nerror: 2 problems in 1 of 1 file\n$/);
+  });
+
   test("several files: every issue of every file, exit 2 when any is invalid", async () => {
     const r = await runCli(["validate", "good.yaml", "edge-typo.yaml", "unknown-key.yaml"], { cwd: dir.path, env: ENV });
     assert.equal(r.code, 2);
