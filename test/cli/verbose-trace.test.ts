@@ -1,6 +1,7 @@
 // `run -v` shows node transitions, each LLM turn and each tool call at debug level (SPEC 2).
 import { describe, test, after } from "node:test";
 import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { repoRoot, runCli, tempDir } from "../helpers/cli.js";
 
@@ -32,6 +33,26 @@ describe("run -v", () => {
     const quiet = await runCli(["run", join(repoRoot, "agents/mock-research.yaml"), "--storage", join(dir.path, "s")], { env: { LOG_FORMAT: "json", LOG_LEVEL: "info" } });
     assert.equal(quiet.code, 0);
     assert.doesNotMatch(quiet.stderr, /"component":"trace"/);
+  });
+
+  test("-v: a function node's error keeps its class, and its stack points at the module and at src/ (worker thread included)", async () => {
+    const dir = await tempDir();
+    dirs.push(dir);
+    await writeFile(
+      join(dir.path, "boom.mjs"),
+      `class DiskFullError extends Error { constructor(m) { super(m); this.name = "DiskFullError"; } }\nexport default () => { throw new DiskFullError("no space left on /data"); };\n`,
+    );
+    await writeFile(join(dir.path, "agent.yaml"), "name: fe\ngraph:\n  nodes:\n    - { id: check, type: function, module: ./boom.mjs, output_keys: [ok] }\n");
+    const r = await runCli(["-v", "run", join(dir.path, "agent.yaml"), "--storage", join(dir.path, "s")], { env: { LOG_FORMAT: "json" } });
+    assert.equal(r.code, 1, r.stderr);
+    const lines = r.stderr.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const threw = lines.find((l) => l.msg === "function node threw");
+    assert.ok(threw, r.stderr);
+    const err = threw.err as { type: string; stack: string };
+    assert.equal(err.type, "DiskFullError");
+    assert.match(err.stack, /boom\.mjs:2:\d+/);
+    assert.match(err.stack, /src\/graph\/nodes\/function-worker\.ts:\d+:\d+/);
+    assert.doesNotMatch(err.stack, /dist\/bundle\//);
   });
 
   test("-v stack traces point at src/, not at bundle chunks", async () => {

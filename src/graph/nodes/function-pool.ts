@@ -140,7 +140,9 @@ export class FunctionPool {
 
   private spawn(): Slot {
     const shared = new SharedArrayBuffer(4);
-    const worker = new Worker(workerEntry(), { workerData: { abortFlag: shared } });
+    // With source maps on (the CLI's -v), traces from the thread point at sources too.
+    const execArgv = process.sourceMapsEnabled ? [...process.execArgv, "--enable-source-maps"] : undefined;
+    const worker = new Worker(workerEntry(), { workerData: { abortFlag: shared }, ...(execArgv ? { execArgv } : {}) });
     const slot: Slot = { worker, flag: new Int32Array(shared), gone: false };
     worker.unref();
     worker.on("message", (message: FromWorker) => this.onMessage(slot, message));
