@@ -34,7 +34,7 @@ async function runWith(input: string) {
   return runCli(["run", join(dir.path, "typed.yaml"), "--input", input, "--storage", join(dir.path, "storage")]);
 }
 
-function assertOneLine(stderr: string, code: number): string {
+function assertOneLine(stderr: string, code: number | null): string {
   assert.equal(code, 2, stderr);
   assert.doesNotMatch(stderr, STACK_LINE);
   const lines = stderr.trimEnd().split("\n");
