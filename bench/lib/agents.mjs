@@ -7,11 +7,22 @@ import { join } from "node:path";
 
 export const STEP_MODULE = "step.mjs";
 export const STEP_SOURCE = [
-  "// A trivial node: counts. Gate support lets a benchmark hold executions in flight.",
+  "// A trivial node: counts. Gate support lets a benchmark hold executions in flight:",
+  "// function nodes run in worker threads, so the gate is a file the benchmark creates.",
+  "import { existsSync } from \"node:fs\";",
   "export default function step({ memory }) { return { n: (memory.n ?? 0) + 1 }; }",
-  "export async function gated() { await globalThis.__benchGate; return { n: 1 }; }",
+  "export async function gated() {",
+  "  const gate = new URL(\"./gate.open\", import.meta.url);",
+  "  while (!existsSync(gate)) await new Promise((resolve) => setTimeout(resolve, 20));",
+  "  return { n: 1 };",
+  "}",
   "",
 ].join("\n");
+
+/** Opens the gate that `gated` executions of the agent in `dir` wait on. */
+export async function openGate(dir) {
+  await writeFile(join(dir, "gate.open"), "");
+}
 
 /** Writes step.mjs and `<name>.yaml` into `dir`; returns the agent file's path. */
 export async function writeAgent(dir, agent) {

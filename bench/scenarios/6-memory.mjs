@@ -12,7 +12,7 @@
  */
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { oneNodeAgent, writeAgent } from "../lib/agents.mjs";
+import { oneNodeAgent, openGate, writeAgent } from "../lib/agents.mjs";
 import { DiscardSessionStore } from "../lib/discard-store.mjs";
 import { rssMb, startHelper, startServe } from "../lib/proc.mjs";
 import { importDist, ROOT, runScenario, sleep } from "../lib/scenario.mjs";
@@ -99,9 +99,7 @@ await runScenario("memory", async (ctx) => {
   const queued = ctx.quick ? 500 : 5000;
   {
     const storage = await ctx.tempDir("disk");
-    // The node waits on this gate: one execution runs, the rest queue behind it.
-    let open;
-    globalThis.__benchGate = new Promise((resolve) => (open = resolve));
+    // The node waits on a gate (a file in the agent's folder): one execution runs, the rest queue behind it.
     const gatedAgent = { ...agent, graph: { ...agent.graph, nodes: agent.graph.nodes.map((n) => ({ ...n, export: "gated" })) } };
     const runtime = new AgentRuntime({ agent: gatedAgent, storagePath: storage, logger: silentLogger() });
     await runtime.start();
@@ -113,7 +111,7 @@ await runScenario("memory", async (ctx) => {
     const after = await sample();
     const stats = runtime.getStats();
     if (stats.queued_executions < queued) throw new Error(`expected ${queued} queued executions, stats say ${stats.queued_executions}`);
-    open();
+    await openGate(dir);
     await runtime.stop({ graceMs: 0 });
 
     // Baseline: the same number of pending jobs in a plain array.
