@@ -302,7 +302,8 @@ function validateText(text: string, file: string, options: LoadOptions): Validat
   const sourcePath = resolve(cwd, file);
   const lineCounter = new LineCounter();
   // `<<: *defaults` merge keys are allowed: a common way to share settings between entries.
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, merge: true });
+  // logLevel error: yaml would otherwise print its own warnings (a collection used as a key) on stderr, past our one-line reporting.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, merge: true, logLevel: "error" });
   const yamlIssues: DefinitionIssue[] = doc.errors.map((err) => {
     const pos = err.linePos?.[0] ?? lineCounter.linePos(err.pos[0]);
     return { file, line: pos.line, col: pos.col, path: "", message: yamlErrorMessage(err, text) };

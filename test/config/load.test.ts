@@ -301,3 +301,21 @@ describe("reading files", () => {
     await check("big.yaml", Buffer.alloc(5 * 1024 * 1024, 0x61), /^big\.yaml:1:1 the file is 5\.0 MiB; agent files are limited to 1\.0 MiB$/);
   });
 });
+
+describe("the YAML parser's own warnings", () => {
+  test("a collection used as a key is reported as a problem, and nothing is written to the process's warnings", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on("warning", onWarning);
+    try {
+      const { issues } = validateAgentSource("name: demo\n? { memory. }\n: 1\ngraph:\n  nodes:\n    - { id: a, type: function, module: ./m.mjs }\n", { path: "agent.yaml", cwd: dir, env: {} });
+      assert.ok(issues.some((i) => /unknown key "\{ memory\. \}"/.test(i.message)), JSON.stringify(issues));
+      // process.emitWarning delivers on a later tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    assert.deepEqual(warnings, []);
+  });
+});
