@@ -140,8 +140,10 @@ export class FunctionPool {
 
   private spawn(): Slot {
     const shared = new SharedArrayBuffer(4);
-    // With source maps on (the CLI's -v), traces from the thread point at sources too.
-    const execArgv = process.sourceMapsEnabled ? [...process.execArgv, "--enable-source-maps"] : undefined;
+    // With source maps turned on by the CLI (-v), traces from the thread point at sources too.
+    // Only when the process has no flags of its own: a worker inherits those, and
+    // replacing them (under a test runner or tsx) would drop loaders or be refused.
+    const execArgv = process.sourceMapsEnabled && process.execArgv.length === 0 ? ["--enable-source-maps"] : undefined;
     const worker = new Worker(workerEntry(), { workerData: { abortFlag: shared }, ...(execArgv ? { execArgv } : {}) });
     const slot: Slot = { worker, flag: new Int32Array(shared), gone: false };
     worker.unref();
