@@ -195,6 +195,8 @@ describe("cancel, rerun and events against forager serve", () => {
     serve.child.kill("SIGKILL");
     await serve.exited;
     serve = await startServe();
+    // Events published while the stream is away are not replayed: wait until it follows the new server.
+    await waitFor(() => events.stderr().includes(`events: reconnected to ${serve.url}`), 30_000, 100);
     assert.equal(await statusOf(crashed.execution_id), "interrupted");
     const rerunCrashed = await forager(["rerun", crashed.execution_id, "--json"]);
     assert.equal(rerunCrashed.code, 0, rerunCrashed.stderr);
