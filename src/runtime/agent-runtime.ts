@@ -20,6 +20,7 @@ import { FunctionPool } from "../graph/nodes/function-pool.js";
 import type { LlmProvider } from "../llm/types.js";
 import { silentLogger, type Logger } from "../logging/index.js";
 import { isTerminal, type ExecutionResult } from "../result.js";
+import { FileIngestLog, noIngestLog, type IngestLog } from "../storage/ingest-log.js";
 import { FileKeyStore, MemoryKeyStore } from "../storage/keys.js";
 import { MemorySessionStore } from "../storage/memory.js";
 import { FileSessionStore } from "../storage/sessions.js";
@@ -128,11 +129,12 @@ export class AgentRuntime implements RuntimeHandle {
     this.store = options.store ?? (root ? new FileSessionStore(root, { logger: this.logger, clock: this.clock }) : new MemorySessionStore({ clock: this.clock }));
     this.stateStore = options.state ?? (root ? new FileStateStore(root) : new MemoryStateStore());
     this.keys = options.keys ?? (root ? new FileKeyStore(root, { clock: this.clock }) : new MemoryKeyStore({ clock: this.clock }));
+    const ingestLog: IngestLog = root ? new FileIngestLog(root) : noIngestLog;
     this.execute = options.execute;
     this.resources = new AgentResources({ tools: options.tools, llm: options.llm, logger: this.logger, clock: this.clock });
     this.retention = new RetentionSchedule({
       store: this.store,
-      storagePath: root,
+      ingestLog,
       policy: this.config.session_retention,
       clock: this.clock,
       logger: this.logger,
@@ -170,7 +172,7 @@ export class AgentRuntime implements RuntimeHandle {
     this.intake = new EventIntake({
       clock: this.clock,
       logger: this.logger,
-      storagePath: root,
+      ingestLog,
       publish: (init) => this.bus.publish(init),
       admit: (stream, input, admitOptions) => this.dispatcher.admit(stream, input, admitOptions),
       cancel: (executionId, reason) => this.cancel(executionId, reason),

@@ -7,9 +7,7 @@
 import { completeEvent } from "../events/bus.js";
 import type { EventInit, ForagerEvent } from "../events/types.js";
 import type { Logger } from "../logging/index.js";
-import { AppendFiles } from "../storage/append-files.js";
-import { JsonLinesAppender } from "../storage/event-log.js";
-import { ingestLogPath } from "../storage/ingest-log.js";
+import type { IngestLog } from "../storage/ingest-log.js";
 import type { Clock } from "../util/clock.js";
 import type { AdmitOptions } from "./dispatcher.js";
 import { ChainTracker, eventMatches } from "./event-triggers.js";
@@ -19,8 +17,8 @@ import type { IngestOptions, IngestOutcome, TriggerOutcome } from "./types.js";
 export interface EventIntakeHost {
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Where the ingest log lives; none = in-memory storage, nothing is logged. */
-  readonly storagePath?: string;
+  /** The durable record of ingested events. */
+  readonly ingestLog: IngestLog;
   publish(init: EventInit): ForagerEvent;
   admit(stream: EntryPointStream, input: Record<string, unknown>, options: AdmitOptions): Promise<TriggerOutcome>;
   cancel(executionId: string, reason: string): Promise<unknown>;
@@ -31,8 +29,6 @@ export class EventIntake {
   private readonly streams: EntryPointStream[] = [];
   /** Ids of events ingested here: their triggers already happened when the bus delivers them. */
   private readonly ingested = new Set<string>();
-  private readonly files = new AppendFiles(8);
-  private readonly log = new JsonLinesAppender(this.files);
 
   constructor(private readonly host: EventIntakeHost) {}
 
@@ -67,7 +63,8 @@ export class EventIntake {
     // starts nothing because a concurrent delivery took the last slot.
     const admitting = this.trigger(matching, event, upstream, options.traceparent);
     try {
-      await this.appendLog(event);
+      // Batched per tick (one append for a burst of deliveries), on disk when this resolves.
+      await this.host.ingestLog.append(event);
     } catch (err) {
       // Not on disk, so not accepted: what was admitted for it must not run.
       const admitted = await admitting.catch(() => [] as string[]);
@@ -99,8 +96,7 @@ export class EventIntake {
 
   /** Writes what is buffered and closes the ingest log's files. */
   async close(): Promise<void> {
-    await this.log.flush();
-    await this.files.closeAll();
+    await this.host.ingestLog.close();
   }
 
   private matching(event: ForagerEvent, upstream: readonly string[]): EntryPointStream[] {
@@ -119,12 +115,5 @@ export class EventIntake {
       }),
     );
     return outcomes.flatMap((outcome) => ("execution_id" in outcome ? [outcome.execution_id] : []));
-  }
-
-  private async appendLog(event: ForagerEvent): Promise<void> {
-    const root = this.host.storagePath;
-    if (!root) return;
-    // Batched per tick (one append for a burst of deliveries), on disk when this resolves.
-    await this.log.append(ingestLogPath(root, event.stream_id ?? "unknown", event.timestamp), [event]);
   }
 }

@@ -10,7 +10,7 @@
  */
 import type { RuntimeConfig } from "../config/schema.js";
 import type { Logger } from "../logging/index.js";
-import { pruneIngestLogs } from "../storage/ingest-log.js";
+import type { IngestLog } from "../storage/ingest-log.js";
 import { applyRetention } from "../storage/retention.js";
 import type { SessionStore } from "../storage/types.js";
 import type { Clock, ClockTimer } from "../util/clock.js";
@@ -20,8 +20,8 @@ const MIN_INTERVAL_MS = 1_000;
 
 export interface RetentionOptions {
   store: SessionStore;
-  /** Where the ingest log lives; none = in-memory storage. */
-  storagePath?: string;
+  /** Old days of it go with `max_age`. */
+  ingestLog: IngestLog;
   policy: RuntimeConfig["session_retention"];
   clock: Clock;
   logger: Logger;
@@ -102,10 +102,10 @@ export class RetentionSchedule {
   }
 
   private async pass(agent: string | undefined): Promise<void> {
-    const { store, policy, storagePath, clock, logger } = this.options;
+    const { store, policy, ingestLog, clock, logger } = this.options;
     try {
       await applyRetention(store, policy, { agent });
-      if (agent === undefined && storagePath && policy?.max_age !== undefined) await pruneIngestLogs(storagePath, policy.max_age, clock.now());
+      if (agent === undefined && policy?.max_age !== undefined) await ingestLog.prune(policy.max_age, clock.now());
     } catch (err) {
       logger.warn({ err, agent }, "session retention failed");
     }

@@ -1,11 +1,27 @@
 /**
- * The durable record of accepted external events (webhooks):
- * `<root>/_events/<source>/<YYYY-MM-DD>.jsonl`, one file per source and UTC
- * day, so old days can be dropped whole by retention instead of the log
- * growing for ever.
+ * The durable record of accepted external events (webhooks), behind the
+ * `IngestLog` interface so another backend (a Redis stream) can hold it.
+ *
+ * The file log: `<root>/_events/<source>/<YYYY-MM-DD>.jsonl`, one file per
+ * source and UTC day, so old days can be dropped whole by retention instead
+ * of the log growing for ever. Appends are batched per tick (one write for a
+ * burst of deliveries) through handles kept open, and a torn last line is
+ * set aside before the next append (torn-tail.ts).
  */
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { ForagerEvent } from "../events/types.js";
+import { AppendFiles } from "./append-files.js";
+import { JsonLinesAppender } from "./event-log.js";
+
+export interface IngestLog {
+  /** Records an accepted event; resolves once it is durable (in the OS for the file log). */
+  append(event: ForagerEvent): Promise<void>;
+  /** Drops records older than `maxAgeSeconds` at `nowMs` (whole days for the file log); returns what was removed. */
+  prune(maxAgeSeconds: number, nowMs: number): Promise<string[]>;
+  /** Writes what is buffered and releases open files; the log may be used again after. */
+  close(): Promise<void>;
+}
 
 // A day's torn tails (torn-tail.ts) go with the day.
 const DAY_FILE = /^(\d{4})-(\d{2})-(\d{2})\.jsonl(\.torn)?$/;
@@ -14,6 +30,37 @@ export function ingestLogPath(root: string, source: string, timestamp: string): 
   const safe = source.replace(/[^A-Za-z0-9_.-]/g, "_");
   return join(root, "_events", safe, `${timestamp.slice(0, 10)}.jsonl`);
 }
+
+/** The JSON-lines ingest log under `root`. */
+export class FileIngestLog implements IngestLog {
+  // Few hot files (one per source and day): handles stay open between writes.
+  private readonly files = new AppendFiles(8);
+  private readonly log = new JsonLinesAppender(this.files);
+
+  constructor(readonly root: string) {}
+
+  append(event: ForagerEvent): Promise<void> {
+    return this.log.append(ingestLogPath(this.root, event.stream_id ?? "unknown", event.timestamp), [event]);
+  }
+
+  prune(maxAgeSeconds: number, nowMs: number): Promise<string[]> {
+    return pruneIngestLogs(this.root, maxAgeSeconds, nowMs);
+  }
+
+  async close(): Promise<void> {
+    await this.log.flush();
+    await this.files.closeAll();
+  }
+}
+
+/** No ingest log: in-memory storage, where the bus is the only record of an event. */
+export const noIngestLog: IngestLog = {
+  async append() {},
+  async prune() {
+    return [];
+  },
+  async close() {},
+};
 
 /** Removes day files whose whole day ended more than `maxAgeSeconds` before `nowMs`; returns their paths. */
 export async function pruneIngestLogs(root: string, maxAgeSeconds: number, nowMs: number): Promise<string[]> {
