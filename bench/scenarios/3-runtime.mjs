@@ -84,7 +84,7 @@ await runScenario("runtime", async (ctx) => {
     inMemory.push(await foragerRate(10, roundMs, memoryRuntime));
   }
   ctx.log(`${rounds} rounds of ${roundMs} ms per level`);
-  const stats = runtime.getStats();
+  const stats = await runtime.getStats();
   for (const level of LEVELS) {
     const counts = stats.streams[`throughput/c${level}`]?.status_counts;
     if (counts && counts.failed > 0) throw new Error(`c${level}: ${counts.failed} executions failed`);

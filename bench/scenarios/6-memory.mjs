@@ -109,7 +109,7 @@ await runScenario("memory", async (ctx) => {
     const before = await sample();
     for (let i = 0; i < queued; i++) await runtime.trigger("gated", { i, note: "a small input like a real trigger's" });
     const after = await sample();
-    const stats = runtime.getStats();
+    const stats = await runtime.getStats();
     if (stats.queued_executions < queued) throw new Error(`expected ${queued} queued executions, stats say ${stats.queued_executions}`);
     await openGate(dir);
     await runtime.stop({ graceMs: 0 });

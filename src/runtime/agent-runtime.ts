@@ -413,11 +413,11 @@ export class AgentRuntime implements RuntimeHandle {
     }
   }
 
-  pauseTimers(): void {
+  async pauseTimers(): Promise<void> {
     this.paused = true;
   }
 
-  resumeTimers(): void {
+  async resumeTimers(): Promise<void> {
     this.paused = false;
   }
 
@@ -426,7 +426,7 @@ export class AgentRuntime implements RuntimeHandle {
   }
 
   /** SPEC 4.5. Counters only: O(entry points), whatever the history. */
-  getStats(): RuntimeStats {
+  async getStats(): Promise<RuntimeStats> {
     const streams: RuntimeStats["streams"] = {};
     for (const slot of this.agents.values()) {
       const idle = this.dispatcher.idleSeconds(slot.agent.name);

@@ -124,10 +124,13 @@ export interface RuntimeHandle {
    */
   rerun(executionId: string): Promise<RerunOutcome | undefined>;
   waitForCompletion(executionId: string, options?: WaitOptions): Promise<ExecutionResult | undefined>;
-  pauseTimers(): void;
-  resumeTimers(): void;
+  /** Resolves once timers are paused (everywhere the runtime's timers fire). */
+  pauseTimers(): Promise<void>;
+  resumeTimers(): Promise<void>;
+  /** The last known pause state, cached: it never waits on a backend. */
   readonly timersPaused: boolean;
-  getStats(): RuntimeStats;
+  /** Async because a shared backend answers with a round trip; in process it resolves at once. */
+  getStats(): Promise<RuntimeStats>;
   subscribe(handler: EventHandler, filter?: EventFilter): () => void;
   stop(options?: StopOptions): Promise<void>;
 }

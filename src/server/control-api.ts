@@ -67,7 +67,7 @@ export class ControlApi {
     const seg = "([^/]+)";
     this.routes = [
       { pattern: /^\/health$/, methods: { GET: (_q, r) => this.health(r) } },
-      { pattern: /^\/stats$/, methods: { GET: (_q, r) => sendJson(r, 200, this.stats()) } },
+      { pattern: /^\/stats$/, methods: { GET: async (_q, r) => sendJson(r, 200, await this.stats()) } },
       { pattern: /^\/metrics$/, methods: { GET: (_q, r) => this.renderMetrics(r) } },
       { pattern: new RegExp(`^/agents/${seg}/entry-points/${seg}/trigger$`), methods: { POST: (q, r, p) => this.trigger(q, r, p[0], p[1]!) } },
       { pattern: new RegExp(`^/entry-points/${seg}/trigger$`), methods: { POST: (q, r, p) => this.trigger(q, r, undefined, p[0]!) } },
@@ -112,8 +112,8 @@ export class ControlApi {
   }
 
   /** The stats object of `GET /stats`: the runtime's plus the webhook counters. */
-  stats(): Record<string, unknown> {
-    return { ...this.options.runtime.getStats(), webhooks: this.options.webhooks?.snapshot() ?? {} };
+  async stats(): Promise<Record<string, unknown>> {
+    return { ...(await this.options.runtime.getStats()), webhooks: this.options.webhooks?.snapshot() ?? {} };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -156,8 +156,8 @@ export class ControlApi {
     sendJson(res, 503, { status, failing, checks });
   }
 
-  private renderMetrics(res: ServerResponse): void {
-    const text = this.metrics.render(this.options.runtime.getStats(), this.options.webhooks);
+  private async renderMetrics(res: ServerResponse): Promise<void> {
+    const text = this.metrics.render(await this.options.runtime.getStats(), this.options.webhooks);
     res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" });
     res.end(text);
   }
@@ -306,9 +306,9 @@ export class ControlApi {
     await this.waitAndSend(res, outcome.execution_id, request.timeout, false);
   }
 
-  private setTimers(res: ServerResponse, pause: boolean): void {
-    if (pause) this.options.runtime.pauseTimers();
-    else this.options.runtime.resumeTimers();
+  private async setTimers(res: ServerResponse, pause: boolean): Promise<void> {
+    if (pause) await this.options.runtime.pauseTimers();
+    else await this.options.runtime.resumeTimers();
     this.logger.info(pause ? "timers paused" : "timers resumed");
     sendJson(res, 200, { timers_paused: this.options.runtime.timersPaused });
   }

@@ -8,7 +8,7 @@ import type { LlmProvider } from "../llm/types.js";
 import type { Logger } from "../logging/index.js";
 import { registerSecret } from "../logging/index.js";
 import type { ReloadSummary } from "../runtime/reload-plan.js";
-import type { RuntimeHandle } from "../runtime/types.js";
+import type { RuntimeHandle, RuntimeStats } from "../runtime/types.js";
 import type { KeyStore } from "../storage/types.js";
 import { startTelemetry, type Telemetry } from "../telemetry/index.js";
 import { resolveToken } from "./auth.js";
@@ -151,7 +151,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     const webhookUrl = config.webhook_routes.length > 0 ? await startWebhooks(config.webhook_routes) : undefined;
     control = new ControlApi({ runtime, token, webhooks: webhookStats, logger: logger.child({ component: "control" }), maxConnections: caps.control, storagePath });
     const metricsSource = control.metrics;
-    telemetry?.exportMetrics(() => metricsSource.families(live.getStats(), webhookStats));
+    telemetry?.exportMetrics(async () => metricsSource.families(await live.getStats(), webhookStats));
     const url = await control.listen(listeners.controlHost, listeners.controlPort).catch((err: unknown) => {
       throw listenerError(err, "control", listeners.controlHost, listeners.controlPort);
     });
@@ -166,7 +166,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     };
     await writeServeFile(storagePath, info);
     wroteServeFile = true;
-    logStartup(logger, runtime, config.webhook_routes, { url, webhookUrl, storagePath, agents: info.agents });
+    logStartup(logger, await runtime.getStats(), config.webhook_routes, { url, webhookUrl, storagePath, agents: info.agents });
     options.onReady?.({ ...info, storage_path: storagePath });
     void notifier.notify("READY=1", `STATUS=serving ${info.agents.join(", ")}`);
     notifier.startWatchdog();
@@ -196,7 +196,7 @@ export async function serve(options: ServeOptions): Promise<number> {
 
     const signal = await untilAborted(options.interrupt);
     await reloader.close();
-    const before = runtime.getStats();
+    const before = await runtime.getStats();
     logger.info(
       { signal, running: before.active_executions, queued: before.queued_executions, grace_seconds: config.shutdown_grace_seconds },
       `shutting down on ${signal}: intake stopped; ${before.active_executions} running get ${config.shutdown_grace_seconds}s to finish, ${before.queued_executions} queued are cancelled`,
@@ -239,11 +239,10 @@ const TELEMETRY_FLUSH_MS = 5000;
 /** One line saying what this process serves: agents, entry points, timers, routes, listeners. */
 function logStartup(
   logger: Logger,
-  runtime: ServableRuntime,
+  stats: RuntimeStats,
   routes: readonly WebhookRouteDef[],
   where: { url: string; webhookUrl?: string; storagePath: string; agents: string[] },
 ): void {
-  const stats = runtime.getStats();
   const entryPoints = Object.keys(stats.streams);
   const timers = Object.keys(stats.timers);
   const routeList = routes.map((r) => `${r.path} (${r.source_id})`);

@@ -30,7 +30,7 @@ export interface MetricExportOptions {
 const DEFAULT_INTERVAL_MS = 60_000;
 
 /** Starts exporting `source()` every OTEL_METRIC_EXPORT_INTERVAL ms (default 60 s). */
-export async function startMetricExport(source: () => MetricFamily[], options: MetricExportOptions): Promise<{ shutdown(): Promise<void> }> {
+export async function startMetricExport(source: () => MetricFamily[] | Promise<MetricFamily[]>, options: MetricExportOptions): Promise<{ shutdown(): Promise<void> }> {
   const startTime = millisToHrTime(Date.now());
   const interval = positive(options.env.OTEL_METRIC_EXPORT_INTERVAL) ?? DEFAULT_INTERVAL_MS;
   const timeout = Math.min(positive(options.env.OTEL_METRIC_EXPORT_TIMEOUT) ?? 30_000, interval);
@@ -40,7 +40,7 @@ export async function startMetricExport(source: () => MetricFamily[], options: M
       return {
         resourceMetrics: {
           resource: options.resource,
-          scopeMetrics: [{ scope: { name: "forager", ...(options.version ? { version: options.version } : {}) }, metrics: source().map((f) => toMetricData(f, startTime, now)) }],
+          scopeMetrics: [{ scope: { name: "forager", ...(options.version ? { version: options.version } : {}) }, metrics: (await source()).map((f) => toMetricData(f, startTime, now)) }],
         },
         errors: [],
       };

@@ -54,7 +54,7 @@ export async function createOtelTelemetry(settings: TelemetrySettings, options: 
     wrapLlm(provider) {
       return tracer ? calls.wrap(provider) : provider;
     },
-    exportMetrics(source: () => MetricFamily[]) {
+    exportMetrics(source: () => MetricFamily[] | Promise<MetricFamily[]>) {
       if (!settings.metrics || metrics) return;
       pendingMetrics.push(
         import("./otlp-metrics.js").then(

@@ -16,7 +16,7 @@ export interface Telemetry {
    */
   wrapLlm(provider: LlmProvider): LlmProvider;
   /** Exports these metric families over OTLP at each interval (OTEL_METRIC_EXPORT_INTERVAL); no-op unless OTLP metrics are on. */
-  exportMetrics(source: () => MetricFamily[]): void;
+  exportMetrics(source: () => MetricFamily[] | Promise<MetricFamily[]>): void;
   /** Ends open spans, exports what is buffered and stops, within `timeoutMs`. Never rejects. */
   shutdown(timeoutMs: number): Promise<void>;
 }

@@ -21,7 +21,7 @@ describe("entry point streams", () => {
     const results = await Promise.all(ids.map((id) => runtime.waitForCompletion(id, { timeoutMs: 30_000 })));
     assert.equal(results.filter((r) => r?.status === "completed").length, 1000);
     assert.equal(fake.maxRunning, 5);
-    const stats = runtime.getStats().streams["burst/api"]!;
+    const stats = (await runtime.getStats()).streams["burst/api"]!;
     assert.equal(stats.status_counts.completed, 1000);
     assert.equal(stats.status_counts.queued, 0);
     assert.equal(stats.available_slots, 5);
@@ -38,8 +38,8 @@ describe("entry point streams", () => {
     await runtime.start();
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push(await runtime.trigger("api", {}, { agent: i % 2 ? "one" : "two" }));
-    assert.equal(runtime.getStats().active_executions, 3);
-    assert.equal(runtime.getStats().queued_executions, 17);
+    assert.equal((await runtime.getStats()).active_executions, 3);
+    assert.equal((await runtime.getStats()).queued_executions, 17);
     await Promise.all(ids.map((id) => runtime.waitForCompletion(id)));
     assert.equal(fake.maxRunning, 3);
     assert.deepEqual(new Set(fake.started.map((o) => o.agent.name)), new Set(["one", "two"]));
@@ -86,7 +86,7 @@ describe("entry point streams", () => {
     const full = await runtime.submit({ entryPoint: "queuer" });
     assert.equal(full.status, "rejected");
     assert.match((full as { reason: string }).reason, /queue of busy\/queuer is full/);
-    assert.equal(runtime.getStats().streams["busy/queuer"]!.status_counts.queued, 1);
+    assert.equal((await runtime.getStats()).streams["busy/queuer"]!.status_counts.queued, 1);
     await runtime.stop({ graceMs: 0 });
   });
 
@@ -138,9 +138,10 @@ describe("entry point streams", () => {
     const runtime = new AgentRuntime({ agent: plainAgent("full", [api({})]), store: new FullDisk(), execute: fake.execute });
     await runtime.start();
     await assert.rejects(runtime.trigger("api", { n: 1 }), /could not record the execution on disk: ENOSPC/);
-    const stats = () => runtime.getStats().streams["full/api"]!.status_counts;
-    for (let i = 0; i < 100 && stats().running > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.deepEqual({ running: stats().running, queued: stats().queued, cancelled: stats().cancelled }, { running: 0, queued: 0, cancelled: 1 });
+    const stats = async () => (await runtime.getStats()).streams["full/api"]!.status_counts;
+    for (let i = 0; i < 100 && (await stats()).running > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const { running, queued, cancelled } = await stats();
+    assert.deepEqual({ running, queued, cancelled }, { running: 0, queued: 0, cancelled: 1 });
     await runtime.stop({ graceMs: 0 });
   });
 

@@ -109,7 +109,8 @@ describe("runtime with the executor", () => {
     assert.equal(after.length, 2);
     // The webhook event on the bus does not trigger the entry point a second time.
     await runtime.bus.drain();
-    assert.equal(runtime.getStats().streams["hooks/opened"]!.status_counts.running + runtime.getStats().streams["hooks/opened"]!.status_counts.queued, 1);
+    const counts = (await runtime.getStats()).streams["hooks/opened"]!.status_counts;
+    assert.equal(counts.running + counts.queued, 1);
     await runtime.stop({ graceMs: 0 });
     assert.equal((await runtime.getExecution(first.executions[0]!))?.status, "cancelled");
   });

@@ -52,7 +52,7 @@ describe("AgentRuntime.reload", () => {
     const t = await setup([plainAgent("ops", [api(), timer(5), { id: "old", trigger_type: "api" }])], 1000);
     await t.clock.advance(5 * MIN);
     await t.settle();
-    assert.equal(t.runtime.getStats().timers["ops/tick"]!.fired, 1);
+    assert.equal((await t.runtime.getStats()).timers["ops/tick"]!.fired, 1);
 
     const summary = t.runtime.reload([plainAgent("ops", [api(), timer(2), { id: "new", trigger_type: "api" }])]);
     assert.deepEqual(summary, {
@@ -60,16 +60,16 @@ describe("AgentRuntime.reload", () => {
       entry_points: { added: ["ops/new"], removed: ["ops/old"], changed: ["ops/tick"], unchanged: ["ops/api"] },
     });
     const reloadedAt = T0 + 5 * MIN;
-    assert.equal(t.runtime.getStats().timers["ops/tick"]!.next_run_at, iso(reloadedAt + 2 * MIN));
+    assert.equal((await t.runtime.getStats()).timers["ops/tick"]!.next_run_at, iso(reloadedAt + 2 * MIN));
     await t.clock.advance(4 * MIN);
     await t.settle();
     const fired = t.events.filter((e) => e.type === "timer_fired").map((e) => e.data.scheduled_at);
     assert.deepEqual(fired, [iso(T0 + 5 * MIN), iso(reloadedAt + 2 * MIN), iso(reloadedAt + 4 * MIN)]);
-    assert.equal(t.runtime.getStats().timers["ops/tick"]!.fired, 3, "counters carry over a reload");
+    assert.equal((await t.runtime.getStats()).timers["ops/tick"]!.fired, 3, "counters carry over a reload");
 
     assert.match(await t.runtime.trigger("new"), /.+/);
     await assert.rejects(t.runtime.trigger("old"), (err: unknown) => err instanceof TriggerError && err.kind === "not_found");
-    assert.equal(t.runtime.getStats().streams["ops/old"], undefined);
+    assert.equal((await t.runtime.getStats()).streams["ops/old"], undefined);
     assert.ok(t.events.some((e) => e.type === "stream_stopped" && e.stream_id === "old"));
     assert.ok(t.events.some((e) => e.type === "stream_started" && e.stream_id === "new"));
     await t.runtime.stop({ graceMs: 0 });

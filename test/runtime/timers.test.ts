@@ -47,7 +47,7 @@ describe("timers", () => {
     await t.settle();
     assert.deepEqual(t.fired().map(at), [iso(T0 + 5 * MIN), iso(T0 + 10 * MIN), iso(T0 + 15 * MIN)]);
     assert.deepEqual(t.fired().map((e) => e.data.fired_at), t.fired().map(at));
-    const stats = t.runtime.getStats().timers["ticker/tick"]!;
+    const stats = (await t.runtime.getStats()).timers["ticker/tick"]!;
     assert.equal(stats.fired, 3);
     assert.equal(stats.next_run_at, iso(T0 + 20 * MIN));
     const input = t.fake.started[0]!.input as { event: Record<string, unknown> };
@@ -62,17 +62,17 @@ describe("timers", () => {
     await t.settle();
     assert.deepEqual(t.fired().map(at), [iso(T0 + 5 * MIN), iso(T0 + 15 * MIN)]);
     assert.deepEqual(t.skipped().map((e) => [at(e), e.data.reason]), [[iso(T0 + 10 * MIN), "agent_active"]]);
-    assert.equal(t.runtime.getStats().timers["ticker/tick"]!.skipped, 1);
+    assert.equal((await t.runtime.getStats()).timers["ticker/tick"]!.skipped, 1);
     await t.runtime.stop({ graceMs: 0 });
   });
 
   test("paused timers skip their ticks and fire again after resume", async () => {
     const clock = new FakeClock(T0);
     const t = await timerRuntime({ interval_minutes: 5 }, { clock });
-    t.runtime.pauseTimers();
-    assert.equal(t.runtime.getStats().timers["ticker/tick"]!.paused, true);
+    await t.runtime.pauseTimers();
+    assert.equal((await t.runtime.getStats()).timers["ticker/tick"]!.paused, true);
     await clock.advance(10 * MIN);
-    t.runtime.resumeTimers();
+    await t.runtime.resumeTimers();
     await clock.advance(5 * MIN);
     await t.settle();
     assert.deepEqual(t.skipped().map((e) => e.data.reason), ["paused", "paused"]);
@@ -156,16 +156,16 @@ describe("timers", () => {
         assert.equal(after.fired().length, 0);
       }
       // The schedule keeps its phase: the next tick is half an hour after the last missed one.
-      assert.equal(after.runtime.getStats().timers["ticker/tick"]!.next_run_at, iso(T0 + 4 * 60 * MIN + 30 * MIN));
+      assert.equal((await after.runtime.getStats()).timers["ticker/tick"]!.next_run_at, iso(T0 + 4 * 60 * MIN + 30 * MIN));
       await after.runtime.stop({ graceMs: 0 });
     });
   }
 
-  test("registerEntryPoint takes the camelCase spec, and an invalid cron is an error there, not a silent no-op", () => {
+  test("registerEntryPoint takes the camelCase spec, and an invalid cron is an error there, not a silent no-op", async () => {
     const runtime = new AgentRuntime({ agent: plainAgent("camel") });
     runtime.registerEntryPoint({ id: "report", triggerType: "timer", triggerConfig: { cron: "0 9 * * 1-5", timezone: "Europe/Berlin" }, maxConcurrent: 1 });
-    assert.equal(runtime.getStats().streams["camel/report"]!.max_concurrent, 1);
-    assert.deepEqual(Object.keys(runtime.getStats().timers), ["camel/report"]);
+    assert.equal((await runtime.getStats()).streams["camel/report"]!.max_concurrent, 1);
+    assert.deepEqual(Object.keys((await runtime.getStats()).timers), ["camel/report"]);
     assert.throws(
       () => runtime.registerEntryPoint({ id: "bad", triggerType: "timer", triggerConfig: { cron: "61 * * * *" } }),
       /entry point "bad" of agent camel: cron "61 \* \* \* \*" is not valid/,

@@ -4,6 +4,7 @@ import { request as httpRequest } from "node:http";
 import { ControlApi } from "../../src/server/control-api.js";
 import { WebhookStats } from "../../src/server/webhook-stats.js";
 import { TriggerError } from "../../src/runtime/types.js";
+import { waitFor } from "../helpers/cli.js";
 import { FakeRuntime, resultFor } from "./fake-runtime.js";
 
 const TOKEN = "test-token-0123456789";
@@ -159,6 +160,36 @@ describe("routes", () => {
     assert.equal(runtime.timersPaused, true);
     assert.deepEqual(await (await call("POST", "/timers/resume")).json(), { timers_paused: false });
     assert.equal(runtime.timersPaused, false);
+  });
+
+  test("stats, metrics and the timer routes answer only once the runtime's promise settles; a rejected one is a 500", async () => {
+    // A shared backend answers these with a round trip: the route must wait for it, not read a pending value.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const original = runtime.getStats.bind(runtime);
+    let asked = 0;
+    runtime.getStats = async () => {
+      asked++;
+      await gate;
+      return { ...(await original()), queued_executions: 77 };
+    };
+    runtime.pauseTimers = async () => {
+      await gate;
+      runtime.timersPaused = true;
+    };
+    const stats = call("GET", "/stats");
+    const metrics = call("GET", "/metrics");
+    const paused = call("POST", "/timers/pause");
+    // Nothing can answer before the gate opens; wait until both stats requests reached the runtime.
+    await waitFor(() => asked === 2);
+    release();
+    assert.equal(((await (await stats).json()) as any).queued_executions, 77);
+    assert.match(await (await metrics).text(), /^forager_queued_executions 77$/m);
+    assert.deepEqual(await (await paused).json(), { timers_paused: true });
+    runtime.getStats = () => Promise.reject(new Error("backend unreachable"));
+    const failed = await call("GET", "/stats");
+    assert.equal(failed.status, 500);
+    assert.equal(((await failed.json()) as any).error.code, "internal_error");
   });
 
   test("metrics: Prometheus text, every line a comment or a sample", async () => {

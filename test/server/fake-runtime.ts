@@ -132,15 +132,15 @@ export class FakeRuntime implements RuntimeHandle {
     return this.waitImpl(id, options);
   }
 
-  pauseTimers(): void {
+  async pauseTimers(): Promise<void> {
     this.timersPaused = true;
   }
 
-  resumeTimers(): void {
+  async resumeTimers(): Promise<void> {
     this.timersPaused = false;
   }
 
-  getStats(): RuntimeStats {
+  async getStats(): Promise<RuntimeStats> {
     return {
       running: this.state === "running",
       uptime_seconds: 12.5,
