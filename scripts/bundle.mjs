@@ -18,13 +18,14 @@ import { dirname, join } from "node:path";
 const zodEnglishOnly = {
   name: "zod-english-only",
   setup(b) {
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+    // `.cjs` too: forager loads zod with require() on first use (src/config/schema.ts).
+    b.onResolve({ filter: /^\.\.\/locales\/index\.c?js$/ }, (args) =>
       /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)
-        ? { path: join(dirname(args.importer), "..", "locales", "index.js"), namespace: "zod-english-only" }
+        ? { path: join(dirname(args.importer), "..", "locales", args.path.endsWith(".cjs") ? "index.cjs" : "index.js"), namespace: "zod-english-only" }
         : undefined,
     );
     b.onLoad({ filter: /.*/, namespace: "zod-english-only" }, (args) => ({
-      contents: 'export { default as en } from "./en.js";',
+      contents: `export { default as en } from "./en${args.path.endsWith(".cjs") ? ".cjs" : ".js"}";`,
       resolveDir: dirname(args.path),
       loader: "js",
     }));

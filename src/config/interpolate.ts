@@ -3,7 +3,8 @@
  * value of the YAML AST before schema validation, so problems keep their
  * line and column. Keys are left alone: they name things, they are not values.
  */
-import { isMap, isPair, isScalar, isSeq, parse as parseYaml, type Document, type Scalar } from "yaml";
+import type { Document, Scalar } from "yaml";
+import { yaml } from "./yaml.js";
 import { isSecretName, registerSecret } from "../logging/redact.js";
 import type { KeyPath } from "./positions.js";
 
@@ -91,7 +92,7 @@ function typedScalar(text: string): number | boolean | null | undefined {
     return undefined;
   }
   try {
-    const value: unknown = parseYaml(text);
+    const value: unknown = yaml().parse(text);
     if (typeof value === "number" || typeof value === "boolean" || value === null) return value;
   } catch {
     // not a scalar after all: stays a string
@@ -115,15 +116,15 @@ export function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv, stand
     result.values.push(typed === undefined ? { path, text: done.text } : { path, text: done.text, typed });
   };
   const walk = (node: unknown, path: KeyPath) => {
-    if (isMap(node)) {
+    if (yaml().isMap(node)) {
       for (const pair of node.items) {
-        if (!isPair(pair)) continue;
-        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        if (!yaml().isPair(pair)) continue;
+        const key = yaml().isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
         walk(pair.value, [...path, key]);
       }
-    } else if (isSeq(node)) {
+    } else if (yaml().isSeq(node)) {
       node.items.forEach((item, index) => walk(item, [...path, index]));
-    } else if (isScalar(node)) {
+    } else if (yaml().isScalar(node)) {
       visitScalar(node, path);
     }
   };

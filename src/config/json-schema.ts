@@ -3,8 +3,10 @@
  * schema/agent.schema.json that editors use through yaml-language-server).
  * Generated from the same zod schema the loader validates with.
  */
-import { z } from "zod";
-import { AgentFileSchema } from "./schema.js";
+import { onFirstUse } from "../util/lazy.js";
+import { schemas } from "./schema.js";
+
+const zod = onFirstUse<typeof import("zod")>("zod", () => (typeof require === "function" ? require("zod") : undefined));
 
 export const AGENT_SCHEMA_ID = "urn:forager:schema:agent";
 
@@ -51,7 +53,7 @@ function mapValues(value: unknown): unknown {
 }
 
 export function agentJsonSchema(): Record<string, unknown> {
-  const generated = z.toJSONSchema(AgentFileSchema, {
+  const generated = zod().z.toJSONSchema(schemas().AgentFileSchema, {
     io: "input",
     target: "draft-2020-12",
     unrepresentable: "any",

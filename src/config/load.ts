@@ -5,13 +5,14 @@
  * reported together, never only the first.
  */
 import { dirname, resolve } from "node:path";
-import { Document, LineCounter, isAlias, parseDocument, visit, type YAMLError } from "yaml";
+import type { Document, YAMLError } from "yaml";
+import { yaml } from "./yaml.js";
 import { DefinitionError, type DefinitionIssue } from "../errors.js";
 import { interpolateDocument, type InterpolatedValue } from "./interpolate.js";
 import { documentLocator, formatPath, NO_POSITIONS, type KeyPath, type Locator, type PathSegment } from "./positions.js";
 import { readAgentText } from "./read.js";
 import { registerAgentSecrets, resolveAgent } from "./resolve.js";
-import { AgentFileSchema, type Agent, type AgentFile } from "./schema.js";
+import { schemas, type Agent, type AgentFile } from "./schema.js";
 import { semanticProblems } from "./semantic.js";
 import { describeZodIssue, type SchemaProblem } from "./zod-issues.js";
 
@@ -98,7 +99,7 @@ function normalize(data: Record<string, unknown>): void {
  * wants: an interpolated "8080" stays a string unless a number is expected there.
  */
 function parseWithCoercion(data: Record<string, unknown>, interpolated: InterpolatedValue[]) {
-  let result = AgentFileSchema.safeParse(data);
+  let result = schemas().AgentFileSchema.safeParse(data);
   for (let pass = 0; pass < 3 && !result.success; pass++) {
     let changed = false;
     for (const issue of result.error.issues) {
@@ -112,7 +113,7 @@ function parseWithCoercion(data: Record<string, unknown>, interpolated: Interpol
       }
     }
     if (!changed) break;
-    result = AgentFileSchema.safeParse(data);
+    result = schemas().AgentFileSchema.safeParse(data);
   }
   return result;
 }
@@ -200,7 +201,7 @@ function pruneInvalid(
     // `name` is required, so leaving out a bad one would fail every pass and
     // hide the rest of the file's problems: check the rest under a stand-in.
     if (copy.name === undefined) copy.name = "unnamed";
-    const result = AgentFileSchema.safeParse(compact(copy));
+    const result = schemas().AgentFileSchema.safeParse(compact(copy));
     if (result.success) return { file: result.data, toFilePath: (path) => originalPath(copy, path) };
     issues = result.error.issues as typeof issues;
   }
@@ -262,7 +263,7 @@ function checkDocument(doc: Document, ctx: CheckContext, yamlIssues: DefinitionI
   } else {
     const reported = interpolation.problems.map((p) => formatPath(p.path));
     for (const issue of parsed.error.issues) {
-      for (const problem of describeZodIssue(issue, record, AgentFileSchema)) {
+      for (const problem of describeZodIssue(issue, record, schemas().AgentFileSchema)) {
         // A missing variable already explains why the value is wrong.
         if (!reported.includes(formatPath(problem.path))) problems.push(problem);
       }
@@ -300,19 +301,19 @@ function checkDocument(doc: Document, ctx: CheckContext, yamlIssues: DefinitionI
 function validateText(text: string, file: string, options: LoadOptions): ValidationOutcome {
   const cwd = options.cwd ?? process.cwd();
   const sourcePath = resolve(cwd, file);
-  const lineCounter = new LineCounter();
+  const lineCounter = new (yaml().LineCounter)();
   // `<<: *defaults` merge keys are allowed: a common way to share settings between entries.
   // logLevel error: yaml would otherwise print its own warnings (a collection used as a key) on stderr, past our one-line reporting.
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, merge: true, logLevel: "error" });
+  const doc = yaml().parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, merge: true, logLevel: "error" });
   const yamlIssues: DefinitionIssue[] = doc.errors.map((err) => {
     const pos = err.linePos?.[0] ?? lineCounter.linePos(err.pos[0]);
     return { file, line: pos.line, col: pos.col, path: "", message: yamlErrorMessage(err, text) };
   });
   // An alias to an anchor that does not exist (`*nope`) parses, but cannot be
   // turned into data: report it where it stands.
-  visit(doc, {
+  yaml().visit(doc, {
     Alias(_key, node) {
-      if (isAlias(node) && !node.resolve(doc)) {
+      if (yaml().isAlias(node) && !node.resolve(doc)) {
         const pos = lineCounter.linePos(node.range?.[0] ?? 0);
         yamlIssues.push({ file, line: pos.line, col: pos.col, path: "", message: `unresolved alias *${node.source}: no anchor &${node.source} before it` });
       }
@@ -389,7 +390,7 @@ export function agentFromObject(
     locator: NO_POSITIONS,
   };
   // Structured clone through a YAML document: the caller's object is never changed.
-  const doc = new Document(value ?? null);
+  const doc = new (yaml().Document)(value ?? null);
   const outcome = checkDocument(doc, ctx, []);
   if (!outcome.agent) throw new DefinitionError(outcome.issues);
   return outcome.agent;

@@ -5,7 +5,8 @@
  */
 import { DefinitionError, type DefinitionIssue } from "../errors.js";
 import { issueAt, setsRuntimeKey } from "./load.js";
-import { RuntimeSchema, type Agent, type RuntimeConfig, type WebhookRouteDef } from "./schema.js";
+import { runtimeDefaults } from "./defaults.js";
+import type { Agent, RuntimeConfig, WebhookRouteDef } from "./schema.js";
 
 export { resolveStoragePath } from "./storage-path.js";
 
@@ -31,7 +32,7 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
  * Throws DefinitionError on conflicts, duplicate route paths or agent names.
  */
 export function mergeRuntimeConfig(agents: Agent[]): RuntimeConfig {
-  const defaults = RuntimeSchema.parse({});
+  const defaults: RuntimeConfig = runtimeDefaults();
   const merged: RuntimeConfig = { ...defaults, webhook_routes: [] };
   const issues: DefinitionIssue[] = [];
 

@@ -2,7 +2,8 @@
  * Maps key paths (`["graph", "edges", 2, "to"]`) to line:col in the agent
  * file, through the YAML AST, so every issue can say where it is.
  */
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from "yaml";
+import type { Document, LineCounter, Node } from "yaml";
+import { yaml } from "./yaml.js";
 
 export type PathSegment = string | number;
 export type KeyPath = readonly PathSegment[];
@@ -32,7 +33,7 @@ export function formatPath(path: KeyPath): string {
 }
 
 function keyText(key: unknown): string | undefined {
-  if (isScalar(key)) return String(key.value);
+  if (yaml().isScalar(key)) return String(key.value);
   return undefined;
 }
 
@@ -47,8 +48,8 @@ export function documentLocator(doc: Document, lineCounter: LineCounter): Locato
       for (let i = 0; i < path.length; i++) {
         const segment = path[i]!;
         const last = i === path.length - 1;
-        if (isMap(node)) {
-          const pair = node.items.find((item) => isPair(item) && keyText(item.key) === String(segment));
+        if (yaml().isMap(node)) {
+          const pair = node.items.find((item) => yaml().isPair(item) && keyText(item.key) === String(segment));
           if (!pair) break;
           const keyNode = pair.key as Node | null;
           const valueNode = pair.value as Node | null;
@@ -56,7 +57,7 @@ export function documentLocator(doc: Document, lineCounter: LineCounter): Locato
           // A key with no value (`to:`) has no value range: use the key's.
           best = valueNode?.range?.[0] ?? keyNode?.range?.[0] ?? best;
           node = valueNode;
-        } else if (isSeq(node) && typeof segment === "number") {
+        } else if (yaml().isSeq(node) && typeof segment === "number") {
           const item = node.items[segment] as Node | undefined;
           if (!item) break;
           best = item.range?.[0] ?? best;

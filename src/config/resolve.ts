@@ -4,15 +4,12 @@
  * secrets the file holds registered for log scrubbing.
  */
 import { registerSecret, isSecretName } from "../logging/redact.js";
-import { EntryPointSchema, type Agent, type AgentFile, type EntryPointDef, type ResolvedEntryPoint } from "./schema.js";
+import { DEFAULT_ENTRY_POINT_ID, ENTRY_POINT_DEFAULTS, defaultEntryNode, defaultOverlap } from "./defaults.js";
+import type { Agent, AgentFile, EntryPointDef, ResolvedEntryPoint } from "./schema.js";
 
-function resolveEntryPoint(ep: EntryPointDef, defaultNode: string): ResolvedEntryPoint {
-  return {
-    ...ep,
-    entry_node: ep.entry_node ?? defaultNode,
-    // SPEC 4.1: one at a time means "the newest wins", as in Hive's single execution mode.
-    overlap: ep.overlap ?? (ep.max_concurrent === 1 ? "cancel_previous" : "queue"),
-  };
+/** A valid entry point with its entry node and overlap policy filled in: the loader's and registerEntryPoint's one rule. */
+export function resolveEntryPointDef(ep: EntryPointDef, graph: Agent["graph"]): ResolvedEntryPoint {
+  return { ...ep, entry_node: ep.entry_node ?? defaultEntryNode(graph), overlap: ep.overlap ?? defaultOverlap(ep.max_concurrent) };
 }
 
 function registerHeaderSecrets(headers: Record<string, string> | undefined): void {
@@ -44,8 +41,7 @@ export function registerAgentSecrets(file: AgentFile): void {
 }
 
 export function resolveAgent(file: AgentFile, sourcePath: string, baseDir: string): Agent {
-  const defaultNode = file.graph.entry_node ?? file.graph.nodes[0]!.id;
-  const declared = file.entry_points ?? [EntryPointSchema.parse({ id: "default", trigger_type: "manual" })];
+  const declared: EntryPointDef[] = file.entry_points ?? [{ id: DEFAULT_ENTRY_POINT_ID, trigger_type: "manual", ...ENTRY_POINT_DEFAULTS }];
   const runtime = {
     ...file.runtime,
     webhook_routes: file.runtime.webhook_routes.map((route) =>
@@ -57,7 +53,7 @@ export function resolveAgent(file: AgentFile, sourcePath: string, baseDir: strin
   return {
     ...file,
     runtime,
-    entry_points: declared.map((ep) => resolveEntryPoint(ep, defaultNode)),
+    entry_points: declared.map((ep) => resolveEntryPointDef(ep, file.graph)),
     source_path: sourcePath,
     base_dir: baseDir,
   };

@@ -6,332 +6,352 @@
  *
  * Keys are snake_case and match Hive's names where Hive has one.
  */
-import { z } from "zod";
+import type { z as Zod } from "zod";
+import { onFirstUse } from "../util/lazy.js";
+import { ENTRY_POINT_DEFAULTS, RUNTIME_DEFAULTS, TIMER_DEFAULTS, runtimeDefaults } from "./defaults.js";
 import { parseDurationSeconds } from "../util/duration.js";
 import { EVENT_TYPES } from "../events/types.js";
 
-const strict = z.strictObject;
+// zod loads, and the schema is built, on the first validation: `import "forager"`
+// and a runtime built from loaded agents never pay for either (issue 15).
+const zod = onFirstUse<typeof import("zod")>("zod", () => (typeof require === "function" ? require("zod") : undefined));
 
-/** A number of seconds, or "500ms" / "90s" / "5m" / "2h" / "7d"; parsed to seconds. */
-export const Duration = z
-  .union([
-    z.number().nonnegative(),
-    z.string().regex(/^\s*\d+(?:\.\d+)?\s*(ms|s|m|h|d)?\s*$/, 'expected a duration like 30, "90s", "5m", "2h" or "7d"'),
-  ])
-  .transform((value) => parseDurationSeconds(value) ?? 0);
+function build(z: typeof Zod) {
+  const strict = z.strictObject;
 
-const Id = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "expected an id of letters, digits, '_', '-' or '.', starting with a letter or digit");
+  /** A number of seconds, or "500ms" / "90s" / "5m" / "2h" / "7d"; parsed to seconds. */
+  const Duration = z
+    .union([
+      z.number().nonnegative(),
+      z.string().regex(/^\s*\d+(?:\.\d+)?\s*(ms|s|m|h|d)?\s*$/, 'expected a duration like 30, "90s", "5m", "2h" or "7d"'),
+    ])
+    .transform((value) => parseDurationSeconds(value) ?? 0);
 
-const JsonSchemaObject = z.record(z.string(), z.unknown()).describe("a JSON Schema object");
-
-const PositiveInt = z.number().int().positive();
-const NonNegativeInt = z.number().int().nonnegative();
-
-// ---------------------------------------------------------------- limits
-
-export const LimitsSchema = strict({
-  timeout_seconds: z.number().positive().optional(),
-  max_llm_calls: NonNegativeInt.optional(),
-  max_tool_calls: NonNegativeInt.optional(),
-  max_tokens: NonNegativeInt.optional(),
-  max_cost_usd: z.number().nonnegative().optional(),
-});
-
-// ---------------------------------------------------------------- llm
-
-const MockToolCall = strict({
-  name: z.string().min(1),
-  arguments: z.record(z.string(), z.unknown()).default({}),
-});
-
-export const MockResponseSchema = strict({
-  text: z.string().optional(),
-  tool_calls: z.array(MockToolCall).optional(),
-  /** Token counts to report for this turn (defaults estimate from the text). */
-  usage: strict({ input_tokens: NonNegativeInt, output_tokens: NonNegativeInt }).optional(),
-  /** Wait this long before answering (for timeout and cancellation demos). */
-  delay: Duration.optional(),
-  /** Answer with this provider error instead of a reply. */
-  error: z.string().optional(),
-});
-
-export const LlmSchema = strict({
-  provider: z.enum(["openai", "anthropic", "mock"]),
-  model: z.string().min(1).optional(),
-  base_url: z.string().optional(),
-  api_key: z.string().optional(),
-  temperature: z.number().min(0).max(2).optional(),
-  max_tokens: PositiveInt.optional(),
-  timeout_seconds: z.number().positive().default(60),
-  max_retries: NonNegativeInt.default(3),
-  pricing: strict({
-    input_per_million: z.number().nonnegative(),
-    output_per_million: z.number().nonnegative(),
-  }).optional(),
-  /** mock only: scripted replies per node id, consumed in order; "*" for any node. */
-  responses: z.record(z.string(), z.array(MockResponseSchema)).optional(),
-});
-
-// ---------------------------------------------------------------- tools
-
-const ToolCommon = {
-  description: z.string().default(""),
-  input_schema: JsonSchemaObject.optional(),
-  timeout_seconds: z.number().positive().default(30),
-  /** Output beyond this many bytes is cut, and the result says so. */
-  max_output_bytes: PositiveInt.default(65536),
-};
-
-export const HttpToolSchema = strict({
-  type: z.literal("http"),
-  ...ToolCommon,
-  method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]).default("GET"),
-  url: z.string().min(1),
-  headers: z.record(z.string(), z.string()).default({}),
-  query: z.record(z.string(), z.unknown()).optional(),
-  /** Request body template: an object is sent as JSON, a string as text. */
-  body: z.unknown().optional(),
-});
-
-export const ShellToolSchema = strict({
-  type: z.literal("shell"),
-  ...ToolCommon,
-  command: z.array(z.string()).min(1, "expected an argv array with at least the program"),
-  cwd: z.string().optional(),
-  env: z.record(z.string(), z.string()).default({}),
-  /** After a timeout or cancel: SIGTERM, then SIGKILL after this grace. */
-  kill_grace_seconds: z.number().nonnegative().default(2),
-});
-
-export const EmitToolSchema = strict({
-  type: z.literal("emit"),
-  ...ToolCommon,
-});
-
-export const ToolSchema = z.discriminatedUnion("type", [HttpToolSchema, ShellToolSchema, EmitToolSchema]);
-
-export const McpServerSchema = strict({
-  /** stdio transport: the program to start. */
-  command: z.string().min(1).optional(),
-  args: z.array(z.string()).default([]),
-  env: z.record(z.string(), z.string()).default({}),
-  cwd: z.string().optional(),
-  /** streamable HTTP transport. */
-  url: z.string().min(1).optional(),
-  headers: z.record(z.string(), z.string()).default({}),
-  /** Time allowed to start and list tools, and for one tool call. */
-  timeout_seconds: z.number().positive().default(60),
-});
-
-// ---------------------------------------------------------------- graph
-
-const NodeCommon = {
-  id: Id,
-  description: z.string().default(""),
-  input_keys: z.array(z.string()).optional(),
-  output_keys: z.array(z.string()).default([]),
-  nullable_output_keys: z.array(z.string()).default([]),
-  max_retries: NonNegativeInt.default(0),
-  retry_backoff: Duration.default(1),
-  timeout_seconds: z.number().positive().optional(),
-  max_visits: NonNegativeInt.default(0),
-};
-
-export const LlmNodeSchema = strict({
-  ...NodeCommon,
-  type: z.literal("llm"),
-  system_prompt: z.string().optional(),
-  prompt: z.string().optional(),
-  tools: z.array(z.string()).default([]),
-  model: z.string().optional(),
-  max_iterations: PositiveInt.default(20),
-  text_output: z.boolean().default(false),
-});
-
-export const ToolNodeSchema = strict({
-  ...NodeCommon,
-  type: z.literal("tool"),
-  tool: z.string().min(1),
-  args: z.record(z.string(), z.unknown()).default({}),
-});
-
-export const FunctionNodeSchema = strict({
-  ...NodeCommon,
-  type: z.literal("function"),
-  module: z.string().min(1),
-  export: z.string().default("default"),
-  /** After a timeout or cancel: how long the function has to return before its worker thread is terminated. */
-  kill_grace_seconds: z.number().nonnegative().default(2),
-});
-
-export const NodeSchema = z.discriminatedUnion("type", [LlmNodeSchema, ToolNodeSchema, FunctionNodeSchema]);
-
-export const EdgeSchema = strict({
-  from: z.string().min(1),
-  to: z.string().min(1),
-  condition: z.enum(["on_success", "on_failure", "always"]).default("on_success"),
-  when: z.string().optional(),
-  priority: z.number().default(0),
-});
-
-export const GraphSchema = strict({
-  entry_node: z.string().optional(),
-  max_steps: PositiveInt.default(50),
-  output_keys: z.array(z.string()).optional(),
-  nullable_output_keys: z.array(z.string()).default([]),
-  limits: LimitsSchema.optional(),
-  nodes: z.array(NodeSchema).min(1, "expected at least one node"),
-  edges: z.array(EdgeSchema).default([]),
-});
-
-// ---------------------------------------------------------------- entry points
-
-/** Event type names: lower snake case, or the same in upper case (Hive's enum names). */
-const EventTypeName = z
-  .string()
-  .transform((value) => value.toLowerCase())
-  .pipe(z.enum(EVENT_TYPES));
-
-export const TimerConfigSchema = strict({
-  interval_minutes: z.number().positive().optional(),
-  interval_seconds: z.number().positive().optional(),
-  cron: z.string().optional(),
-  timezone: z.string().optional(),
-  run_immediately: z.boolean().default(false),
-  idle_timeout_seconds: z.number().nonnegative().default(300),
-  catch_up: z.enum(["none", "last"]).default("none"),
-});
-
-export const EventConfigSchema = strict({
-  event_types: z.array(EventTypeName).min(1, "expected at least one event type"),
-  exclude_own_graph: z.boolean().default(false),
-  filter_stream: z.string().optional(),
-  filter_node: z.string().optional(),
-  filter_graph: z.string().optional(),
-  when: z.string().optional(),
-});
-
-const EntryPointCommon = {
-  id: Id,
-  name: z.string().optional(),
-  entry_node: z.string().optional(),
-  isolation_level: z.enum(["isolated", "shared", "synchronized"]).default("shared"),
-  max_concurrent: PositiveInt.default(10),
-  overlap: z.enum(["queue", "skip", "cancel_previous", "reject"]).optional(),
-  max_queued: NonNegativeInt.default(1000),
-  input_schema: JsonSchemaObject.optional(),
-  limits: LimitsSchema.optional(),
-};
-
-const EmptyTriggerConfig = strict({}).optional();
-
-export const EntryPointSchema = z.discriminatedUnion("trigger_type", [
-  strict({ ...EntryPointCommon, trigger_type: z.literal("manual"), trigger_config: EmptyTriggerConfig }),
-  strict({ ...EntryPointCommon, trigger_type: z.literal("api"), trigger_config: EmptyTriggerConfig }),
-  strict({ ...EntryPointCommon, trigger_type: z.literal("timer"), trigger_config: TimerConfigSchema }),
-  strict({ ...EntryPointCommon, trigger_type: z.literal("event"), trigger_config: EventConfigSchema }),
-]);
-
-// ---------------------------------------------------------------- runtime
-
-export const WebhookRouteSchema = strict({
-  source_id: Id,
-  path: z.string().regex(/^\//, "expected a path starting with '/'"),
-  methods: z.array(z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"])).min(1).default(["POST"]),
-  secret: z.string().min(1).optional(),
-  /** Several secrets for rotation: a signature valid for any of them passes. */
-  secrets: z.array(z.string().min(1)).min(1).optional(),
-  verify: z.enum(["github", "slack", "stripe", "standard", "hmac"]).optional(),
-  allow_unsigned: z.boolean().default(false),
-  max_body_bytes: PositiveInt.default(1_048_576),
-  dedup_ttl: Duration.default(86_400),
-  /** slack, stripe, standard: how old a signed timestamp may be. */
-  tolerance_seconds: z.number().positive().default(300),
-  /** verify: hmac — where the signature is and how it is written. */
-  header: z.string().optional(),
-  algorithm: z.enum(["sha1", "sha256", "sha512"]).default("sha256"),
-  encoding: z.enum(["hex", "base64"]).default("hex"),
-  prefix: z.string().default(""),
-  /** verify: hmac — the header holding the delivery id used for de-duplication. */
-  delivery_id_header: z.string().optional(),
-});
-
-export const RuntimeSchema = strict({
-  max_concurrent_executions: PositiveInt.default(100),
-  cache_ttl: Duration.default(60),
-  execution_result_max: PositiveInt.default(1000),
-  storage_path: z.string().optional(),
-  webhook_host: z.string().default("127.0.0.1"),
-  webhook_port: z.number().int().min(0).max(65535).default(8080),
-  webhook_routes: z.array(WebhookRouteSchema).default([]),
-  control_host: z.string().default("127.0.0.1"),
-  control_port: z.number().int().min(0).max(65535).default(0),
-  shutdown_grace_seconds: z.number().nonnegative().default(30),
-  /**
-   * Open connections each listener (webhooks, control API) holds at most;
-   * lowered further when the open-file limit leaves less (SPEC 5).
-   */
-  max_connections: PositiveInt.default(1000),
-  /**
-   * Finished sessions older than max_age, or beyond the newest max_sessions
-   * per agent, are removed at start and every few minutes: disk and the
-   * in-memory index stay bounded unless a file opts out with larger values.
-   */
-  session_retention: strict({
-    max_age: Duration.default(7 * 86_400),
-    max_sessions: PositiveInt.default(10_000),
-  }).default({ max_age: 7 * 86_400, max_sessions: 10_000 }),
-});
-
-// ---------------------------------------------------------------- the file
-
-const Criterion = z.union([z.string(), strict({ id: z.string().optional(), description: z.string() })]);
-
-export const GoalSchema = strict({
-  description: z.string(),
-  success_criteria: z.array(Criterion).default([]),
-  constraints: z.array(Criterion).default([]),
-});
-
-export const AgentFileSchema = strict({
-  name: z
+  const Id = z
     .string()
-    .regex(/^[a-z0-9][a-z0-9_-]*$/, "expected a lower-case name of letters, digits, '_' or '-'"),
-  description: z.string().default(""),
-  goal: GoalSchema.optional(),
-  llm: LlmSchema.optional(),
-  tools: z.record(z.string(), ToolSchema).default({}),
-  mcp_servers: z.record(z.string(), McpServerSchema).default({}),
-  graph: GraphSchema,
-  entry_points: z.array(EntryPointSchema).optional(),
-  runtime: RuntimeSchema.default(() => RuntimeSchema.parse({})),
-});
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "expected an id of letters, digits, '_', '-' or '.', starting with a letter or digit");
 
-export type Limits = z.output<typeof LimitsSchema>;
-export type MockResponse = z.output<typeof MockResponseSchema>;
-export type LlmConfig = z.output<typeof LlmSchema>;
-export type HttpToolDef = z.output<typeof HttpToolSchema>;
-export type ShellToolDef = z.output<typeof ShellToolSchema>;
-export type EmitToolDef = z.output<typeof EmitToolSchema>;
-export type ToolDef = z.output<typeof ToolSchema>;
-export type McpServerDef = z.output<typeof McpServerSchema>;
-export type LlmNode = z.output<typeof LlmNodeSchema>;
-export type ToolNode = z.output<typeof ToolNodeSchema>;
-export type FunctionNode = z.output<typeof FunctionNodeSchema>;
-export type NodeDef = z.output<typeof NodeSchema>;
-export type EdgeDef = z.output<typeof EdgeSchema>;
-export type GraphDef = z.output<typeof GraphSchema>;
-export type TimerConfig = z.output<typeof TimerConfigSchema>;
-export type EventConfig = z.output<typeof EventConfigSchema>;
-export type EntryPointDef = z.output<typeof EntryPointSchema>;
+  const JsonSchemaObject = z.record(z.string(), z.unknown()).describe("a JSON Schema object");
+
+  const PositiveInt = z.number().int().positive();
+  const NonNegativeInt = z.number().int().nonnegative();
+
+  // ---------------------------------------------------------------- limits
+
+  const LimitsSchema = strict({
+    timeout_seconds: z.number().positive().optional(),
+    max_llm_calls: NonNegativeInt.optional(),
+    max_tool_calls: NonNegativeInt.optional(),
+    max_tokens: NonNegativeInt.optional(),
+    max_cost_usd: z.number().nonnegative().optional(),
+  });
+
+  // ---------------------------------------------------------------- llm
+
+  const MockToolCall = strict({
+    name: z.string().min(1),
+    arguments: z.record(z.string(), z.unknown()).default({}),
+  });
+
+  const MockResponseSchema = strict({
+    text: z.string().optional(),
+    tool_calls: z.array(MockToolCall).optional(),
+    /** Token counts to report for this turn (defaults estimate from the text). */
+    usage: strict({ input_tokens: NonNegativeInt, output_tokens: NonNegativeInt }).optional(),
+    /** Wait this long before answering (for timeout and cancellation demos). */
+    delay: Duration.optional(),
+    /** Answer with this provider error instead of a reply. */
+    error: z.string().optional(),
+  });
+
+  const LlmSchema = strict({
+    provider: z.enum(["openai", "anthropic", "mock"]),
+    model: z.string().min(1).optional(),
+    base_url: z.string().optional(),
+    api_key: z.string().optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    max_tokens: PositiveInt.optional(),
+    timeout_seconds: z.number().positive().default(60),
+    max_retries: NonNegativeInt.default(3),
+    pricing: strict({
+      input_per_million: z.number().nonnegative(),
+      output_per_million: z.number().nonnegative(),
+    }).optional(),
+    /** mock only: scripted replies per node id, consumed in order; "*" for any node. */
+    responses: z.record(z.string(), z.array(MockResponseSchema)).optional(),
+  });
+
+  // ---------------------------------------------------------------- tools
+
+  const ToolCommon = {
+    description: z.string().default(""),
+    input_schema: JsonSchemaObject.optional(),
+    timeout_seconds: z.number().positive().default(30),
+    /** Output beyond this many bytes is cut, and the result says so. */
+    max_output_bytes: PositiveInt.default(65536),
+  };
+
+  const HttpToolSchema = strict({
+    type: z.literal("http"),
+    ...ToolCommon,
+    method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]).default("GET"),
+    url: z.string().min(1),
+    headers: z.record(z.string(), z.string()).default({}),
+    query: z.record(z.string(), z.unknown()).optional(),
+    /** Request body template: an object is sent as JSON, a string as text. */
+    body: z.unknown().optional(),
+  });
+
+  const ShellToolSchema = strict({
+    type: z.literal("shell"),
+    ...ToolCommon,
+    command: z.array(z.string()).min(1, "expected an argv array with at least the program"),
+    cwd: z.string().optional(),
+    env: z.record(z.string(), z.string()).default({}),
+    /** After a timeout or cancel: SIGTERM, then SIGKILL after this grace. */
+    kill_grace_seconds: z.number().nonnegative().default(2),
+  });
+
+  const EmitToolSchema = strict({
+    type: z.literal("emit"),
+    ...ToolCommon,
+  });
+
+  const ToolSchema = z.discriminatedUnion("type", [HttpToolSchema, ShellToolSchema, EmitToolSchema]);
+
+  const McpServerSchema = strict({
+    /** stdio transport: the program to start. */
+    command: z.string().min(1).optional(),
+    args: z.array(z.string()).default([]),
+    env: z.record(z.string(), z.string()).default({}),
+    cwd: z.string().optional(),
+    /** streamable HTTP transport. */
+    url: z.string().min(1).optional(),
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Time allowed to start and list tools, and for one tool call. */
+    timeout_seconds: z.number().positive().default(60),
+  });
+
+  // ---------------------------------------------------------------- graph
+
+  const NodeCommon = {
+    id: Id,
+    description: z.string().default(""),
+    input_keys: z.array(z.string()).optional(),
+    output_keys: z.array(z.string()).default([]),
+    nullable_output_keys: z.array(z.string()).default([]),
+    max_retries: NonNegativeInt.default(0),
+    retry_backoff: Duration.default(1),
+    timeout_seconds: z.number().positive().optional(),
+    max_visits: NonNegativeInt.default(0),
+  };
+
+  const LlmNodeSchema = strict({
+    ...NodeCommon,
+    type: z.literal("llm"),
+    system_prompt: z.string().optional(),
+    prompt: z.string().optional(),
+    tools: z.array(z.string()).default([]),
+    model: z.string().optional(),
+    max_iterations: PositiveInt.default(20),
+    text_output: z.boolean().default(false),
+  });
+
+  const ToolNodeSchema = strict({
+    ...NodeCommon,
+    type: z.literal("tool"),
+    tool: z.string().min(1),
+    args: z.record(z.string(), z.unknown()).default({}),
+  });
+
+  const FunctionNodeSchema = strict({
+    ...NodeCommon,
+    type: z.literal("function"),
+    module: z.string().min(1),
+    export: z.string().default("default"),
+    /** After a timeout or cancel: how long the function has to return before its worker thread is terminated. */
+    kill_grace_seconds: z.number().nonnegative().default(2),
+  });
+
+  const NodeSchema = z.discriminatedUnion("type", [LlmNodeSchema, ToolNodeSchema, FunctionNodeSchema]);
+
+  const EdgeSchema = strict({
+    from: z.string().min(1),
+    to: z.string().min(1),
+    condition: z.enum(["on_success", "on_failure", "always"]).default("on_success"),
+    when: z.string().optional(),
+    priority: z.number().default(0),
+  });
+
+  const GraphSchema = strict({
+    entry_node: z.string().optional(),
+    max_steps: PositiveInt.default(50),
+    output_keys: z.array(z.string()).optional(),
+    nullable_output_keys: z.array(z.string()).default([]),
+    limits: LimitsSchema.optional(),
+    nodes: z.array(NodeSchema).min(1, "expected at least one node"),
+    edges: z.array(EdgeSchema).default([]),
+  });
+
+  // ---------------------------------------------------------------- entry points
+
+  /** Event type names: lower snake case, or the same in upper case (Hive's enum names). */
+  const EventTypeName = z
+    .string()
+    .transform((value) => value.toLowerCase())
+    .pipe(z.enum(EVENT_TYPES));
+
+  const TimerConfigSchema = strict({
+    interval_minutes: z.number().positive().optional(),
+    interval_seconds: z.number().positive().optional(),
+    cron: z.string().optional(),
+    timezone: z.string().optional(),
+    run_immediately: z.boolean().default(TIMER_DEFAULTS.run_immediately),
+    idle_timeout_seconds: z.number().nonnegative().default(TIMER_DEFAULTS.idle_timeout_seconds),
+    catch_up: z.enum(["none", "last"]).default(TIMER_DEFAULTS.catch_up),
+  });
+
+  const EventConfigSchema = strict({
+    event_types: z.array(EventTypeName).min(1, "expected at least one event type"),
+    exclude_own_graph: z.boolean().default(false),
+    filter_stream: z.string().optional(),
+    filter_node: z.string().optional(),
+    filter_graph: z.string().optional(),
+    when: z.string().optional(),
+  });
+
+  const EntryPointCommon = {
+    id: Id,
+    name: z.string().optional(),
+    entry_node: z.string().optional(),
+    isolation_level: z.enum(["isolated", "shared", "synchronized"]).default(ENTRY_POINT_DEFAULTS.isolation_level),
+    max_concurrent: PositiveInt.default(ENTRY_POINT_DEFAULTS.max_concurrent),
+    overlap: z.enum(["queue", "skip", "cancel_previous", "reject"]).optional(),
+    max_queued: NonNegativeInt.default(ENTRY_POINT_DEFAULTS.max_queued),
+    input_schema: JsonSchemaObject.optional(),
+    limits: LimitsSchema.optional(),
+  };
+
+  const EmptyTriggerConfig = strict({}).optional();
+
+  const EntryPointSchema = z.discriminatedUnion("trigger_type", [
+    strict({ ...EntryPointCommon, trigger_type: z.literal("manual"), trigger_config: EmptyTriggerConfig }),
+    strict({ ...EntryPointCommon, trigger_type: z.literal("api"), trigger_config: EmptyTriggerConfig }),
+    strict({ ...EntryPointCommon, trigger_type: z.literal("timer"), trigger_config: TimerConfigSchema }),
+    strict({ ...EntryPointCommon, trigger_type: z.literal("event"), trigger_config: EventConfigSchema }),
+  ]);
+
+  // ---------------------------------------------------------------- runtime
+
+  const WebhookRouteSchema = strict({
+    source_id: Id,
+    path: z.string().regex(/^\//, "expected a path starting with '/'"),
+    methods: z.array(z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"])).min(1).default(["POST"]),
+    secret: z.string().min(1).optional(),
+    /** Several secrets for rotation: a signature valid for any of them passes. */
+    secrets: z.array(z.string().min(1)).min(1).optional(),
+    verify: z.enum(["github", "slack", "stripe", "standard", "hmac"]).optional(),
+    allow_unsigned: z.boolean().default(false),
+    max_body_bytes: PositiveInt.default(1_048_576),
+    dedup_ttl: Duration.default(86_400),
+    /** slack, stripe, standard: how old a signed timestamp may be. */
+    tolerance_seconds: z.number().positive().default(300),
+    /** verify: hmac — where the signature is and how it is written. */
+    header: z.string().optional(),
+    algorithm: z.enum(["sha1", "sha256", "sha512"]).default("sha256"),
+    encoding: z.enum(["hex", "base64"]).default("hex"),
+    prefix: z.string().default(""),
+    /** verify: hmac — the header holding the delivery id used for de-duplication. */
+    delivery_id_header: z.string().optional(),
+  });
+
+  const RuntimeSchema = strict({
+    max_concurrent_executions: PositiveInt.default(RUNTIME_DEFAULTS.max_concurrent_executions),
+    cache_ttl: Duration.default(RUNTIME_DEFAULTS.cache_ttl),
+    execution_result_max: PositiveInt.default(RUNTIME_DEFAULTS.execution_result_max),
+    storage_path: z.string().optional(),
+    webhook_host: z.string().default(RUNTIME_DEFAULTS.webhook_host),
+    webhook_port: z.number().int().min(0).max(65535).default(RUNTIME_DEFAULTS.webhook_port),
+    webhook_routes: z.array(WebhookRouteSchema).default([]),
+    control_host: z.string().default(RUNTIME_DEFAULTS.control_host),
+    control_port: z.number().int().min(0).max(65535).default(RUNTIME_DEFAULTS.control_port),
+    shutdown_grace_seconds: z.number().nonnegative().default(RUNTIME_DEFAULTS.shutdown_grace_seconds),
+    /**
+     * Open connections each listener (webhooks, control API) holds at most;
+     * lowered further when the open-file limit leaves less (SPEC 5).
+     */
+    max_connections: PositiveInt.default(RUNTIME_DEFAULTS.max_connections),
+    /**
+     * Finished sessions older than max_age, or beyond the newest max_sessions
+     * per agent, are removed at start and every few minutes: disk and the
+     * in-memory index stay bounded unless a file opts out with larger values.
+     */
+    session_retention: strict({
+      max_age: Duration.default(RUNTIME_DEFAULTS.session_retention.max_age),
+      max_sessions: PositiveInt.default(RUNTIME_DEFAULTS.session_retention.max_sessions),
+    }).default(() => ({ ...RUNTIME_DEFAULTS.session_retention })),
+  });
+
+  // ---------------------------------------------------------------- the file
+
+  const Criterion = z.union([z.string(), strict({ id: z.string().optional(), description: z.string() })]);
+
+  const GoalSchema = strict({
+    description: z.string(),
+    success_criteria: z.array(Criterion).default([]),
+    constraints: z.array(Criterion).default([]),
+  });
+
+  const AgentFileSchema = strict({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]*$/, "expected a lower-case name of letters, digits, '_' or '-'"),
+    description: z.string().default(""),
+    goal: GoalSchema.optional(),
+    llm: LlmSchema.optional(),
+    tools: z.record(z.string(), ToolSchema).default({}),
+    mcp_servers: z.record(z.string(), McpServerSchema).default({}),
+    graph: GraphSchema,
+    entry_points: z.array(EntryPointSchema).optional(),
+    runtime: RuntimeSchema.default(runtimeDefaults),
+  });
+
+  return { Duration, LimitsSchema, MockResponseSchema, LlmSchema, HttpToolSchema, ShellToolSchema, EmitToolSchema, ToolSchema, McpServerSchema, LlmNodeSchema, ToolNodeSchema, FunctionNodeSchema, NodeSchema, EdgeSchema, GraphSchema, TimerConfigSchema, EventConfigSchema, EntryPointSchema, WebhookRouteSchema, RuntimeSchema, GoalSchema, AgentFileSchema };
+}
+
+/** The zod schemas of the agent file, built on first use. */
+export type AgentSchemas = ReturnType<typeof build>;
+
+let built: AgentSchemas | undefined;
+
+/** The agent file's zod schemas; the first call loads zod and builds them. */
+export function schemas(): AgentSchemas {
+  return (built ??= build(zod().z));
+}
+
+export type Limits = Zod.output<AgentSchemas["LimitsSchema"]>;
+export type MockResponse = Zod.output<AgentSchemas["MockResponseSchema"]>;
+export type LlmConfig = Zod.output<AgentSchemas["LlmSchema"]>;
+export type HttpToolDef = Zod.output<AgentSchemas["HttpToolSchema"]>;
+export type ShellToolDef = Zod.output<AgentSchemas["ShellToolSchema"]>;
+export type EmitToolDef = Zod.output<AgentSchemas["EmitToolSchema"]>;
+export type ToolDef = Zod.output<AgentSchemas["ToolSchema"]>;
+export type McpServerDef = Zod.output<AgentSchemas["McpServerSchema"]>;
+export type LlmNode = Zod.output<AgentSchemas["LlmNodeSchema"]>;
+export type ToolNode = Zod.output<AgentSchemas["ToolNodeSchema"]>;
+export type FunctionNode = Zod.output<AgentSchemas["FunctionNodeSchema"]>;
+export type NodeDef = Zod.output<AgentSchemas["NodeSchema"]>;
+export type EdgeDef = Zod.output<AgentSchemas["EdgeSchema"]>;
+export type GraphDef = Zod.output<AgentSchemas["GraphSchema"]>;
+export type TimerConfig = Zod.output<AgentSchemas["TimerConfigSchema"]>;
+export type EventConfig = Zod.output<AgentSchemas["EventConfigSchema"]>;
+export type EntryPointDef = Zod.output<AgentSchemas["EntryPointSchema"]>;
 export type TriggerType = EntryPointDef["trigger_type"];
 export type IsolationLevel = EntryPointDef["isolation_level"];
 export type OverlapPolicy = NonNullable<EntryPointDef["overlap"]>;
-export type WebhookRouteDef = z.output<typeof WebhookRouteSchema>;
-export type RuntimeConfig = z.output<typeof RuntimeSchema>;
-export type AgentFile = z.output<typeof AgentFileSchema>;
+export type WebhookRouteDef = Zod.output<AgentSchemas["WebhookRouteSchema"]>;
+export type RuntimeConfig = Zod.output<AgentSchemas["RuntimeSchema"]>;
+export type AgentFile = Zod.output<AgentSchemas["AgentFileSchema"]>;
 
 /**
  * A loaded agent: the file's content with defaults applied, plus where it

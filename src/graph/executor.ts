@@ -3,6 +3,7 @@
  * end for one execution, enforces limits, honours cancellation, publishes
  * events and keeps the execution's record in the session store.
  */
+import { defaultEntryNode } from "../config/defaults.js";
 import type { NodeDef } from "../config/schema.js";
 import type { EventType } from "../events/types.js";
 import { errorMessage } from "../errors.js";
@@ -157,7 +158,7 @@ async function walk(run: ExecutionRun, options: ExecuteOptions, path: string[]):
   const edges = new EdgeTable(graph);
   const services = { llm: options.llm, tools: options.tools, functions: options.functions };
   const visits = new Map<string, number>();
-  const entryId = run.entryPoint.entry_node ?? graph.entry_node ?? graph.nodes[0]!.id;
+  const entryId = run.entryPoint.entry_node ?? defaultEntryNode(graph);
   let node = nodes.get(entryId);
   if (!node) return fail("definition_error", `entry node "${entryId}" is not a node of the graph`);
 

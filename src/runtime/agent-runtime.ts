@@ -10,7 +10,8 @@
  * interfaces; a Redis/BullMQ implementation replaces them without touching
  * the executor or the entry point semantics.
  */
-import { RuntimeSchema, type Agent, type ResolvedEntryPoint, type RuntimeConfig } from "../config/schema.js";
+import { runtimeDefaults } from "../config/defaults.js";
+import type { Agent, ResolvedEntryPoint, RuntimeConfig } from "../config/schema.js";
 import { ForagerError, StateError } from "../errors.js";
 import { EventBus } from "../events/bus.js";
 import type { EventFilter, EventHandler, EventInit, ForagerEvent } from "../events/types.js";
@@ -123,7 +124,7 @@ export class AgentRuntime implements RuntimeHandle {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger();
     const agents = [...(options.agent ? [options.agent] : []), ...(options.agents ?? [])];
-    this.config = { ...RuntimeSchema.parse({}), ...(agents[0]?.runtime ?? {}), ...(options.config ?? {}) };
+    this.config = { ...runtimeDefaults(), ...(agents[0]?.runtime ?? {}), ...(options.config ?? {}) };
     this.bus = options.bus ?? new EventBus({ logger: this.logger, clock: this.clock });
     const root = options.storagePath;
     this.store = options.store ?? (root ? new FileSessionStore(root, { logger: this.logger, clock: this.clock }) : new MemorySessionStore({ clock: this.clock }));

@@ -4,7 +4,8 @@
  * snake_case form; both end as the same ResolvedEntryPoint, with the
  * defaults the agent loader applies.
  */
-import { EntryPointSchema, type Agent, type ResolvedEntryPoint } from "../config/schema.js";
+import { resolveEntryPointDef } from "../config/resolve.js";
+import { schemas, type Agent, type ResolvedEntryPoint } from "../config/schema.js";
 import { ForagerError } from "../errors.js";
 import { isPlainObject } from "../util/json.js";
 import { checkTimerConfig } from "./schedule.js";
@@ -42,13 +43,13 @@ export function resolveEntryPoint(agent: Agent, spec: EntryPointSpec | Record<st
   if (isPlainObject(raw.limits)) raw.limits = snakeKeys(raw.limits);
   raw.trigger_type ??= "manual";
   const where = `entry point "${String(raw.id ?? "?")}" of agent ${agent.name}`;
-  const parsed = EntryPointSchema.safeParse(raw);
+  const parsed = schemas().EntryPointSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(spec)"}: ${i.message}`);
     throw new ForagerError("invalid_entry_point", `${where} is not valid: ${problems.join("; ")}`);
   }
-  const ep = parsed.data;
-  const entryNode = ep.entry_node ?? agent.graph.entry_node ?? agent.graph.nodes[0]!.id;
+  const ep = resolveEntryPointDef(parsed.data, agent.graph);
+  const entryNode = ep.entry_node;
   if (!agent.graph.nodes.some((node) => node.id === entryNode)) {
     const known = agent.graph.nodes.map((node) => node.id).join(", ");
     throw new ForagerError("invalid_entry_point", `${where}: entry_node "${entryNode}" is not a node of the graph (nodes: ${known})`);
@@ -60,6 +61,5 @@ export function resolveEntryPoint(agent: Agent, spec: EntryPointSpec | Record<st
       throw new ForagerError("invalid_entry_point", `${where}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  const overlap = ep.overlap ?? (ep.max_concurrent === 1 ? "cancel_previous" : "queue");
-  return { ...ep, entry_node: entryNode, overlap };
+  return ep;
 }

@@ -2,7 +2,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AgentFileSchema, type Agent, type Limits } from "../../src/config/schema.js";
+import { schemas, type Agent, type Limits } from "../../src/config/schema.js";
 import { resolveAgent } from "../../src/config/resolve.js";
 import { EventBus } from "../../src/events/bus.js";
 import type { EventType, ForagerEvent } from "../../src/events/types.js";
@@ -18,7 +18,7 @@ import { ToolError, type Tool, type ToolContext, type ToolResolver } from "../..
 
 /** Builds an agent from the parsed shape of an agent file (defaults applied, no file checks). */
 export function makeAgent(file: Record<string, unknown>, baseDir = tmpdir()): Agent {
-  const parsed = AgentFileSchema.parse({ name: "test-agent", ...file });
+  const parsed = schemas().AgentFileSchema.parse({ name: "test-agent", ...file });
   return resolveAgent(parsed, "<inline>", baseDir);
 }
 

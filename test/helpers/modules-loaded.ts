@@ -2,7 +2,8 @@
  * Which modules a fresh `node` loads for a piece of code: heavy packages
  * must load on first use, not on import. Records every URL the ES module
  * loader resolves (a resolve hook), so a static import anywhere in the graph
- * shows up; a package loaded later with require() is not seen, by design.
+ * shows up, and, once the code has run, every file in the CommonJS require
+ * cache (packages forager loads on first use with require()).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -32,7 +33,13 @@ export async function resolve(specifier, context, next) {
       `import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)});`,
     );
     await writeFile(log, "");
-    const run = spawnSync(process.execPath, ["--import", pathToFileURL(join(dir, "register.mjs")).href, "--input-type=module", "-e", code], {
+    // Runs after `code`: what require() loaded (CommonJS and require(esm)) is listed too.
+    const listRequired = `
+      const { createRequire: __createRequire } = await import("node:module");
+      const { appendFileSync: __append } = await import("node:fs");
+      const { pathToFileURL: __toUrl } = await import("node:url");
+      __append(${JSON.stringify(log)}, Object.keys(__createRequire(import.meta.url).cache).map((f) => __toUrl(f).href + "\\n").join(""));`;
+    const run = spawnSync(process.execPath, ["--import", pathToFileURL(join(dir, "register.mjs")).href, "--input-type=module", "-e", `${code}\n${listRequired}`], {
       cwd: root,
       encoding: "utf8",
       timeout: 30_000,

@@ -14,7 +14,7 @@ import {
   verifyStandard,
   verifyStripe,
 } from "../../src/server/verify/index.js";
-import { WebhookRouteSchema } from "../../src/config/schema.js";
+import { schemas } from "../../src/config/schema.js";
 
 const body = (text: string) => Buffer.from(text, "utf8");
 
@@ -143,7 +143,7 @@ describe("hmac", () => {
 });
 
 describe("routes", () => {
-  const route = (extra: Record<string, unknown>) => WebhookRouteSchema.parse({ source_id: "src", path: "/hook", ...extra });
+  const route = (extra: Record<string, unknown>) => schemas().WebhookRouteSchema.parse({ source_id: "src", path: "/hook", ...extra });
 
   test("a secret alone means GitHub style; no secret verifies only with allow_unsigned", () => {
     const payload = body("{}");

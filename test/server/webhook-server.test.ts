@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:net";
-import { WebhookRouteSchema } from "../../src/config/schema.js";
+import { schemas } from "../../src/config/schema.js";
 import { FileKeyStore } from "../../src/storage/keys.js";
 import { WebhookServer } from "../../src/server/webhook-server.js";
 import { signGithub } from "../../src/server/verify/index.js";
@@ -14,8 +14,8 @@ import { isSecretQueryName } from "../../src/server/webhook-payload.js";
 
 const SECRET = "gh-webhook-secret";
 const routes = [
-  WebhookRouteSchema.parse({ source_id: "github", path: "/webhooks/github", secret: SECRET, max_body_bytes: 1_048_576 }),
-  WebhookRouteSchema.parse({ source_id: "internal", path: "/hooks/internal", allow_unsigned: true, methods: ["POST", "PUT"] }),
+  schemas().WebhookRouteSchema.parse({ source_id: "github", path: "/webhooks/github", secret: SECRET, max_body_bytes: 1_048_576 }),
+  schemas().WebhookRouteSchema.parse({ source_id: "internal", path: "/hooks/internal", allow_unsigned: true, methods: ["POST", "PUT"] }),
 ];
 
 let dir: string;

@@ -3,13 +3,13 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AgentFileSchema, type Agent } from "../../src/config/schema.js";
+import { schemas, type Agent } from "../../src/config/schema.js";
 import { silentLogger } from "../../src/logging/index.js";
 import type { EventInit, ForagerEvent } from "../../src/events/types.js";
 import type { ToolContext } from "../../src/tools/types.js";
 
 export function makeAgent(fields: { tools?: unknown; mcp_servers?: unknown }, baseDir: string): Agent {
-  const file = AgentFileSchema.parse({
+  const file = schemas().AgentFileSchema.parse({
     name: "tools-test",
     graph: { nodes: [{ id: "only", type: "function", module: "./none.js" }] },
     ...fields,
