@@ -5,7 +5,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { STACK_LINE, binPath, processesMatching, repoRoot, runCli, tempDir, waitFor } from "../helpers/cli.js";
+import { STACK_LINE, binPath, processesMatching, repoRoot, runCli, tempDir } from "../helpers/cli.js";
+import { waitFor } from "../helpers/wait.js";
 
 const AGENT = join(repoRoot, "test/fixtures/serve/napper.yaml");
 const children = new Set<ChildProcess>();
@@ -57,7 +58,7 @@ async function startServe(): Promise<Serve> {
   const serveJson = join(storage, "serve.json");
   const serve = spawnCli(["serve", AGENT, "--storage", storage]);
   let info: { pid?: number; url: string; token: string } | undefined;
-  await waitFor(async () => {
+  await waitFor("serve to write its serve.json", async () => {
     if (serve.child.exitCode !== null) throw new Error(`serve exited: ${serve.stderr()}`);
     if (!existsSync(serveJson)) return false;
     try {
@@ -66,7 +67,7 @@ async function startServe(): Promise<Serve> {
       return false; // being written
     }
     return info?.pid === serve.child.pid;
-  }, 20_000, 50);
+  }, { timeoutMs: 20_000, stepMs: 50 });
   return { ...serve, url: info!.url, token: info!.token };
 }
 
@@ -117,7 +118,7 @@ describe("cancel, rerun and events against forager serve", () => {
     const base = await subscribers(serve);
     const events = spawnCli(["events", "--json", "--reconnect-for", "60", "--storage", storage]);
     const readable = spawnCli(["events", "--types", "execution_cancelled,EXECUTION_COMPLETED", "--storage", storage]);
-    await waitFor(async () => (await subscribers(serve)) === base + 2, 20_000, 100);
+    await waitFor("two more event subscribers", async () => (await subscribers(serve)) === base + 2, { timeoutMs: 20_000, stepMs: 100 });
     const blocker = await trigger({ seconds: 60 });
     assert.equal(blocker.status, "running");
     const queued = await trigger({ seconds: 0.2, tag: "b" });
@@ -129,7 +130,7 @@ describe("cancel, rerun and events against forager serve", () => {
     const cancelledResult = JSON.parse(cancelled.stdout);
     assert.equal(cancelledResult.status, "cancelled");
     assert.equal(cancelledResult.error.reason, "user");
-    await waitFor(async () => (await statusOf(queued.execution_id)) === "completed", 20_000, 200);
+    await waitFor("the queued execution to complete", async () => (await statusOf(queued.execution_id)) === "completed", { timeoutMs: 20_000, stepMs: 200 });
     const again = await forager(["cancel", queued.execution_id]);
     assert.equal(again.code, 0);
     assert.match(again.stdout, /had already ended \(completed\); nothing to cancel/);
@@ -162,7 +163,7 @@ describe("cancel, rerun and events against forager serve", () => {
     assert.doesNotMatch(missing.stderr, STACK_LINE);
 
     // The --types stream printed one readable line per matching event, and nothing else.
-    await waitFor(() => readable.stdout().split("\n").filter(Boolean).length >= 3, 20_000);
+    await waitFor("three readable event lines", () => readable.stdout().split("\n").filter(Boolean).length >= 3, { timeoutMs: 20_000 });
     const lines = readable.stdout().trimEnd().split("\n");
     for (const line of lines) assert.match(line, /^\d\d:\d\d:\d\d\.\d{3} {2}execution_(cancelled|completed) +napper\/api {2}exec_/);
     assert.ok(lines.some((l) => l.includes(blocker.execution_id) && l.includes("execution_cancelled")));
@@ -179,9 +180,9 @@ describe("cancel, rerun and events against forager serve", () => {
     assert.match(shownCancelled.stdout, new RegExp(`^re-run it .*: forager rerun ${waiting.execution_id}$`, "m"));
 
     // The JSON events stream noticed and waits for the server to come back; a new serve (new port, new token) is found again.
-    await waitFor(() => /events: .*reconnecting for up to 60s/.test(events.stderr()), 20_000);
+    await waitFor("the reconnecting message", () => /events: .*reconnecting for up to 60s/.test(events.stderr()), { timeoutMs: 20_000 });
     serve = await startServe();
-    await waitFor(() => events.stderr().includes(`events: reconnected to ${serve.url}`), 30_000, 100);
+    await waitFor("the reconnected message", () => events.stderr().includes(`events: reconnected to ${serve.url}`), { timeoutMs: 30_000, stepMs: 100 });
     const rerunShutdown = await forager(["rerun", waiting.execution_id, "--wait", "--json"]);
     assert.equal(rerunShutdown.code, 0, rerunShutdown.stderr);
     const afterShutdown = JSON.parse(rerunShutdown.stdout);
@@ -196,7 +197,7 @@ describe("cancel, rerun and events against forager serve", () => {
     await serve.exited;
     serve = await startServe();
     // Events published while the stream is away are not replayed: wait until it follows the new server.
-    await waitFor(() => events.stderr().includes(`events: reconnected to ${serve.url}`), 30_000, 100);
+    await waitFor("the reconnected message", () => events.stderr().includes(`events: reconnected to ${serve.url}`), { timeoutMs: 30_000, stepMs: 100 });
     assert.equal(await statusOf(crashed.execution_id), "interrupted");
     const rerunCrashed = await forager(["rerun", crashed.execution_id, "--json"]);
     assert.equal(rerunCrashed.code, 0, rerunCrashed.stderr);
@@ -207,7 +208,7 @@ describe("cancel, rerun and events against forager serve", () => {
     assert.match(cancelRerun.stdout, /cancelled napper\/api/);
 
     // Every event arrived on the JSON stream as one object a line, from both servers.
-    await waitFor(() => jsonLines(events.stdout()).some((e) => e.execution_id === fromCrash.execution_id && e.type === "execution_cancelled"), 20_000);
+    await waitFor("the crashed execution's cancelled event", () => jsonLines(events.stdout()).some((e) => e.execution_id === fromCrash.execution_id && e.type === "execution_cancelled"), { timeoutMs: 20_000 });
     const seen = jsonLines(events.stdout());
     for (const e of seen) assert.match(e.id, /.+/);
     assert.ok(seen.some((e) => e.type === "execution_queued" && e.execution_id === queued.execution_id));
@@ -222,7 +223,7 @@ describe("cancel, rerun and events against forager serve", () => {
     // A server that goes away for good: a clear line and exit 2 once --reconnect-for has passed.
     const before = await subscribers(serve);
     const short = spawnCli(["events", "--reconnect-for", "1", "--storage", storage]);
-    await waitFor(async () => (await subscribers(serve)) === before + 1, 20_000, 100);
+    await waitFor("one more event subscriber", async () => (await subscribers(serve)) === before + 1, { timeoutMs: 20_000, stepMs: 100 });
     serve.child.kill("SIGTERM");
     assert.equal(await serve.exited, 0);
     assert.equal(await short.exited, 2);

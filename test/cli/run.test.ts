@@ -3,7 +3,8 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { STACK_LINE, processesMatching, repoRoot, runCli, tempDir, waitFor } from "../helpers/cli.js";
+import { STACK_LINE, processesMatching, repoRoot, runCli, tempDir } from "../helpers/cli.js";
+import { waitFor } from "../helpers/wait.js";
 
 const fixtures = join(repoRoot, "test/fixtures/run");
 let storage: { path: string; cleanup: () => Promise<void> };
@@ -88,19 +89,19 @@ describe("forager run", () => {
     const r = await run("sleeper.yaml", ["--timeout", "1", "--input", '{"seconds": 37.25}']);
     assert.equal(r.code, 124, r.stderr);
     assert.equal(parse(r.stdout).status, "timed_out");
-    await waitFor(() => processesMatching("sleep 37.25").length === 0, 5000);
+    await waitFor("the first sleep to be killed", () => processesMatching("sleep 37.25").length === 0, { timeoutMs: 5000 });
   });
 
   test("SIGINT during a long shell tool: exit 130, no orphan, session recorded cancelled", async () => {
     let pid = 0;
     const running = run("sleeper.yaml", ["--input", '{"seconds": 38.25}'], { onSpawn: (p) => (pid = p) });
-    await waitFor(() => processesMatching("sleep 38.25").length > 0, 10000);
+    await waitFor("the second sleep to start", () => processesMatching("sleep 38.25").length > 0, { timeoutMs: 10000 });
     process.kill(pid, "SIGINT");
     const r = await running;
     assert.equal(r.code, 130, r.stderr);
     const result = parse(r.stdout);
     assert.equal(result.status, "cancelled");
-    await waitFor(() => processesMatching("sleep 38.25").length === 0, 5000);
+    await waitFor("the second sleep to be killed", () => processesMatching("sleep 38.25").length === 0, { timeoutMs: 5000 });
     const shown = await runCli(["sessions", "show", result.execution_id, "--json", "--storage", storage.path]);
     assert.equal(shown.code, 0, shown.stderr);
     assert.equal(parse(shown.stdout).status, "cancelled");

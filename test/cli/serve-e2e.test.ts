@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sign } from "@octokit/webhooks-methods";
+import { waitFor } from "../helpers/wait.js";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const BIN = join(ROOT, "bin/forager.js");
@@ -27,10 +28,10 @@ async function startServe(storage: string): Promise<Serve> {
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   const file = join(storage, "serve.json");
-  for (let i = 0; i < 300 && !existsSync(file); i++) {
+  await waitFor("serve.json", () => {
     if (child.exitCode !== null) throw new Error(`serve exited early: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return existsSync(file);
+  }, { stepMs: 50 });
   const info = JSON.parse(await readFile(file, "utf8"));
   return { child, info, stderr: () => stderr, exited };
 }
@@ -50,15 +51,6 @@ async function delivery(base: string, id: string, payload: unknown, secret = SEC
     headers: { "content-type": "application/json", "x-github-event": "issues", "x-github-delivery": id, "x-hub-signature-256": await sign(secret, body) },
     body,
   });
-}
-
-async function until<T>(fn: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 let dir: string;
@@ -87,10 +79,10 @@ describe("forager serve agents/issue-triage.yaml", () => {
     assert.equal(body.status, "accepted");
     assert.equal(body.executions.length, 1);
 
-    const result = await until(async () => {
+    const result = await waitFor("the webhook's execution", async () => {
       const r = (await (await fetch(`${info.url}/executions/${body.executions[0]}`, { headers: auth })).json()) as any;
       return r.status === "completed" ? r : undefined;
-    }, "the webhook's execution");
+    });
     assert.equal(result.entry_point, "opened");
     assert.equal(result.output.severity, "high");
 

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { cpSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../helpers/cli.js";
-import { deliver, FIXTURES, logLines, recordsOnDisk, startServe, stopHard, until, type ServeProcess } from "../reliability/helpers.js";
+import { deliver, FIXTURES, logLines, recordsOnDisk, startServe, stopHard, type ServeProcess } from "../reliability/helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const ROUTE_GITHUB = `
     - source_id: github
@@ -90,7 +91,7 @@ describe("forager serve: SIGHUP reload and the operator's log", () => {
     t.after(() => stopHard(serve));
 
     // Start-up: one line with agents, entry points, timers, routes and listeners.
-    const startup = await until("the start-up line", () => linesMatching(serve, /^serving daemon/)[0]);
+    const startup = await waitFor("the start-up line", () => linesMatching(serve, /^serving daemon/)[0]);
     assert.deepEqual(startup.agents, ["daemon"]);
     assert.deepEqual(startup.entry_points, ["daemon/api", "daemon/tick", "daemon/github"]);
     assert.deepEqual(startup.timers, ["daemon/tick"]);
@@ -100,40 +101,40 @@ describe("forager serve: SIGHUP reload and the operator's log", () => {
 
     // Before the reload: no route at /hooks/internal, and the refusal is logged.
     assert.equal((await postInternal(serve)).status, 404);
-    const notFound = await until("the 404 line", () => linesMatching(serve, /^webhook \/hooks\/internal refused \(404\)/)[0]);
+    const notFound = await waitFor("the 404 line", () => linesMatching(serve, /^webhook \/hooks\/internal refused \(404\)/)[0]);
     assert.equal(notFound.status_code, 404);
     const wrongSignature = await deliver(serve.info.webhook_url!, "bad-sig-1", { action: "opened" }, { secret: "not-the-secret" });
     assert.equal(wrongSignature.status, 401);
-    const refused = await until("the 401 line", () => linesMatching(serve, /^webhook github refused \(401\)/)[0]);
+    const refused = await waitFor("the 401 line", () => linesMatching(serve, /^webhook github refused \(401\)/)[0]);
     assert.equal(refused.level, "warn");
     assert.equal(refused.source_id, "github");
 
     // An execution that runs across the reload.
     const longRun = await trigger(serve, { sleep_ms: 4000 });
-    await until("the long execution to run", async () => ((await status(serve, longRun)) === "running" ? true : undefined));
+    await waitFor("the long execution to run", async () => ((await status(serve, longRun)) === "running" ? true : undefined));
 
     writeFileSync(file, agentYaml({ tickSeconds: 1, internal: true }));
     serve.kill("SIGHUP");
-    const reloaded = await until("the reload line", () => linesMatching(serve, /^reloaded: /)[0]);
+    const reloaded = await waitFor("the reload line", () => linesMatching(serve, /^reloaded: /)[0]);
     assert.deepEqual(reloaded.entry_points.changed, ["daemon/tick"]);
     assert.deepEqual(reloaded.entry_points.added, ["daemon/internal"]);
     assert.deepEqual(reloaded.webhook_routes.added, ["/hooks/internal"]);
     assert.equal(linesMatching(serve, /^restart needed/).length, 0);
 
     // The new interval (1 s, was 1 h) and the new route work.
-    await until("a timer fire after the reload", () => (timerFires(serve) >= 1 ? true : undefined), 20_000);
+    await waitFor("a timer fire after the reload", () => (timerFires(serve) >= 1 ? true : undefined), { timeoutMs: 20_000 });
     const fired = linesMatching(serve, /^timer daemon\/tick fired/)[0]!;
     assert.match(fired.execution_id, /^exec_/);
     const accepted = await postInternal(serve);
     assert.equal(accepted.status, 202);
     const hook = (await accepted.json()) as { executions: string[] };
     assert.equal(hook.executions.length, 1);
-    await until("the internal hook's execution", async () => ((await status(serve, hook.executions[0]!)) === "completed" ? true : undefined));
-    const acceptedLine = await until("the accepted line", () => linesMatching(serve, /^webhook internal accepted \(202\)/)[0]);
+    await waitFor("the internal hook's execution", async () => ((await status(serve, hook.executions[0]!)) === "completed" ? true : undefined));
+    const acceptedLine = await waitFor("the accepted line", () => linesMatching(serve, /^webhook internal accepted \(202\)/)[0]);
     assert.deepEqual(acceptedLine.execution_ids, hook.executions);
 
     // The execution that ran across the reload was not lost, and its end is logged once.
-    await until("the long execution", async () => ((await status(serve, longRun)) === "completed" ? true : undefined), 20_000);
+    await waitFor("the long execution", async () => ((await status(serve, longRun)) === "completed" ? true : undefined), { timeoutMs: 20_000 });
     const ends = lines(serve).filter((l) => l.execution_id === longRun && /^execution daemon\/api completed/.test(l.msg));
     assert.equal(ends.length, 1);
     assert.equal(ends[0]!.status, "completed");
@@ -143,25 +144,25 @@ describe("forager serve: SIGHUP reload and the operator's log", () => {
     // A broken file: the error is logged and the old definition keeps serving.
     writeFileSync(file, `${agentYaml({ tickSeconds: 1, internal: true })}broken: [\n`);
     serve.kill("SIGHUP");
-    const failed = await until("the failed reload line", () => linesMatching(serve, /^reload failed, still serving the previous definitions/)[0]);
+    const failed = await waitFor("the failed reload line", () => linesMatching(serve, /^reload failed, still serving the previous definitions/)[0]);
     assert.equal(failed.level, "error");
     assert.match(failed.msg, /agent\.yaml:\d+:\d+/);
     const firesAtFailure = timerFires(serve);
-    await until("timer fires after the failed reload", () => (timerFires(serve) >= firesAtFailure + 2 ? true : undefined), 20_000);
+    await waitFor("timer fires after the failed reload", () => (timerFires(serve) >= firesAtFailure + 2 ? true : undefined), { timeoutMs: 20_000 });
     assert.equal((await postInternal(serve)).status, 202);
     const after = await trigger(serve, {});
-    await until("a trigger after the failed reload", async () => ((await status(serve, after)) === "completed" ? true : undefined));
+    await waitFor("a trigger after the failed reload", async () => ((await status(serve, after)) === "completed" ? true : undefined));
 
     // A process-wide setting changed: reported, not applied.
     writeFileSync(file, agentYaml({ tickSeconds: 1, internal: true }).replace("shutdown_grace_seconds: 20", "shutdown_grace_seconds: 5"));
     serve.kill("SIGHUP");
-    const restart = await until("the restart-needed line", () => linesMatching(serve, /^restart needed/)[0]);
+    const restart = await waitFor("the restart-needed line", () => linesMatching(serve, /^restart needed/)[0]);
     assert.deepEqual(restart.settings, ["runtime.shutdown_grace_seconds"]);
     assert.ok(existsSync(join(serve.storage, "serve.json")), "SIGHUP never stops the server");
 
     // Shutdown with counts; serve.json removed.
     const slow = await trigger(serve, { sleep_ms: 1500 });
-    await until("the slow execution to run", async () => ((await status(serve, slow)) === "running" ? true : undefined));
+    await waitFor("the slow execution to run", async () => ((await status(serve, slow)) === "running" ? true : undefined));
     serve.kill("SIGTERM");
     const exit = await serve.exited;
     assert.equal(exit.code, 0, serve.stderr());

@@ -12,7 +12,8 @@ import { cpSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { tempDir } from "../helpers/cli.js";
-import { FIXTURES, startServe, stopHard, until } from "../reliability/helpers.js";
+import { FIXTURES, startServe, stopHard } from "../reliability/helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const LISTENER = `
 import array, json, os, socket, sys
@@ -49,7 +50,7 @@ async function notifyListener(name: string, t: { after(fn: () => unknown): void 
     if (parsed.listening) listening = true;
     if (parsed.message !== undefined && parsed.message !== "BARRIER=1") messages.push(parsed.message);
   });
-  await until(`the notify listener (${stderr})`, () => (listening ? true : undefined), 20_000);
+  await waitFor(`the notify listener (${stderr})`, () => (listening ? true : undefined), { timeoutMs: 20_000 });
   const index = (predicate: (m: string) => boolean, from = 0) => messages.findIndex((m, i) => i >= from && predicate(m));
   return { messages, index };
 }
@@ -87,7 +88,7 @@ describe("forager serve with NOTIFY_SOCKET", { skip }, () => {
     const serve = await startServe(join(dir.path, "storage"), { files: [file], env: { NOTIFY_SOCKET: socket, WATCHDOG_USEC: "400000" } });
     t.after(() => stopHard(serve));
 
-    await until("READY=1", () => (listener.index((m) => m.split("\n").includes("READY=1")) >= 0 ? true : undefined), 20_000);
+    await waitFor("READY=1", () => (listener.index((m) => m.split("\n").includes("READY=1")) >= 0 ? true : undefined), { timeoutMs: 20_000 });
     const ready = listener.messages[listener.index((m) => m.split("\n").includes("READY=1"))]!;
     assert.match(ready, /^STATUS=serving notified$/m);
     // Both listeners answer by now.
@@ -95,14 +96,14 @@ describe("forager serve with NOTIFY_SOCKET", { skip }, () => {
     assert.equal((await fetch(`${serve.info.webhook_url}/hooks/internal`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } })).status, 202);
 
     // 400 ms watchdog: a ping every 200 ms.
-    await until("three watchdog pings", () => (listener.messages.filter((m) => m === "WATCHDOG=1").length >= 3 ? true : undefined), 20_000);
+    await waitFor("three watchdog pings", () => (listener.messages.filter((m) => m === "WATCHDOG=1").length >= 3 ? true : undefined), { timeoutMs: 20_000 });
     assert.ok(listener.index((m) => m === "WATCHDOG=1") > listener.index((m) => m.includes("READY=1")), "no ping before READY=1");
 
     serve.kill("SIGHUP");
-    await until("RELOADING=1", () => (listener.index((m) => m.startsWith("RELOADING=1")) >= 0 ? true : undefined), 20_000);
+    await waitFor("RELOADING=1", () => (listener.index((m) => m.startsWith("RELOADING=1")) >= 0 ? true : undefined), { timeoutMs: 20_000 });
     const reloading = listener.index((m) => m.startsWith("RELOADING=1"));
     assert.match(listener.messages[reloading]!, /^MONOTONIC_USEC=\d+$/m);
-    await until("READY=1 after the reload", () => (listener.index((m) => m === "READY=1", reloading + 1) >= 0 ? true : undefined), 20_000);
+    await waitFor("READY=1 after the reload", () => (listener.index((m) => m === "READY=1", reloading + 1) >= 0 ? true : undefined), { timeoutMs: 20_000 });
 
     serve.kill("SIGTERM");
     assert.equal((await serve.exited).code, 0, serve.stderr());
@@ -121,10 +122,10 @@ describe("forager serve with NOTIFY_SOCKET", { skip }, () => {
       env: { NOTIFY_SOCKET: name, WATCHDOG_USEC: "200000", WATCHDOG_PID: "1" },
     });
     t.after(() => stopHard(serve));
-    await until("READY=1", () => (listener.index((m) => m.includes("READY=1")) >= 0 ? true : undefined), 20_000);
+    await waitFor("READY=1", () => (listener.index((m) => m.includes("READY=1")) >= 0 ? true : undefined), { timeoutMs: 20_000 });
     serve.kill("SIGTERM");
     assert.equal((await serve.exited).code, 0, serve.stderr());
-    await until("STOPPING=1", () => (listener.index((m) => m.startsWith("STOPPING=1")) >= 0 ? true : undefined), 5_000);
+    await waitFor("STOPPING=1", () => (listener.index((m) => m.startsWith("STOPPING=1")) >= 0 ? true : undefined), { timeoutMs: 5_000 });
     // A watchdog would have pinged right after READY=1, before STOPPING=1.
     assert.deepEqual(listener.messages.filter((m) => m.includes("WATCHDOG")), []);
   });

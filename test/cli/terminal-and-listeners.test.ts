@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { repoRoot, runCli, tempDir, STACK_LINE } from "../helpers/cli.js";
 import { listenerError } from "../../src/server/listen-error.js";
 import { UsageError } from "../../src/errors.js";
+import { waitFor } from "../helpers/wait.js";
 
 const BIN = join(repoRoot, "bin/forager.js");
 const hasScript = spawnSync("script", ["--version"], { encoding: "utf8" }).status === 0;
@@ -57,9 +58,8 @@ describe("on a terminal", () => {
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     // Once the shell tool's process exists, the run is in its long node.
-    const deadline = Date.now() + 30_000;
     const hasSleep = () => spawnSync("pgrep", ["-P", String(child.pid), "-f", "sleep 30"]).status === 0;
-    while (!hasSleep() && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await waitFor("the shell tool's sleep to start", () => hasSleep() || child.exitCode !== null, { stepMs: 50 });
     child.kill("SIGINT");
     const code = await exited;
     assert.equal(code, 130, stderr);

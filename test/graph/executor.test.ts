@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fnNode, makeAgent, ofType, run, tempDir, types, writeModule } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const MODULE = `
 import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -357,7 +358,7 @@ describe("execution limits and cancellation", () => {
     const marker = join(dir, "cancel.log");
     const controller = new AbortController();
     const pending = run(a, { input: { marker }, signal: controller.signal });
-    await waitFor(() => existsSync(marker));
+    await waitFor("the marker file", () => existsSync(marker));
     controller.abort("SIGINT");
     const { result, events } = await pending;
     assert.equal(result.status, "cancelled");
@@ -464,11 +465,3 @@ describe("storage", () => {
   });
 });
 
-/** Polls until `check` holds (bounded: the test fails after 20 s). */
-async function waitFor(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not met within 20 s");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

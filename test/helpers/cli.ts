@@ -63,14 +63,5 @@ export function processesMatching(needle: string): string[] {
     .filter((line) => line.includes(needle) && !line.includes("ps -eo"));
 }
 
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10000, stepMs = 25): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
-}
-
 /** A stack trace line, which users must never see without --verbose. */
 export const STACK_LINE = /^\s+at .+\(.+:\d+:\d+\)$|^\s+at .+:\d+:\d+$/m;

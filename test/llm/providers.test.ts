@@ -4,6 +4,7 @@ import type { LlmConfig } from "../../src/config/schema.js";
 import { createLlmProvider, LlmError, type LlmProvider } from "../../src/llm/index.js";
 import { startFakeLlmServer, type FakeLlmServer, type ReceivedRequest } from "./fake-llm-server.js";
 import { never, RecordingClock, SET_OUTPUT_TOOL, userRequest } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const API_KEY = "sk-test-provider-key-0001";
 
@@ -232,7 +233,7 @@ for (const provider of ["openai", "anthropic"] as const) {
       server.reply({ delay_ms: 10_000, text: "too late" });
       const controller = new AbortController();
       const pending = llm.complete(userRequest("x"), controller.signal);
-      while (server.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+      await waitFor("the request to reach the server", () => server.requests.length > 0, { stepMs: 5 });
       controller.abort(new Error("run cancelled"));
       await assert.rejects(pending, /run cancelled/);
       assert.equal(server.requests.length, 1);

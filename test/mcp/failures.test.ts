@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { createToolResolver } from "../../src/tools/registry.js";
 import { ToolError } from "../../src/tools/types.js";
 import { EXPOSED_NAME_PATTERN } from "../../src/tools/names.js";
-import { eventually, makeAgent, makeContext } from "../tools/helpers.js";
+import { makeAgent, makeContext } from "../tools/helpers.js";
 import { childPids, FIXTURES } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const CRASHY = join(FIXTURES, "crashy-server.mjs");
 
@@ -56,7 +57,7 @@ describe("MCP failures", () => {
     } finally {
       await resolver.close();
     }
-    assert.ok(await eventually(() => childPids(CRASHY).length === 0));
+    await waitFor("the crashing server's processes to exit", () => childPids(CRASHY).length === 0);
   });
 
   test("isError results, summarised images, a timeout and an abort", async () => {

@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { createToolResolver } from "../../src/tools/registry.js";
 import { ToolError } from "../../src/tools/types.js";
 import { EXPOSED_NAME_PATTERN } from "../../src/tools/names.js";
-import { eventually, makeAgent, makeContext, withTempDir } from "../tools/helpers.js";
+import { makeAgent, makeContext, withTempDir } from "../tools/helpers.js";
 import { childPids, serverEntry } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const FILESYSTEM = serverEntry("@modelcontextprotocol/server-filesystem");
 
@@ -54,7 +55,7 @@ describe("MCP over stdio with server-filesystem", () => {
       } finally {
         await resolver.close();
       }
-      assert.ok(await eventually(() => childPids(FILESYSTEM).length === 0), "server process stopped");
+      await waitFor("the server process to stop", () => childPids(FILESYSTEM).length === 0);
       await resolver.close();
       await assert.rejects(resolver.get("files.list_directory"), /MCP server "files" is closed/);
     });
@@ -74,7 +75,7 @@ describe("MCP over stdio with server-filesystem", () => {
       } finally {
         await resolver.close();
       }
-      assert.ok(await eventually(() => childPids(FILESYSTEM).length === 0));
+      await waitFor("the server process to stop", () => childPids(FILESYSTEM).length === 0);
     });
   });
 

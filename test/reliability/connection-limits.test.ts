@@ -8,7 +8,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { tempDir } from "../helpers/cli.js";
-import { deliver, logLines, startServe, stopHard, until, type ServeProcess } from "./helpers.js";
+import { deliver, logLines, startServe, stopHard, type ServeProcess } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const SOCKETS = 2000;
 const OPEN_FILES = 256;
@@ -71,10 +72,10 @@ describe(`connection caps under ulimit -n ${OPEN_FILES}`, () => {
     assert.ok(stats.closedByServer > 0, "connections over the cap were closed");
     dropAll();
     // Once the flood is gone a valid webhook is accepted (the server sees the closes within moments).
-    const ok = await until("a webhook accepted after the flood", async () => {
+    const ok = await waitFor("a webhook accepted after the flood", async () => {
       const res = await deliver(s.info.webhook_url!, `after-flood-${Date.now()}`, { action: "opened" }, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
       return res?.status === 202 ? res : undefined;
-    }, 20_000, 200);
+    }, { timeoutMs: 20_000, stepMs: 200 });
     assert.equal(ok.status, 202);
     assert.equal(s.child.exitCode, null, "serve is still running");
     const capLine = logLines(s.stderr()).find((l) => typeof l.webhook_max_connections === "number");

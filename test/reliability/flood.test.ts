@@ -6,7 +6,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { tempDir } from "../helpers/cli.js";
-import { auditStorage, deliver, pool, recordsOnDisk, startServe, stopHard, until, type ServeProcess } from "./helpers.js";
+import { auditStorage, deliver, pool, recordsOnDisk, startServe, stopHard, type ServeProcess } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const FLOOD_REQUESTS = Number(process.env.FORAGER_FLOOD_REQUESTS ?? 5000);
 const FLOOD_CONCURRENCY = 100;
@@ -52,14 +53,13 @@ describe("webhook flood and redelivery", () => {
     summary = JSON.stringify(Object.fromEntries(byStatus));
     accepted = responses.filter((r) => r.status === 202);
     rejected = responses.filter((r) => r.status === 429);
-    await until(
+    await waitFor(
       "the queue to drain",
       async () => {
         const stats = (await (await s.control("/stats")).json()) as { active_executions: number; queued_executions: number };
-        return stats.active_executions === 0 && stats.queued_executions === 0 ? true : undefined;
+        return stats.active_executions === 0 && stats.queued_executions === 0;
       },
-      90_000,
-      250,
+      { timeoutMs: 90_000, stepMs: 250 },
     );
     s.kill("SIGTERM");
     const exit = await s.exited;
@@ -127,7 +127,7 @@ describe("redelivery", () => {
       assert.equal(duplicates.length, 19);
       for (const d of duplicates) assert.deepEqual(d.body, { status: "duplicate", event_id: accepted[0]!.body.event_id });
       const executionId = accepted[0]!.body.executions[0] as string;
-      await until("the execution", async () => {
+      await waitFor("the execution", async () => {
         const r = (await (await serve.control(`/executions/${executionId}`)).json()) as { status: string };
         return r.status === "completed" ? r : undefined;
       });

@@ -10,7 +10,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { tempDir } from "../helpers/cli.js";
-import { FIXTURES, recordsOnDisk, startServe, stopHard, until, type ServeProcess } from "./helpers.js";
+import { FIXTURES, recordsOnDisk, startServe, stopHard, type ServeProcess } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const AGENT = join(FIXTURES, "blocking.yaml");
 
@@ -46,7 +47,7 @@ describe("a synchronous loop in a function node under serve", () => {
     dir = await tempDir("forager-rel-blocking-");
     serve = await startServe(dir.path, { files: [AGENT] });
     const first = await trigger(serve);
-    await until("the execution to run", async () => ((await status(serve!, first)).status === "running" ? true : undefined), 10_000);
+    await waitFor("the execution to run", async () => ((await status(serve!, first)).status === "running" ? true : undefined), { timeoutMs: 10_000 });
 
     // The worker spins from here until the timeout (2 s): the main thread must keep answering.
     const times: number[] = [];
@@ -56,16 +57,16 @@ describe("a synchronous loop in a function node under serve", () => {
       `every /health answered within 2 s while the function spun (took ${times.map((t) => t.toFixed(0)).join(", ")} ms)`,
     );
 
-    const ended = await until("the execution to end", async () => {
+    const ended = await waitFor("the execution to end", async () => {
       const record = await status(serve!, first);
       return record.status === "running" ? undefined : record;
-    }, 20_000);
+    }, { timeoutMs: 20_000 });
     assert.equal(ended.status, "timed_out", JSON.stringify(ended));
     assert.equal(ended.error.node_id, "loop");
 
     // A second one spins when SIGTERM comes: it is cancelled (shutdown) and the process exits cleanly.
     const second = await trigger(serve);
-    await until("the second execution to run", async () => ((await status(serve!, second)).status === "running" ? true : undefined), 10_000);
+    await waitFor("the second execution to run", async () => ((await status(serve!, second)).status === "running" ? true : undefined), { timeoutMs: 10_000 });
     const signalled = performance.now();
     serve.kill("SIGTERM");
     const exit = await Promise.race([serve.exited, new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 20_000))]);

@@ -10,7 +10,8 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../helpers/cli.js";
-import { startServe, stopHard, until, type ServeProcess } from "./helpers.js";
+import { startServe, stopHard, type ServeProcess } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 describe("/health reports its checks", () => {
   let dir: { path: string; cleanup: () => Promise<void> };
@@ -40,7 +41,7 @@ describe("/health reports its checks", () => {
     return { status: res.status, body: (await res.json()) as any };
   };
   /** Polls until /health answers `status` (the probe result is cached for 2 s). */
-  const healthIs = (status: number, what: string) => until(what, async () => ((await health()).status === status ? health() : undefined), 15_000, 100);
+  const healthIs = (status: number, what: string) => waitFor(what, async () => ((await health()).status === status ? health() : undefined), { timeoutMs: 15_000, stepMs: 100 });
 
   test("storage read-only or full, state unreadable: 503 naming the check; 200 again after", async (t) => {
     const ok = await health();
@@ -93,10 +94,10 @@ describe("/health reports its checks", () => {
     const trigger = await serve!.control("/entry-points/api/trigger", { method: "POST", body: JSON.stringify({ input: { sleep_ms: 4_000 } }) });
     assert.equal(trigger.status, 202);
     serve!.kill("SIGTERM");
-    const draining = await until("503 while draining", async () => {
+    const draining = await waitFor("503 while draining", async () => {
       const h = await health().catch(() => undefined);
       return h?.status === 503 ? h : undefined;
-    }, 10_000, 50);
+    }, { timeoutMs: 10_000, stepMs: 50 });
     assert.equal(draining.body.status, "draining");
     assert.deepEqual(draining.body.failing, ["draining"]);
   });

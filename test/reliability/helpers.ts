@@ -286,14 +286,3 @@ export function logLines(stderr: string): Array<Record<string, any>> {
       }
     });
 }
-
-/** Polls until `check` returns a value (not undefined) or the time is up. */
-export async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, stepMs = 50): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(stepMs);
-  }
-}

@@ -7,7 +7,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { tempDir } from "../helpers/cli.js";
-import { githubSignature, HOOK_SECRET, startServe, stopHard, until, walkFiles, type ServeProcess } from "./helpers.js";
+import { githubSignature, HOOK_SECRET, startServe, stopHard, walkFiles, type ServeProcess } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const SECRETS = ["tok-5f1c9e2a", "acc-7b3d11f0", "sig-0c8e44aa", "key-a9d2e6b1", "pw-3e7f9c20", "auth-66c1d0e4"];
 
@@ -46,7 +47,7 @@ describe("secret query parameters are redacted", () => {
     });
     assert.equal(res.status, 202);
     await res.arrayBuffer();
-    const streamed = await until("the event on the stream", () => (text.includes("query-1") ? text : undefined), 10_000);
+    const streamed = await waitFor("the event on the stream", () => (text.includes("query-1") ? text : undefined), { timeoutMs: 10_000 });
     abort.abort();
     await reading;
 
@@ -63,7 +64,7 @@ describe("secret query parameters are redacted", () => {
       mode: "full",
     });
     // Nowhere on disk (event logs, session events, records) nor in the logs.
-    await until("the event's execution recorded", () => (walkFiles(s.storage).some((f) => f.includes("/sessions/")) ? true : undefined), 10_000);
+    await waitFor("the event's execution recorded", () => (walkFiles(s.storage).some((f) => f.includes("/sessions/")) ? true : undefined), { timeoutMs: 10_000 });
     const leaks: string[] = [];
     for (const file of walkFiles(s.storage)) {
       const content = readFileSync(file, "utf8");

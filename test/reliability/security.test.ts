@@ -12,7 +12,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { startFakeLlmServer } from "../llm/fake-llm-server.js";
-import { deliver, FIXTURES, githubSignature, HOOK_SECRET, recordsOnDisk, startServe, stopHard, until, walkFiles, type ServeProcess } from "./helpers.js";
+import { deliver, FIXTURES, githubSignature, HOOK_SECRET, recordsOnDisk, startServe, stopHard, walkFiles, type ServeProcess } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const CONTROL_TOKEN = "ctl-token-reliability-5d1e8b2a9c";
 const HEADER_SECRET = "hdr-bearer-secret-0a9b8c7d6e";
@@ -102,7 +103,7 @@ describe("security", () => {
     const triggered = await s.control("/entry-points/api/trigger", { method: "POST", body: JSON.stringify({ input: { sleep_ms: 1 }, wait: true }) });
     assert.equal(triggered.status, 200);
     const triggerBody = await triggered.text();
-    await until("the webhook executions", () => ([...recordsOnDisk(s.storage).values()].filter((r) => r.status === "completed").length >= 6 ? true : undefined));
+    await waitFor("the webhook executions", () => ([...recordsOnDisk(s.storage).values()].filter((r) => r.status === "completed").length >= 6 ? true : undefined));
     const stats = await (await s.control("/stats")).text();
     s.kill("SIGTERM");
     assert.equal((await s.exited).code, 0);

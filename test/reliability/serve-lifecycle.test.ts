@@ -10,7 +10,8 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { tempDir } from "../helpers/cli.js";
-import { auditStorage, deliver, pool, recordsOnDisk, sleep, startServe, stopHard, until, type DiskRecord, type ServeProcess } from "./helpers.js";
+import { auditStorage, deliver, pool, recordsOnDisk, sleep, startServe, stopHard, type DiskRecord, type ServeProcess } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 interface Accepted {
   kind: "trigger" | "webhook";
@@ -86,7 +87,7 @@ describe("crash: kill -9 of serve under load, then restart on the same storage",
       assert.equal(loaded.streams["loadtest/api"].status_counts.queued, 50);
 
       const stream = webhookStream(s, "crash", 10, 30);
-      await until("webhooks and timer ticks to flow", async () => {
+      await waitFor("webhooks and timer ticks to flow", async () => {
         const stats = (await (await s.control("/stats")).json()) as any;
         return stream.accepted.length >= 50 && stats.timers["loadtest/tick"].fired >= 2 ? true : undefined;
       });
@@ -102,7 +103,7 @@ describe("crash: kill -9 of serve under load, then restart on the same storage",
 
       second = await startServe(dir.path, { env });
       const r2 = second;
-      await until("a timer tick after the restart", async () => {
+      await waitFor("a timer tick after the restart", async () => {
         const stats = (await (await r2.control("/stats")).json()) as any;
         return stats.timers["loadtest/tick"].fired >= 2 ? true : undefined;
       });
@@ -195,7 +196,7 @@ describe("drain: SIGTERM under load", () => {
       triggers.push({ kind: "trigger", executionId: r.body.execution_id, n: i, sentAt: 0, sleepMs });
     });
     stream = webhookStream(serve, "drain", 5, 50);
-    await until("webhooks to flow", () => (stream.accepted.length >= 20 ? true : undefined));
+    await waitFor("webhooks to flow", () => (stream.accepted.length >= 20 ? true : undefined));
     signalAt = performance.now();
     serve.child.kill("SIGTERM");
     // Keep knocking with triggers after the signal as well.

@@ -8,7 +8,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { tempDir } from "../helpers/cli.js";
-import { auditStorage, deliver, logLines, recordsOnDisk, sleep, startServe, stopHard, until } from "./helpers.js";
+import { auditStorage, deliver, logLines, recordsOnDisk, sleep, startServe, stopHard } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const SECONDS = Number(process.env.FORAGER_SOAK_SECONDS ?? 60);
 const RATE = 20;
@@ -55,7 +56,7 @@ test(`soak: ${SECONDS} s of a 1 s timer and ${RATE} webhooks/s: RSS and fds flat
       }
     }
     await Promise.all(inFlight);
-    await until("the last executions", async () => {
+    await waitFor("the last executions", async () => {
       const stats = (await (await serve.control("/stats")).json()) as any;
       return stats.active_executions === 0 && stats.queued_executions === 0 ? true : undefined;
     });

@@ -14,7 +14,8 @@ import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { tempDir } from "../helpers/cli.js";
-import { deliver, recordsOnDisk, startServe, stopHard, until, type ServeProcess } from "./helpers.js";
+import { deliver, recordsOnDisk, startServe, stopHard, type ServeProcess } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const DISK_FULL = pathToFileURL(join(import.meta.dirname, "..", "helpers", "disk-full.mjs")).href;
 // No timer executions writing in the background: only webhooks touch the disk.
@@ -69,7 +70,7 @@ function executionsOf(storage: string, deliveryId: string) {
 }
 
 async function finished(storage: string, deliveryId: string) {
-  return until(`the execution of ${deliveryId}`, () => {
+  return waitFor(`the execution of ${deliveryId}`, () => {
     const done = executionsOf(storage, deliveryId).filter((r) => r.status === "completed");
     return done.length > 0 ? done : undefined;
   });

@@ -9,6 +9,7 @@ import { FileSessionStore } from "../../src/storage/sessions.js";
 import { MemorySessionStore } from "../../src/storage/memory.js";
 import type { ExecutionRecord } from "../../src/result.js";
 import { fakeExecutor, plainAgent, tempDir } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const api = (extra: Record<string, unknown>) => ({ id: "api", trigger_type: "api", ...extra });
 
@@ -56,7 +57,7 @@ describe("entry point streams", () => {
     assert.equal(firstResult?.status, "cancelled");
     assert.equal(firstResult?.error?.reason, "cancel_previous");
     assert.deepEqual(fake.stoppedEarly, [first]);
-    while (fake.running === 0) await new Promise((r) => setTimeout(r, 1));
+    await waitFor("the successor to start", () => fake.running > 0, { stepMs: 1 });
     assert.equal(fake.running, 1);
     assert.equal(fake.maxRunning, 1);
     const running = await runtime.getExecution(second);

@@ -8,14 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AgentRuntime } from "../../src/runtime/agent-runtime.js";
 import { functionAgent, tempDir } from "./helpers.js";
-
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { waitFor } from "../helpers/wait.js";
 
 for (const entryPoint of [
   { id: "api", trigger_type: "api", max_concurrent: 1 },
@@ -43,7 +36,7 @@ export default async function ({ input, signal }) {
     const running: string[] = [];
     for (let n = 1; n <= entryPoint.max_concurrent; n++) {
       running.push(await runtime.trigger("api", { n }));
-      await waitFor(() => existsSync(log) && readFileSync(log, "utf8").includes(`start ${n} `), `execution ${n}'s code to start`);
+      await waitFor(`execution ${n}'s code to start`, () => existsSync(log) && readFileSync(log, "utf8").includes(`start ${n} `));
     }
     const next = entryPoint.max_concurrent + 1;
     const successor = await runtime.trigger("api", { n: next });

@@ -6,6 +6,7 @@ import { WebhookStats } from "../../src/server/webhook-stats.js";
 import { TriggerError } from "../../src/runtime/types.js";
 import { waitFor } from "../helpers/cli.js";
 import { FakeRuntime, resultFor } from "./fake-runtime.js";
+import { waitFor } from "../helpers/wait.js";
 
 const TOKEN = "test-token-0123456789";
 let runtime: FakeRuntime;
@@ -239,7 +240,7 @@ describe("routes", () => {
     assert.match(received, /event: execution_completed\ndata: \{.*"execution_id":"e1"/);
     assert.doesNotMatch(received, /node_started/);
     // The metrics collector keeps its own subscription; the SSE one must be gone.
-    for (let i = 0; i < 50 && runtime.subscribers.size > 1; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor("the SSE subscription to end", () => runtime.subscribers.size <= 1);
     assert.equal(runtime.subscribers.size, 1);
   });
 });

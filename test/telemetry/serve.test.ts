@@ -8,7 +8,8 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { binPath, repoRoot, tempDir, waitFor } from "../helpers/cli.js";
+import { binPath, repoRoot, tempDir } from "../helpers/cli.js";
+import { waitFor } from "../helpers/wait.js";
 import { OtlpReceiver, type ReceivedSpan } from "./otlp-receiver.js";
 
 const AGENT = `
@@ -90,7 +91,7 @@ describe("forager serve with OTLP export", () => {
     let stderr = "";
     proc.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
-    await waitFor(() => existsSync(join(storage, "serve.json")) || proc.exitCode !== null, 30_000);
+    await waitFor("serve.json or the process to exit", () => existsSync(join(storage, "serve.json")) || proc.exitCode !== null, { timeoutMs: 30_000 });
     assert.equal(proc.exitCode, null, stderr);
     const info = JSON.parse(await readFile(join(storage, "serve.json"), "utf8")) as { url: string; token: string; webhook_url: string };
     const auth = { authorization: `Bearer ${info.token}`, "content-type": "application/json" };
@@ -127,7 +128,7 @@ describe("forager serve with OTLP export", () => {
       const body = (await res.json()) as { status: string };
       return body.status === "completed";
     };
-    await waitFor(async () => (await finished(hookExecution)) && (await finished(first.execution_id)) && (await finished(queued.execution_id)), 30_000, 50);
+    await waitFor("the three executions to finish", async () => (await finished(hookExecution)) && (await finished(first.execution_id)) && (await finished(queued.execution_id)), { timeoutMs: 30_000, stepMs: 50 });
 
     // /metrics: Prometheus naming, checked by promtool when it is installed.
     const metrics = await (await fetch(`${info.url}/metrics`, { headers: auth })).text();
@@ -147,7 +148,7 @@ describe("forager serve with OTLP export", () => {
     }
 
     // The same instruments over OTLP.
-    await waitFor(() => receiver.metrics.some((m) => m.name === "forager.execution.duration" && m.points.some((p) => p.count === 2)), 15_000, 50);
+    await waitFor("the duration histogram with two points", () => receiver.metrics.some((m) => m.name === "forager.execution.duration" && m.points.some((p) => p.count === 2)), { timeoutMs: 15_000, stepMs: 50 });
     const duration = receiver.metrics.find((m) => m.name === "forager.execution.duration" && m.points.some((p) => p.count === 2))!;
     assert.equal(duration.kind, "histogram");
     assert.equal(duration.unit, "s");

@@ -71,13 +71,3 @@ export function isAlive(pid: number): boolean {
     return true;
   }
 }
-
-/** Polls until `check` is true or the deadline passes; returns the last result. */
-export async function eventually(check: () => boolean, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return check();
-}

@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { createToolResolver } from "../../src/tools/registry.js";
 import { ToolError } from "../../src/tools/types.js";
 import { makeAgent, makeContext } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 interface Seen {
   method: string;
@@ -143,7 +144,7 @@ describe("http tool", () => {
     const controller = new AbortController();
     const before = seen.length;
     const call = tool.call({}, makeContext({ signal: controller.signal }));
-    while (seen.length === before) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitFor("the request to reach the server", () => seen.length > before, { stepMs: 10 });
     controller.abort(new Error("stop now"));
     const err = await rejection(call);
     assert.equal(err.message, "stop now");

@@ -5,7 +5,8 @@ import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createToolResolver } from "../../src/tools/registry.js";
 import { ToolError } from "../../src/tools/types.js";
-import { eventually, isAlive, makeAgent, makeContext, withTempDir } from "./helpers.js";
+import { isAlive, makeAgent, makeContext, withTempDir } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {
@@ -18,7 +19,7 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 
 /** The pids a test program wrote, once the line is complete. */
 async function readPids(file: string): Promise<number[]> {
-  await eventually(() => existsSync(file) && readFileSync(file, "utf8").endsWith("\n"));
+  await waitFor("the file's last line", () => existsSync(file) && readFileSync(file, "utf8").endsWith("\n"));
   const text = await readFile(file, "utf8");
   return text.trim().split(/\s+/).map(Number);
 }
@@ -113,7 +114,7 @@ describe("shell tool", () => {
       assert.equal((err.result as { signal?: string }).signal, "SIGTERM");
       const pids = await readPids(pidFile);
       assert.equal(pids.length, 2);
-      assert.ok(await eventually(() => pids.every((pid) => !isAlive(pid))), `still running: ${pids.filter(isAlive)}`);
+      await waitFor("the command's processes to exit", () => pids.every((pid) => !isAlive(pid)));
     });
   });
 
@@ -131,7 +132,7 @@ describe("shell tool", () => {
       controller.abort(new Error("execution cancelled"));
       const err = await rejection(call);
       assert.equal(err.message, "execution cancelled");
-      assert.ok(await eventually(() => pids.every((pid) => !isAlive(pid))), `still running: ${pids.filter(isAlive)}`);
+      await waitFor("the command's processes to exit", () => pids.every((pid) => !isAlive(pid)));
     });
   });
 
@@ -156,7 +157,7 @@ describe("shell tool", () => {
       assert.match(err.message, /timed out after 0\.3s/);
       assert.equal((err.result as { signal?: string }).signal, "SIGKILL");
       const pids = await readPids(pidFile);
-      assert.ok(await eventually(() => pids.every((pid) => !isAlive(pid))));
+      await waitFor("the command's processes to exit", () => pids.every((pid) => !isAlive(pid)));
     });
   });
 
@@ -167,7 +168,7 @@ describe("shell tool", () => {
       const result = (await (await createToolResolver(agent).get("leaky")).call({}, makeContext())) as { stdout: string };
       assert.equal(result.stdout, "done\n");
       const [pid] = await readPids(pidFile);
-      assert.ok(await eventually(() => !isAlive(pid!)));
+      await waitFor("the process to exit", () => !isAlive(pid!));
     });
   });
 
