@@ -128,7 +128,7 @@ function build(z: typeof Zod) {
     /** streamable HTTP transport. */
     url: z.string().min(1).optional(),
     headers: z.record(z.string(), z.string()).default({}),
-    /** Time allowed to start and list tools, and for one tool call. */
+    /** Time allowed for one tool call; starting and listing tools gets at least 30 s (src/tools/mcp.ts). */
     timeout_seconds: z.number().positive().default(60),
   });
 

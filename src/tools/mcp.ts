@@ -140,7 +140,11 @@ export class McpServerConnection {
   }
 
   private async start(): Promise<Session> {
-    const timeoutMs = this.def.timeout_seconds * 1000;
+    // timeout_seconds bounds one call. Starting a server (spawning it, npx
+    // fetching a package, the handshake and listing tools) on a loaded
+    // machine can take longer than a short call timeout, so the start gets
+    // at least STARTUP_MIN_SECONDS.
+    const timeoutMs = startupSeconds(this.def) * 1000;
     const requestOptions = { timeout: timeoutMs, signal: this.lifetime.signal };
     const { Client: ClientClass } = await import("@modelcontextprotocol/sdk/client/index.js");
     const transport = await this.createTransport();
@@ -244,11 +248,18 @@ export class McpServerConnection {
   }
 }
 
+/** The least time a server gets to start, whatever its per-call timeout. */
+const STARTUP_MIN_SECONDS = 30;
+
+function startupSeconds(def: McpServerDef): number {
+  return Math.max(def.timeout_seconds ?? 0, STARTUP_MIN_SECONDS);
+}
+
 function startFailureReason(err: unknown, def: McpServerDef): string {
   const code = typeof err === "object" && err !== null ? (err as { code?: unknown }).code : undefined;
   if (code === "ENOENT") return `command not found: ${def.command}`;
   if (code === "EACCES") return `permission denied running ${def.command}`;
-  if (code === REQUEST_TIMEOUT) return `no answer within ${def.timeout_seconds}s`;
+  if (code === REQUEST_TIMEOUT) return `no answer within ${startupSeconds(def)}s`;
   if (code === CONNECTION_CLOSED && def.command) return "the server exited";
   return errorMessage(err);
 }
