@@ -4,7 +4,6 @@ import { request as httpRequest } from "node:http";
 import { ControlApi } from "../../src/server/control-api.js";
 import { WebhookStats } from "../../src/server/webhook-stats.js";
 import { TriggerError } from "../../src/runtime/types.js";
-import { waitFor } from "../helpers/cli.js";
 import { FakeRuntime, resultFor } from "./fake-runtime.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -182,7 +181,7 @@ describe("routes", () => {
     const metrics = call("GET", "/metrics");
     const paused = call("POST", "/timers/pause");
     // Nothing can answer before the gate opens; wait until both stats requests reached the runtime.
-    await waitFor(() => asked === 2);
+    await waitFor("the second stats request", () => asked === 2);
     release();
     assert.equal(((await (await stats).json()) as any).queued_executions, 77);
     assert.match(await (await metrics).text(), /^forager_queued_executions 77$/m);
