@@ -1,11 +1,14 @@
 /**
  * An entry point stream (SPEC 4.1): the executions of one entry point of
- * one agent, its queue and its overlap policy. It decides; the runtime acts
- * (starts, cancels, records). Counters are kept as jobs move, so stats cost
- * O(1) per stream and never scan history.
+ * one agent and its in-process queue. The overlap policy itself is the pure
+ * decideAdmission (admission.ts); the stream feeds it its counts and names
+ * the victim. It decides; the dispatcher acts (starts, cancels, records).
+ * Counters are kept as jobs move, so stats cost O(1) per stream and never
+ * scan history.
  */
 import type { Agent, ResolvedEntryPoint } from "../config/schema.js";
 import type { ExecutionStatus } from "../result.js";
+import { decideAdmission, retryAfterSeconds, type AdmissionCounts } from "./admission.js";
 import { Fifo } from "./fifo.js";
 import type { Job } from "./job.js";
 import type { StreamStats } from "./types.js";
@@ -70,38 +73,18 @@ export class EntryPointStream {
     return this.entryPoint.max_concurrent;
   }
 
-  /** True when a new job could start now without waiting for this stream. */
-  get hasFreeSlot(): boolean {
-    return this.active.size + (this.successor ? 1 : 0) < this.maxConcurrent && this.queue.length === 0;
+  /** The counts the overlap policy decides on. */
+  admissionCounts(): AdmissionCounts {
+    return { active: this.active.size, waiting: this.queue.length, successor: this.successor !== undefined, avgMs: this.averageMs };
   }
 
   /** What happens to a new trigger right now; does not change anything. */
   decide(): Admission {
-    if (this.hasFreeSlot) return { kind: "start" };
-    switch (this.entryPoint.overlap) {
-      case "queue":
-        if (this.queue.length >= this.entryPoint.max_queued) {
-          return {
-            kind: "reject",
-            reason: `queue of ${this.key} is full (max_queued ${this.entryPoint.max_queued})`,
-            retryAfterSeconds: this.retryAfterSeconds(),
-          };
-        }
-        return { kind: "queue" };
-      case "skip":
-        return { kind: "skip", reason: `${this.key} is busy (${this.active.size} running, overlap: skip)` };
-      case "reject":
-        return {
-          kind: "reject",
-          reason: `${this.key} is busy (${this.active.size} running, overlap: reject)`,
-          retryAfterSeconds: this.retryAfterSeconds(),
-        };
-      case "cancel_previous": {
-        const victim = this.successor ?? this.active.values().next().value;
-        if (!victim) return { kind: "start" };
-        return { kind: "replace", victim };
-      }
-    }
+    const decision = decideAdmission(this, this.admissionCounts());
+    if (decision.kind !== "replace") return decision;
+    // The oldest active job: a Set iterates in insertion order.
+    const victim = decision.victim === "successor" ? this.successor : this.active.values().next().value;
+    return victim ? { kind: "replace", victim } : { kind: "start" };
   }
 
   /** Would a trigger be accepted (started, queued, skipped or replacing)? False when it would be rejected. */
@@ -129,7 +112,7 @@ export class EntryPointStream {
   }
 
   retryAfterSeconds(): number {
-    return Math.max(1, Math.ceil(this.averageMs / 1000));
+    return retryAfterSeconds(this.averageMs);
   }
 
   stats(agentIdleSeconds: number | null): StreamStats {
