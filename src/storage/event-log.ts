@@ -1,23 +1,29 @@
 /**
  * Batched appends to JSON-lines files. Events arrive one at a time on the hot
- * path of every node step; lines for the same file are collected until the
- * next turn of the event loop and written with one append, in order.
+ * path of every node step; lines for the same file are collected and written
+ * with one append, in order. A batch takes lines until its write starts: the
+ * first waits for the next turn of the event loop, a later one for the write
+ * in flight to its file (group commit), so a burst costs a few appends.
  */
 import { readFile } from "node:fs/promises";
+import { KeyedQueue } from "../util/keyed-queue.js";
 import { LineFiles, type Appender } from "./append-files.js";
 
 interface Batch {
   lines: string[];
+  /** Handed to the file's queue (it still takes lines until its write starts). */
+  queued: boolean;
   done: Promise<void>;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
 export class JsonLinesAppender {
-  private pending = new Map<string, Batch>();
+  /** Per file, the batch that still takes lines. */
+  private open = new Map<string, Batch>();
   private scheduled = false;
-  /** The last write per file, so batches for one file never overlap. */
-  private readonly tails = new Map<string, Promise<void>>();
+  /** Writes of one file, one after another: batches never overlap. */
+  private readonly writes = new KeyedQueue();
 
   /**
    * With `files` = an AppendFiles, appends go through handles kept open (for
@@ -28,8 +34,8 @@ export class JsonLinesAppender {
 
   /** Queues lines for `path`; resolves when they are written. */
   append(path: string, values: readonly unknown[]): Promise<void> {
-    if (values.length === 0) return this.tails.get(path) ?? Promise.resolve();
-    let batch = this.pending.get(path);
+    if (values.length === 0) return this.writes.idle(path);
+    let batch = this.open.get(path);
     if (!batch) {
       let resolve!: () => void;
       let reject!: (err: unknown) => void;
@@ -40,14 +46,14 @@ export class JsonLinesAppender {
       // A caller that does not await still must not crash the process with an
       // unhandled rejection; the error reaches whoever awaits.
       done.catch(() => undefined);
-      batch = { lines: [], done, resolve, reject };
-      this.pending.set(path, batch);
+      batch = { lines: [], queued: false, done, resolve, reject };
+      this.open.set(path, batch);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.queueOpen());
+      }
     }
     for (const value of values) batch.lines.push(JSON.stringify(value) + "\n");
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.writePending());
-    }
     return batch.done;
   }
 
@@ -58,30 +64,24 @@ export class JsonLinesAppender {
 
   /** Writes what is queued now and waits for every write in flight for `path` (or all). */
   async flush(path?: string): Promise<void> {
-    this.writePending();
-    if (path !== undefined) {
-      await this.tails.get(path)?.catch(() => undefined);
-      return;
-    }
-    await Promise.all([...this.tails.values()].map((p) => p.catch(() => undefined)));
+    this.queueOpen();
+    if (path !== undefined) await this.writes.idle(path);
+    else await this.writes.idleAll();
   }
 
-  private writePending(): void {
+  /** Hands every batch not yet queued to its file's queue. */
+  private queueOpen(): void {
     this.scheduled = false;
-    if (this.pending.size === 0) return;
-    const batches = this.pending;
-    this.pending = new Map();
-    for (const [path, batch] of batches) {
-      const previous = this.tails.get(path) ?? Promise.resolve();
-      const write = previous
-        .catch(() => undefined)
-        .then(() => this.files.append(path, batch.lines.join("")))
+    for (const [path, batch] of this.open) {
+      if (batch.queued) continue;
+      batch.queued = true;
+      void this.writes
+        .run(path, () => {
+          // From here on, new lines start the next batch.
+          if (this.open.get(path) === batch) this.open.delete(path);
+          return this.files.append(path, batch.lines.join(""));
+        })
         .then(batch.resolve, batch.reject);
-      const tail = write.then(() => undefined);
-      this.tails.set(path, tail);
-      void tail.then(() => {
-        if (this.tails.get(path) === tail) this.tails.delete(path);
-      });
     }
   }
 }

@@ -16,6 +16,7 @@ import type { Logger } from "../logging/index.js";
 import { isTerminal, type ExecutionRecord } from "../result.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { isAgentName, isSafeId } from "../util/ids.js";
+import { KeyedQueue } from "../util/keyed-queue.js";
 import { isTempFileName, readJsonFile, writeJsonAtomic } from "./atomic.js";
 import { JsonLinesAppender, readJsonLines } from "./event-log.js";
 import { removeStaleTempFiles, sweepTempFiles } from "./temp-files.js";
@@ -50,7 +51,7 @@ export class FileSessionStore implements SessionStore {
   private readonly indexes = new Map<string, AgentIndex>();
   private readonly events = new JsonLinesAppender();
   /** Saves of one execution run one after another, so an older write never lands last. */
-  private readonly saving = new Map<string, Promise<void>>();
+  private readonly saving = new KeyedQueue();
 
   constructor(root: string, options: FileSessionStoreOptions = {}) {
     this.root = root;
@@ -110,15 +111,7 @@ export class FileSessionStore implements SessionStore {
   private readonly loading = new Map<string, Promise<void>>();
 
   save(record: ExecutionRecord): Promise<void> {
-    const id = record.execution_id;
-    const previous = this.saving.get(id) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => this.write(record));
-    const tail = run.catch(() => undefined);
-    this.saving.set(id, tail);
-    void tail.then(() => {
-      if (this.saving.get(id) === tail) this.saving.delete(id);
-    });
-    return run;
+    return this.saving.run(record.execution_id, () => this.write(record));
   }
 
   private async write(record: ExecutionRecord): Promise<void> {
@@ -166,7 +159,7 @@ export class FileSessionStore implements SessionStore {
   async get(executionId: string): Promise<ExecutionRecord | undefined> {
     // An id of another shape was never written here (and must not reach a path).
     if (!isSafeId(executionId)) return undefined;
-    await this.saving.get(executionId);
+    await this.saving.idle(executionId);
     let found = this.locate(executionId);
     if (!found) {
       // Written by another process since we last looked: re-read changed indexes.
@@ -224,7 +217,7 @@ export class FileSessionStore implements SessionStore {
   }
 
   async flush(): Promise<void> {
-    await Promise.all([...this.saving.values()]);
+    await this.saving.idleAll();
     await this.events.flush();
     await Promise.all([...this.indexes.values()].map((index) => index.idle()));
   }

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { ForagerError, UsageError } from "../errors.js";
 import { isPlainObject } from "../util/json.js";
+import { KeyedQueue } from "../util/keyed-queue.js";
 import { readJsonFile, writeJsonAtomic } from "./atomic.js";
 import type { StateStore } from "./types.js";
 
@@ -24,7 +25,8 @@ function applyChanges(state: State, changes: State): State {
 
 export class FileStateStore implements StateStore {
   private readonly cache = new Map<string, State>();
-  private readonly chains = new Map<string, Promise<unknown>>();
+  /** Writes of one agent, one after another. */
+  private readonly writes = new KeyedQueue();
 
   constructor(readonly root: string) {}
 
@@ -33,26 +35,17 @@ export class FileStateStore implements StateStore {
   }
 
   async read(agent: string): Promise<State> {
-    await this.chains.get(agent)?.catch(() => undefined);
+    await this.writes.idle(agent);
     return structuredClone(await this.load(agent));
   }
 
   write(agent: string, changes: State): Promise<State> {
-    const previous = this.chains.get(agent) ?? Promise.resolve();
-    const run = previous
-      .catch(() => undefined)
-      .then(async () => {
-        const next = applyChanges(await this.load(agent), changes);
-        await writeJsonAtomic(this.statePath(agent), next);
-        this.cache.set(agent, next);
-        return structuredClone(next);
-      });
-    const tail = run.catch(() => undefined);
-    this.chains.set(agent, tail);
-    void tail.then(() => {
-      if (this.chains.get(agent) === tail) this.chains.delete(agent);
+    return this.writes.run(agent, async () => {
+      const next = applyChanges(await this.load(agent), changes);
+      await writeJsonAtomic(this.statePath(agent), next);
+      this.cache.set(agent, next);
+      return structuredClone(next);
     });
-    return run;
   }
 
   private async load(agent: string): Promise<State> {
