@@ -62,6 +62,8 @@ export class EventIntake {
     // room seen by the check above is the room taken: no 202 that then
     // starts nothing because a concurrent delivery took the last slot.
     const admitting = this.trigger(matching, event, upstream, options.traceparent);
+    // Awaited below; handled now, so an admission failing while the log is written cannot crash the process.
+    admitting.catch(() => undefined);
     try {
       // Batched per tick (one append for a burst of deliveries), on disk when this resolves.
       await this.host.ingestLog.append(event);

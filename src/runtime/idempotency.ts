@@ -1,9 +1,11 @@
 /**
  * Idempotent triggers (SPEC 4.1): the same key on the same entry point
  * within 24 h answers with the first execution instead of starting another.
- * Keys live in the KeyStore, so they survive a restart.
+ * Keys live in the KeyStore, so they survive a restart; a key is held as a
+ * short pending claim while its first trigger is admitted (claims.ts).
  */
 import type { ExecutionResult } from "../result.js";
+import { claimKey, pendingClaim, releaseClaim, settleClaim } from "../storage/claims.js";
 import type { KeyStore } from "../storage/types.js";
 import { newEventId } from "../util/ids.js";
 import type { EntryPointStream } from "./stream.js";
@@ -20,6 +22,9 @@ export interface IdempotencyHost {
   getExecution(id: string): Promise<ExecutionResult | undefined>;
 }
 
+/** How long a repeat waits for a first trigger still being admitted. */
+const CLAIM_WAIT_MS = 2_000;
+
 export async function admitOnce(
   host: IdempotencyHost,
   stream: EntryPointStream,
@@ -28,32 +33,27 @@ export async function admitOnce(
 ): Promise<TriggerOutcome> {
   const namespace = `idempotency/${stream.key}`;
   // Claim the key first, so two concurrent repeats cannot both start.
-  const claim = `pending:${newEventId(host.nowMs())}`;
-  const { existing } = await host.keys.putIfAbsent(namespace, key, claim, IDEMPOTENCY_TTL_SECONDS);
-  if (existing !== undefined) return duplicateOutcome(host, namespace, key, existing);
+  const claim = pendingClaim(newEventId(host.nowMs()));
+  const claimed = await claimKey(host.keys, namespace, key, claim, CLAIM_WAIT_MS);
+  if (claimed.status === "pending") return { status: "skipped", reason: `a trigger with idempotency key "${key}" is still being admitted` };
+  if (claimed.status === "final") return duplicateOutcome(host, claimed.value);
   let outcome: TriggerOutcome;
   try {
     host.assertRunning();
     outcome = await host.admit(stream, input, key);
   } catch (err) {
-    await host.keys.delete(namespace, key);
+    await releaseClaim(host.keys, namespace, key, claim);
     throw err;
   }
-  if (outcome.status === "skipped" || outcome.status === "rejected") await host.keys.delete(namespace, key);
+  if (outcome.status === "skipped" || outcome.status === "rejected") await releaseClaim(host.keys, namespace, key, claim);
   else {
     const value = JSON.stringify({ execution_id: outcome.execution_id, session_id: outcome.session_id });
-    await host.keys.set(namespace, key, value, IDEMPOTENCY_TTL_SECONDS);
+    await settleClaim(host.keys, namespace, key, claim, value, IDEMPOTENCY_TTL_SECONDS);
   }
   return outcome;
 }
 
-async function duplicateOutcome(host: IdempotencyHost, namespace: string, key: string, value: string): Promise<TriggerOutcome> {
-  // A concurrent first trigger may still be admitting: wait briefly for its id.
-  for (let i = 0; value.startsWith("pending:") && i < 200; i++) {
-    await new Promise((resolve) => setImmediate(resolve));
-    value = (await host.keys.get(namespace, key)) ?? value;
-  }
-  if (value.startsWith("pending:")) return { status: "skipped", reason: `a trigger with idempotency key "${key}" is still being admitted` };
+async function duplicateOutcome(host: IdempotencyHost, value: string): Promise<TriggerOutcome> {
   const first = JSON.parse(value) as { execution_id: string; session_id: string };
   const current = await host.getExecution(first.execution_id);
   return { status: current?.status ?? "queued", execution_id: first.execution_id, session_id: first.session_id, duplicate: true };

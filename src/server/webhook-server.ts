@@ -1,7 +1,8 @@
 /**
  * The webhook listener (SPEC 5). A delivery is answered 202 only after the
  * runtime has recorded its event and queued its executions; provider
- * retries are dropped by delivery id through a persisted KeyStore; bad input
+ * retries are dropped by delivery id through a persisted KeyStore (a
+ * pending claim while the first copy is recorded, claims.ts); bad input
  * of any kind gets a 4xx and the server stays up.
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
@@ -9,6 +10,7 @@ import type { WebhookRouteDef } from "../config/schema.js";
 import type { Logger } from "../logging/index.js";
 import { silentLogger } from "../logging/index.js";
 import { TriggerError, type RuntimeHandle } from "../runtime/types.js";
+import { claimKey, pendingClaim, releaseClaim, settleClaim } from "../storage/claims.js";
 import type { KeyStore } from "../storage/types.js";
 import { newEventId } from "../util/ids.js";
 import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, readBody, refuseAndDrain } from "./body.js";
@@ -44,13 +46,14 @@ interface CompiledRoute {
 }
 
 const DEDUP_NAMESPACE = "webhook-deliveries";
+/** How long a retry waits for a first copy still being recorded. */
+const DEDUP_WAIT_MS = 5_000;
 
 export class WebhookServer {
   readonly server: Server;
   readonly stats: WebhookStats;
   private readonly routes = new Map<string, CompiledRoute>();
   private readonly logger: Logger;
-  private readonly inFlight = new Map<string, Promise<void>>();
   private readonly timeouts: ConnectionTimeouts;
   private draining = false;
   private url?: string;
@@ -203,68 +206,67 @@ export class WebhookServer {
     const source = route.def.source_id;
     const eventId = newEventId();
     const dedupKey = `${source}:${deliveryId}`;
+    const claim = pendingClaim(eventId);
+    const keys = this.options.keys;
 
     if (deliveryId !== undefined) {
       // A retry arriving while the first copy is still being recorded waits
-      // for it: if that one fails and releases its key, this one takes over.
-      for (;;) {
-        const claim = await this.options.keys.putIfAbsent(DEDUP_NAMESPACE, dedupKey, eventId, route.def.dedup_ttl);
-        if (claim.existing === undefined) break;
-        const pending = this.inFlight.get(dedupKey);
-        if (pending) {
-          await pending;
-          continue;
-        }
+      // for it (bounded): if that one fails and releases its key, this one takes over.
+      const claimed = await claimKey(keys, DEDUP_NAMESPACE, dedupKey, claim, DEDUP_WAIT_MS);
+      if (claimed.status === "final") {
         this.stats.record(source, "duplicates", 200);
         this.logger.info(
-          { source_id: source, status_code: 200, delivery_id: deliveryId, event_id: claim.existing },
+          { source_id: source, status_code: 200, delivery_id: deliveryId, event_id: claimed.value },
           `webhook ${source} duplicate delivery ${deliveryId} ignored (200)`,
         );
-        return sendJson(res, 200, { status: "duplicate", event_id: claim.existing });
+        return sendJson(res, 200, { status: "duplicate", event_id: claimed.value });
+      }
+      if (claimed.status === "pending") {
+        this.refused(source, 503, "the same delivery is still being recorded", deliveryId);
+        return sendError(res, 503, "delivery_in_progress", "the same delivery is still being recorded; retry later", { "retry-after": "5" });
       }
     }
 
-    let finish = () => {};
-    if (deliveryId !== undefined) this.inFlight.set(dedupKey, new Promise<void>((resolve) => (finish = resolve)));
     const release = async () => {
-      if (deliveryId !== undefined) await this.options.keys.delete(DEDUP_NAMESPACE, dedupKey).catch(() => {});
+      if (deliveryId !== undefined) await releaseClaim(keys, DEDUP_NAMESPACE, dedupKey, claim).catch(() => {});
     };
+    let outcome;
     try {
-      let outcome;
+      outcome = await this.options.runtime.ingest({ type: "webhook_received", id: eventId, stream_id: source, data }, { traceparent });
+    } catch (err) {
+      await release();
+      if (err instanceof TriggerError && err.kind === "not_running") {
+        this.refused(source, 503, "the runtime is not accepting events", deliveryId);
+        return sendError(res, 503, "shutting_down", "the runtime is not accepting events", { "retry-after": "5" });
+      }
+      this.stats.record(source, "rejected", 500);
+      this.logger.error({ err, source_id: source, status_code: 500, delivery_id: deliveryId }, `webhook ${source} refused (500): recording it failed`);
+      return sendError(res, 500, "internal_error", "the event could not be recorded; retry later");
+    }
+    if (outcome.status === "full") {
+      await release();
+      this.refused(source, 429, "every matching entry point's queue is full", deliveryId);
+      const retry = String(Math.max(1, Math.ceil(outcome.retry_after_seconds)));
+      return sendError(res, 429, "queue_full", "every matching entry point's queue is full", { "retry-after": retry });
+    }
+    if (deliveryId !== undefined) {
+      // After the event is on disk, never before: a crash between the two
+      // writes may let a retry in again, but never drops a delivery.
       try {
-        outcome = await this.options.runtime.ingest({ type: "webhook_received", id: eventId, stream_id: source, data }, { traceparent });
+        await settleClaim(keys, DEDUP_NAMESPACE, dedupKey, claim, outcome.event.id, route.def.dedup_ttl);
       } catch (err) {
-        await release();
-        if (err instanceof TriggerError && err.kind === "not_running") {
-          this.refused(source, 503, "the runtime is not accepting events", deliveryId);
-          return sendError(res, 503, "shutting_down", "the runtime is not accepting events", { "retry-after": "5" });
-        }
-        this.stats.record(source, "rejected", 500);
-        this.logger.error({ err, source_id: source, status_code: 500, delivery_id: deliveryId }, `webhook ${source} refused (500): recording it failed`);
-        return sendError(res, 500, "internal_error", "the event could not be recorded; retry later");
-      }
-      if (outcome.status === "full") {
-        await release();
-        this.refused(source, 429, "every matching entry point's queue is full", deliveryId);
-        const retry = String(Math.max(1, Math.ceil(outcome.retry_after_seconds)));
-        return sendError(res, 429, "queue_full", "every matching entry point's queue is full", { "retry-after": retry });
-      }
-      if (deliveryId !== undefined && outcome.event.id !== eventId) {
-        await this.options.keys.set(DEDUP_NAMESPACE, dedupKey, outcome.event.id, route.def.dedup_ttl);
-      }
-      this.stats.record(source, "accepted", 202);
-      const started = outcome.executions.length;
-      this.logger.info(
-        { source_id: source, status_code: 202, event_id: outcome.event.id, delivery_id: deliveryId, execution_ids: outcome.executions },
-        `webhook ${source} accepted (202)${deliveryId === undefined ? "" : `, delivery ${deliveryId}`}: ${started} ${started === 1 ? "execution" : "executions"}`,
-      );
-      sendJson(res, 202, { status: "accepted", event_id: outcome.event.id, executions: outcome.executions });
-    } finally {
-      if (deliveryId !== undefined) {
-        this.inFlight.delete(dedupKey);
-        finish();
+        // The event is recorded and its executions queued: accepted. Only the
+        // guard against a later retry is missing, so say so and go on.
+        this.logger.error({ err, source_id: source, delivery_id: deliveryId }, `webhook ${source}: recording delivery ${deliveryId} as seen failed; a retry may run again`);
       }
     }
+    this.stats.record(source, "accepted", 202);
+    const started = outcome.executions.length;
+    this.logger.info(
+      { source_id: source, status_code: 202, event_id: outcome.event.id, delivery_id: deliveryId, execution_ids: outcome.executions },
+      `webhook ${source} accepted (202)${deliveryId === undefined ? "" : `, delivery ${deliveryId}`}: ${started} ${started === 1 ? "execution" : "executions"}`,
+    );
+    sendJson(res, 202, { status: "accepted", event_id: outcome.event.id, executions: outcome.executions });
   }
 }
 

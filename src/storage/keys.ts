@@ -8,6 +8,9 @@
  * Writes use group commit: every change made while an append is in flight
  * joins the next append, so a burst of webhooks costs one write per batch,
  * not one per delivery, while the check-and-set stays atomic in memory.
+ * A transient claim (`putIfAbsent(..., {transient: true})`, claims.ts) is
+ * kept in memory only: it guards against concurrent copies in this process,
+ * and a crash loses nothing by forgetting it.
  */
 import { join } from "node:path";
 import { systemClock, type Clock } from "../util/clock.js";
@@ -22,6 +25,8 @@ interface Entry {
   expiresAt: number | null;
   /** Set while the line recording this entry is not on disk yet. */
   durable?: Promise<void>;
+  /** Kept in memory only (a pending claim): never written, so never deleted on disk either. */
+  transient?: boolean;
 }
 
 interface LogLine {
@@ -64,7 +69,13 @@ export class FileKeyStore implements KeyStore {
     this.clock = options.clock ?? systemClock;
   }
 
-  async putIfAbsent(namespace: string, key: string, value: string, ttlSeconds: number): Promise<{ existing?: string }> {
+  async putIfAbsent(
+    namespace: string,
+    key: string,
+    value: string,
+    ttlSeconds: number,
+    options: { transient?: boolean } = {},
+  ): Promise<{ existing?: string }> {
     const ns = await this.load(namespace);
     for (;;) {
       const now = this.clock.now();
@@ -76,8 +87,31 @@ export class FileKeyStore implements KeyStore {
       await current.durable.catch(() => undefined);
       if (ns.entries.get(key) === current) return { existing: current.value };
     }
-    await this.put(namespace, ns, key, { value, expiresAt: expiry(this.clock.now(), ttlSeconds) });
+    const entry: Entry = { value, expiresAt: expiry(this.clock.now(), ttlSeconds) };
+    if (options.transient) {
+      // No live entry means none on disk either: memory is the whole truth for this key.
+      ns.entries.set(key, { ...entry, transient: true });
+      return {};
+    }
+    await this.put(namespace, ns, key, entry);
     return {};
+  }
+
+  async compareAndSet(namespace: string, key: string, expected: string, value: string, ttlSeconds?: number): Promise<boolean> {
+    const ns = await this.load(namespace);
+    const current = ns.entries.get(key);
+    if (!isLive(current, this.clock.now()) || current.value !== expected) return false;
+    await this.put(namespace, ns, key, { value, expiresAt: expiry(this.clock.now(), ttlSeconds) });
+    return true;
+  }
+
+  async deleteIfValue(namespace: string, key: string, expected: string): Promise<boolean> {
+    const ns = await this.load(namespace);
+    const current = ns.entries.get(key);
+    if (!isLive(current, this.clock.now()) || current.value !== expected) return false;
+    ns.entries.delete(key);
+    if (!current.transient) await this.append(namespace, ns, { k: key, d: true });
+    return true;
   }
 
   async get(namespace: string, key: string): Promise<string | undefined> {
@@ -180,6 +214,7 @@ export class FileKeyStore implements KeyStore {
         ns.entries.delete(k);
         continue;
       }
+      if (entry.transient) continue;
       text += JSON.stringify({ k, v: entry.value, x: entry.expiresAt } satisfies LogLine) + "\n";
     }
     // The open handle would keep appending to the replaced file.
@@ -230,7 +265,7 @@ export class MemoryKeyStore implements KeyStore {
   }
 
   async putIfAbsent(namespace: string, key: string, value: string, ttlSeconds: number): Promise<{ existing?: string }> {
-    const id = `${namespace}\u0000${key}`;
+    const id = this.id(namespace, key);
     const now = this.clock.now();
     const current = this.entries.get(id);
     if (isLive(current, now)) return { existing: current.value };
@@ -240,15 +275,35 @@ export class MemoryKeyStore implements KeyStore {
   }
 
   async get(namespace: string, key: string): Promise<string | undefined> {
-    const entry = this.entries.get(`${namespace}\u0000${key}`);
+    const entry = this.entries.get(this.id(namespace, key));
     return isLive(entry, this.clock.now()) ? entry.value : undefined;
   }
 
   async set(namespace: string, key: string, value: string, ttlSeconds?: number): Promise<void> {
-    this.entries.set(`${namespace}\u0000${key}`, { value, expiresAt: expiry(this.clock.now(), ttlSeconds) });
+    this.entries.set(this.id(namespace, key), { value, expiresAt: expiry(this.clock.now(), ttlSeconds) });
+  }
+
+  async compareAndSet(namespace: string, key: string, expected: string, value: string, ttlSeconds?: number): Promise<boolean> {
+    const id = this.id(namespace, key);
+    const current = this.entries.get(id);
+    if (!isLive(current, this.clock.now()) || current.value !== expected) return false;
+    this.entries.set(id, { value, expiresAt: expiry(this.clock.now(), ttlSeconds) });
+    return true;
   }
 
   async delete(namespace: string, key: string): Promise<void> {
-    this.entries.delete(`${namespace}\u0000${key}`);
+    this.entries.delete(this.id(namespace, key));
+  }
+
+  async deleteIfValue(namespace: string, key: string, expected: string): Promise<boolean> {
+    const id = this.id(namespace, key);
+    const current = this.entries.get(id);
+    if (!isLive(current, this.clock.now()) || current.value !== expected) return false;
+    this.entries.delete(id);
+    return true;
+  }
+
+  private id(namespace: string, key: string): string {
+    return `${namespace}\u0000${key}`;
   }
 }

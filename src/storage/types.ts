@@ -77,17 +77,33 @@ export interface StateStore {
 
 /**
  * Keys remembered for a time: webhook delivery ids, idempotency keys, timer
- * watermarks. Persisted, so they survive a restart.
+ * watermarks. Persisted, so they survive a restart. The conditional calls
+ * are what claims need (claims.ts): a short pending claim is taken, then
+ * made final or released only while it is still the caller's, which a
+ * shared store (Redis) does in one atomic step too.
  */
 export interface KeyStore {
   /**
    * Records `key` with `value` unless a live entry exists; returns the
    * existing value in that case (check-and-set is atomic within a process).
+   * `transient`: a short claim that need not survive a restart (its holder
+   * would not either); a store may keep it in memory only, as the file store
+   * does, while a shared store writes it like any other.
    */
-  putIfAbsent(namespace: string, key: string, value: string, ttlSeconds: number): Promise<{ existing?: string }>;
+  putIfAbsent(
+    namespace: string,
+    key: string,
+    value: string,
+    ttlSeconds: number,
+    options?: { transient?: boolean },
+  ): Promise<{ existing?: string }>;
   get(namespace: string, key: string): Promise<string | undefined>;
   set(namespace: string, key: string, value: string, ttlSeconds?: number): Promise<void>;
+  /** Replaces the value (and TTL) only while the live value is `expected`; says whether it did. */
+  compareAndSet(namespace: string, key: string, expected: string, value: string, ttlSeconds?: number): Promise<boolean>;
   delete(namespace: string, key: string): Promise<void>;
+  /** Deletes the key only while its live value is `expected`; says whether it did. */
+  deleteIfValue(namespace: string, key: string, expected: string): Promise<boolean>;
   /** Releases open files; optional, the store may be used again after. */
   close?(): Promise<void>;
 }

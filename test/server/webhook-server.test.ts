@@ -174,6 +174,28 @@ describe("webhook server", () => {
     assert.equal((await github({ n: 4 }, "d-fail")).status, 202);
   });
 
+  test("a retry racing a first copy that fails takes over and is ingested; the key is written only once it is final", async (t) => {
+    t.after(stop);
+    let failFirst!: () => void;
+    let firstStarted!: () => void;
+    const started = new Promise<void>((resolve) => (firstStarted = resolve));
+    runtime.ingestImpl = () => {
+      firstStarted();
+      return new Promise((_, reject) => (failFirst = () => reject(new Error("disk full"))));
+    };
+    const first = github({ n: 6 }, "d-race");
+    await started;
+    runtime.ingestImpl = async (init) => ({ status: "accepted", event: runtime.toEvent(init), executions: [] });
+    const retry = github({ n: 6 }, "d-race");
+    failFirst();
+    assert.equal((await first).status, 500);
+    const accepted = (await (await retry).json()) as { status: string; event_id: string };
+    assert.equal(accepted.status, "accepted");
+    const again = await github({ n: 6 }, "d-race");
+    assert.equal(again.status, 200);
+    assert.deepEqual(await again.json(), { status: "duplicate", event_id: accepted.event_id });
+  });
+
   test("503 while draining", async (t) => {
     t.after(stop);
     server.startDraining();

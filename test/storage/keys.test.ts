@@ -45,6 +45,31 @@ for (const [name, make] of stores) {
         assert.equal(await store.get("timer:triage/tick", "last"), undefined);
       });
     });
+
+    test("compareAndSet and deleteIfValue act only while the live value is the expected one", async () => {
+      await withTempDir(async (dir) => {
+        const clock = new FakeClock(0);
+        const store = make(dir, clock);
+        await store.putIfAbsent("claims", "k", "pending:a", 30, { transient: true });
+        assert.equal(await store.compareAndSet("claims", "k", "pending:b", "final-b", 3600), false);
+        assert.equal(await store.deleteIfValue("claims", "k", "pending:b"), false);
+        assert.equal(await store.get("claims", "k"), "pending:a");
+        assert.equal(await store.compareAndSet("claims", "k", "pending:a", "final-a", 3600), true);
+        assert.equal(await store.get("claims", "k"), "final-a");
+        assert.equal(await store.deleteIfValue("claims", "k", "pending:a"), false, "no longer the pending value");
+        // The final value got the full TTL, not the claim's 30 s.
+        await clock.advance(60_000);
+        assert.equal(await store.get("claims", "k"), "final-a");
+        assert.equal(await store.deleteIfValue("claims", "k", "final-a"), true);
+        assert.equal(await store.get("claims", "k"), undefined);
+        // An expired value is no value: neither call touches it.
+        await store.putIfAbsent("claims", "old", "pending:x", 30, { transient: true });
+        await clock.advance(30_000);
+        assert.equal(await store.compareAndSet("claims", "old", "pending:x", "late", 3600), false);
+        assert.equal(await store.deleteIfValue("claims", "old", "pending:x"), false);
+        assert.deepEqual(await store.putIfAbsent("claims", "old", "pending:y", 30, { transient: true }), {});
+      });
+    });
   });
 }
 
@@ -74,6 +99,23 @@ describe("FileKeyStore on disk", () => {
     });
   });
 });
+
+test("a transient claim is never written: a restart forgets it, while its final value survives", () =>
+  withTempDir(async (dir) => {
+    const clock = new FakeClock(0);
+    const store = new FileKeyStore(dir, { clock });
+    await store.putIfAbsent("webhook-deliveries", "gone", "pending:1", 30, { transient: true });
+    await store.putIfAbsent("webhook-deliveries", "kept", "pending:2", 30, { transient: true });
+    assert.equal(await store.compareAndSet("webhook-deliveries", "kept", "pending:2", "evt_2", 3600), true);
+    await store.putIfAbsent("webhook-deliveries", "released", "pending:3", 30, { transient: true });
+    assert.equal(await store.deleteIfValue("webhook-deliveries", "released", "pending:3"), true);
+    await store.close();
+    const lines = (await readFile(join(dir, "_keys", "webhook-deliveries.jsonl"), "utf8")).trim().split("\n");
+    assert.deepEqual(lines.map((line) => JSON.parse(line) as { k: string; v?: string }).map((l) => [l.k, l.v]), [["kept", "evt_2"]]);
+    const reopened = new FileKeyStore(dir, { clock });
+    assert.equal(await reopened.get("webhook-deliveries", "gone"), undefined);
+    assert.equal(await reopened.get("webhook-deliveries", "kept"), "evt_2");
+  }));
 
 test("a burst of 500 claims on distinct keys is all on disk when the calls resolve", () =>
   withTempDir(async (dir) => {
