@@ -1,6 +1,8 @@
 // The worker pool function nodes run in: structured-clone arguments and
 // results, errors that keep their class, log forwarding, abort (polled and
-// by message), termination of a function that never returns, laziness.
+// by message), termination of a function that never returns, laziness, and
+// the short synchronous wait for a quick answer with its fall-back to the
+// asynchronous path.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
@@ -30,6 +32,16 @@ export function chatty({ log }) {
   return {};
 }
 export function returnsFunction() { return { f() {} }; }
+export async function quickOrWait({ input, signal, log }) {
+  if (input.quick) return { quick: true };
+  log.info("started");
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve({ stopped: String(signal.reason?.message ?? signal.reason) })));
+}
+export function quickOrSpin({ input, log }) {
+  if (input.quick) return { quick: true };
+  log.info("started");
+  for (;;) {}
+}
 export function exitThread() { process.exit(3); }
 `;
 
@@ -63,6 +75,15 @@ function startLogger(): { logger: Logger; started: Promise<void> } {
     },
   });
   return { logger: pino({ level: "info" }, sink) as unknown as Logger, started };
+}
+
+/** Calls `exportName` quickly (input.quick) until a call is answered within the short wait. */
+async function untilWaitedFor(pool: FunctionPool, exportName: string): Promise<void> {
+  const before = pool.stats.waited;
+  for (let i = 0; i < 100 && pool.stats.waited === before; i++) {
+    assert.deepEqual(await pool.run(call(exportName, { args: { input: { quick: true }, memory: {}, state: {}, event: null, execution: {} } })), { quick: true });
+  }
+  assert.equal(pool.stats.waited, before + 1, "a quick call was answered within the short wait");
 }
 
 function call(exportName: string, extra: Partial<FunctionCall> = {}): FunctionCall {
@@ -224,6 +245,118 @@ describe("function pool", () => {
         call("multiply", { url: pathToFileURL(join(dir, "typed.ts")).href, args: { input: { a: 6, b: 7 }, memory: {}, state: {}, event: null, execution: {} } }),
       );
       assert.deepEqual(value, { product: 42 });
+    } finally {
+      await pool.close();
+    }
+  });
+  test("a quick function's next call is answered within the short wait: same values, log lines in order, errors with class and stack", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split("\n")) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const logger = pino({ level: "info" }, sink) as unknown as Logger;
+    // A generous bound: the wait ends as soon as the answer comes, and a loaded machine may be slow to run the worker.
+    const pool = new FunctionPool({ warmWorkers: 1, syncWaitMs: 5000 });
+    try {
+      // The first call imports the module: it goes the asynchronous way and tells the pool the function is quick.
+      await pool.run(call("chatty", { logger }));
+      assert.deepEqual(pool.stats, { waited: 0, fellBack: 0, async: 1 });
+      let settled = false;
+      const second = pool.run(call("chatty", { logger })).then(() => (settled = true));
+      await null;
+      assert.equal(settled, true, "the answer was there before the event loop turned");
+      await second;
+      assert.deepEqual(pool.stats, { waited: 1, fellBack: 0, async: 1 });
+      assert.deepEqual(
+        lines.map((l) => [l.msg, l.part]),
+        [
+          ["hello from the worker", undefined],
+          ["careful", "inner"],
+          ["hello from the worker", undefined],
+          ["careful", "inner"],
+        ],
+      );
+
+      await pool.run(call("invalid")).catch(() => {});
+      const waitedBefore = pool.stats.waited;
+      const err = await pool.run(call("invalid")).then(
+        () => assert.fail("expected a rejection"),
+        (e: unknown) => e as Error,
+      );
+      assert.equal(pool.stats.waited, waitedBefore + 1);
+      assert.equal(err.constructor.name, "ValidationError");
+      assert.match(err.stack ?? "", /at invalid \(.*fns\.mjs:\d+:\d+\)/);
+
+      await pool.run(call("add", { args: { input: { a: 1, b: 1 }, memory: {}, state: {}, event: null, execution: {} } }));
+      assert.deepEqual(await pool.run(call("add", { args: { input: { a: 20, b: 22 }, memory: {}, state: {}, event: null, execution: {} } })), { sum: 42, loads: 1 });
+      assert.equal(pool.stats.waited, waitedBefore + 2);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test("a call that outlasts the short wait goes on asynchronously: timers run meanwhile and cancel stops it", async () => {
+    const pool = new FunctionPool({ warmWorkers: 1, maxWorkers: 1, syncWaitMs: 50 });
+    try {
+      await untilWaitedFor(pool, "quickOrWait");
+      const controller = new AbortController();
+      const { logger, started } = startLogger();
+      const pending = pool.run(call("quickOrWait", { signal: controller.signal, logger, killGraceMs: 20_000 }));
+      assert.equal(pool.stats.fellBack, 1, "the wait gave up and the call went on");
+      await started;
+      // Only a running event loop fires this timer, and only its abort ends the call.
+      setTimeout(() => controller.abort(new Error("cancelled by the test")), 20);
+      assert.deepEqual(await pending, { stopped: "cancelled by the test" });
+      assert.equal(pool.size, 1, "the worker is kept");
+      // That call was slow: the next one goes the asynchronous way and, being quick, makes the one after wait again.
+      const asyncBefore = pool.stats.async;
+      await untilWaitedFor(pool, "quickOrWait");
+      assert.equal(pool.stats.async, asyncBefore + 1);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test("a synchronous loop past the short wait is terminated after its kill grace on cancel", async () => {
+    const pool = new FunctionPool({ warmWorkers: 1, maxWorkers: 1, syncWaitMs: 50 });
+    try {
+      await untilWaitedFor(pool, "quickOrSpin");
+      const controller = new AbortController();
+      const { logger, started } = startLogger();
+      const pending = pool.run(call("quickOrSpin", { signal: controller.signal, logger, killGraceMs: 300 }));
+      assert.equal(pool.stats.fellBack, 1);
+      await started;
+      const aborted = Date.now();
+      setTimeout(() => controller.abort("cancel_previous"), 20);
+      await assert.rejects(pending, /cancel_previous/);
+      const took = Date.now() - aborted;
+      assert.ok(took >= 300, `settled only after the kill grace (${took} ms)`);
+      assert.equal(pool.size, 0, "the stuck worker is gone");
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test("no short wait while another call runs: that call's answer is never held up", async () => {
+    const pool = new FunctionPool({ warmWorkers: 2, maxWorkers: 2, syncWaitMs: 5000 });
+    try {
+      // Alone, a call to this function would be waited for.
+      await untilWaitedFor(pool, "quickOrSpin");
+      const first = new AbortController();
+      const { logger, started } = startLogger();
+      const busy = pool.run(call("quickOrWait", { signal: first.signal, logger, killGraceMs: 20_000 }));
+      await started;
+      const { waited, async } = pool.stats;
+      for (let i = 0; i < 2; i++) {
+        assert.deepEqual(await pool.run(call("quickOrSpin", { args: { input: { quick: true }, memory: {}, state: {}, event: null, execution: {} } })), { quick: true });
+      }
+      assert.equal(pool.stats.waited, waited, "no call was waited for");
+      assert.equal(pool.stats.async, async + 2);
+      first.abort("done");
+      assert.deepEqual(await busy, { stopped: "done" });
     } finally {
       await pool.close();
     }

@@ -14,12 +14,19 @@
  * shared flag that `signal.aborted` reads); a call that has not returned
  * within its kill grace has its worker terminated, and the call settles
  * then. So a call always settles within the kill grace of its abort.
+ *
+ * A call that is the only one in the pool, to a function that answered
+ * within `syncWaitMs` (1 ms) last time, is waited for synchronously for at
+ * most that long (function-short-wait.ts); past it, it goes on like any other.
  */
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { Logger } from "../../logging/index.js";
 import { abortReason } from "../../util/abort.js";
 import {
+  FLAG_ABORT,
+  FLAG_SENT,
+  FLAG_SLOTS,
   LEVEL_VALUES,
   deserializeError,
   serializeError,
@@ -27,7 +34,9 @@ import {
   type FromWorker,
   type FunctionArgs,
   type ToWorker,
+  type WorkerSetup,
 } from "./function-protocol.js";
+import { AnswerTimes, waitForAnswer } from "./function-short-wait.js";
 
 export interface FunctionCall {
   /** file: URL of the module. */
@@ -58,11 +67,25 @@ export interface FunctionPoolOptions {
   maxWorkers?: number;
   /** Extra workers (beyond warmWorkers) end after this long without work; default 30 s. */
   idleMs?: number;
+  /** The longest the main thread blocks waiting for a quick answer; default 1 ms, 0 turns the short wait off. */
+  syncWaitMs?: number;
+}
+
+/** How calls got their answers, for benchmarks and tests. */
+export interface FunctionPoolStats {
+  /** Answered within the short wait, without a turn of the event loop. */
+  waited: number;
+  /** Tried the short wait, then went on asynchronously. */
+  fellBack: number;
+  /** Went the asynchronous way from the start. */
+  async: number;
 }
 
 interface Pending {
   id: number;
   call: FunctionCall;
+  /** When it was posted to its worker (performance.now()). */
+  postedAt?: number;
   resolve(value: unknown): void;
   reject(err: unknown): void;
   onAbort?: () => void;
@@ -71,7 +94,9 @@ interface Pending {
 
 interface Slot {
   worker: Worker;
-  flag: Int32Array;
+  /** The pool's end of the channel calls travel on (not the worker's own port, which has no synchronous read). */
+  port: MessagePort;
+  flags: Int32Array;
   pending?: Pending;
   idleTimer?: NodeJS.Timeout;
   gone: boolean;
@@ -85,12 +110,19 @@ export class FunctionPool {
   private readonly warm: number;
   private readonly max: number;
   private readonly idleMs: number;
+  private readonly syncWaitMs: number;
+  private readonly answerTimes: AnswerTimes;
+  /** Calls posted to a worker and not yet over. */
+  private busy = 0;
   private closed = false;
+  readonly stats: FunctionPoolStats = { waited: 0, fellBack: 0, async: 0 };
 
   constructor(options: FunctionPoolOptions = {}) {
     this.warm = Math.max(1, options.warmWorkers ?? Math.min(4, availableParallelism()));
     this.max = Math.max(this.warm, options.maxWorkers ?? 16);
     this.idleMs = options.idleMs ?? 30_000;
+    this.syncWaitMs = options.syncWaitMs ?? 1;
+    this.answerTimes = new AnswerTimes(this.syncWaitMs);
   }
 
   /** Worker threads alive now (0 until the first call). */
@@ -139,15 +171,22 @@ export class FunctionPool {
   }
 
   private spawn(): Slot {
-    const shared = new SharedArrayBuffer(4);
+    const flags = new SharedArrayBuffer(FLAG_SLOTS * Int32Array.BYTES_PER_ELEMENT);
+    const { port1: port, port2 } = new MessageChannel();
     // With source maps turned on by the CLI (-v), traces from the thread point at sources too.
     // Only when the process has no flags of its own: a worker inherits those, and
     // replacing them (under a test runner or tsx) would drop loaders or be refused.
     const execArgv = process.sourceMapsEnabled && process.execArgv.length === 0 ? ["--enable-source-maps"] : undefined;
-    const worker = new Worker(workerEntry(), { workerData: { abortFlag: shared }, ...(execArgv ? { execArgv } : {}) });
-    const slot: Slot = { worker, flag: new Int32Array(shared), gone: false };
+    const worker = new Worker(workerEntry(), {
+      workerData: { port: port2, flags } satisfies WorkerSetup,
+      transferList: [port2],
+      ...(execArgv ? { execArgv } : {}),
+    });
+    const slot: Slot = { worker, port, flags: new Int32Array(flags), gone: false };
     worker.unref();
-    worker.on("message", (message: FromWorker) => this.onMessage(slot, message));
+    port.on("message", (message: FromWorker) => this.onMessage(slot, message));
+    // The worker, ref'd while it has a call, is what keeps the process alive; the port never does.
+    port.unref();
     // An error thrown outside the call (a callback of a timer the function set) ends the thread.
     worker.on("error", (err: Error) => this.onCrash(slot, err));
     worker.on("exit", (code) => this.onCrash(slot, new Error(`the function's worker thread exited with code ${code}`)));
@@ -173,22 +212,48 @@ export class FunctionPool {
       args: call.args,
       minLevel: minLevel(call.logger),
     };
+    const sentBefore = Atomics.load(slot.flags, FLAG_SENT);
     try {
-      slot.worker.postMessage(message);
+      slot.port.postMessage(message);
     } catch (err) {
       // Memory or state holding something structured clone refuses: the call cannot start.
       this.release(slot);
       this.settle(pending, () => pending.reject(new FunctionCallError({ kind: "uncloneable", message: String(err) }, `its arguments cannot be passed to the worker: ${String(err)}`)));
       return;
     }
+    this.busy++;
+    pending.postedAt = performance.now();
     if (call.signal.aborted) this.abort(slot, pending);
+    else if (this.worthWaiting(pending)) this.waitBriefly(slot, pending, sentBefore);
+    else this.stats.async++;
+  }
+
+  /**
+   * Only when no other call runs (blocking would hold up their answers) and
+   * this function answered within the bound last time.
+   */
+  private worthWaiting(pending: Pending): boolean {
+    return this.syncWaitMs > 0 && this.busy === 1 && this.queue.length === 0 && this.answerTimes.quick(functionKey(pending.call));
+  }
+
+  private waitBriefly(slot: Slot, pending: Pending, sentBefore: number): void {
+    const answered = waitForAnswer({
+      port: slot.port,
+      flags: slot.flags,
+      sentBefore,
+      deadline: pending.postedAt! + this.syncWaitMs,
+      deliver: (message) => this.onMessage(slot, message),
+      answered: () => slot.pending !== pending,
+    });
+    if (answered) this.stats.waited++;
+    else this.stats.fellBack++;
   }
 
   private abort(slot: Slot, pending: Pending): void {
     if (slot.pending !== pending || pending.killTimer) return;
-    Atomics.store(slot.flag, 0, pending.id);
+    Atomics.store(slot.flags, FLAG_ABORT, pending.id);
     const reason: unknown = pending.call.signal.reason;
-    slot.worker.postMessage({
+    slot.port.postMessage({
       type: "abort",
       id: pending.id,
       reason: typeof reason === "string" ? reason : serializeError(reason),
@@ -213,6 +278,7 @@ export class FunctionPool {
       (logger[message.level] as (...args: unknown[]) => void)(...message.args);
       return;
     }
+    this.answerTimes.record(functionKey(pending.call), performance.now() - pending.postedAt!);
     this.release(slot);
     if (message.ok) {
       const value = message.value;
@@ -232,6 +298,7 @@ export class FunctionPool {
 
   /** The slot's call is over: the slot takes the next call, idles, or ends. */
   private release(slot: Slot): void {
+    if (slot.pending?.postedAt !== undefined) this.busy--;
     slot.pending = undefined;
     if (slot.gone) return;
     slot.worker.unref();
@@ -258,7 +325,9 @@ export class FunctionPool {
     this.slots.delete(slot);
     if (slot.idleTimer) clearTimeout(slot.idleTimer);
     const pending = slot.pending;
+    if (pending?.postedAt !== undefined) this.busy--;
     slot.pending = undefined;
+    slot.port.close();
     await slot.worker.terminate().catch(() => {});
     if (pending) this.settle(pending, () => pending.reject(reason));
     if (!this.closed) this.pump();
@@ -294,6 +363,10 @@ function failureMessage(failure: CallFailure): string {
     case "uncloneable":
       return `it returned a value that cannot be passed back from its worker thread: ${failure.message}`;
   }
+}
+
+function functionKey(call: FunctionCall): string {
+  return `${call.url}#${call.exportName}`;
 }
 
 function minLevel(logger: Logger): number {

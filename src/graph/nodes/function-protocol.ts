@@ -2,6 +2,26 @@
  * The messages between the function pool (main thread) and a function
  * worker. Everything here crosses by structured clone.
  */
+import type { MessagePort } from "node:worker_threads";
+
+/**
+ * What a worker gets at start: its end of the channel calls travel on, and
+ * the memory it shares with the pool, an Int32Array with the slots below.
+ */
+export interface WorkerSetup {
+  port: MessagePort;
+  flags: SharedArrayBuffer;
+}
+
+/** The id of the call the pool wants stopped: `signal.aborted` reads it, so a synchronous loop can see it. */
+export const FLAG_ABORT = 0;
+/**
+ * How many messages the worker has posted to the pool: bumped (and notified)
+ * after each post, so the pool can wait for an answer with `Atomics.wait`
+ * and read it with `receiveMessageOnPort` without a turn of its event loop.
+ */
+export const FLAG_SENT = 1;
+export const FLAG_SLOTS = 2;
 
 /** The arguments a function gets, minus `signal` and `log` (rebuilt in the worker). */
 export interface FunctionArgs {

@@ -9,8 +9,10 @@
  * `signal.throwIfAborted()`, those read a flag the main thread sets in
  * shared memory. One that does neither is terminated by the pool.
  */
-import { parentPort, workerData } from "node:worker_threads";
+import { workerData } from "node:worker_threads";
 import {
+  FLAG_ABORT,
+  FLAG_SENT,
   LEVEL_VALUES,
   deserializeError,
   serializeError,
@@ -18,20 +20,59 @@ import {
   type FromWorker,
   type LogLevelName,
   type ToWorker,
+  type WorkerSetup,
 } from "./function-protocol.js";
 
 type ModuleNamespace = Record<string, unknown>;
 
-const port = parentPort!;
-/** Slot 0 holds the id of the call the main thread wants stopped. */
-const abortFlag = new Int32Array((workerData as { abortFlag: SharedArrayBuffer }).abortFlag);
+const setup = workerData as WorkerSetup;
+const port = setup.port;
+const flags = new Int32Array(setup.flags);
 const modules = new Map<string, Promise<ModuleNamespace>>();
+/** The modules that finished loading, so a call to one needs no wait for its import. */
+const loaded = new Map<string, ModuleNamespace>();
 const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborted")!.get!;
 
-let current: { id: number; controller: AbortController } | undefined;
+/**
+ * The call running now. Its AbortController (an EventTarget, costly next to
+ * a trivial function) is made only when the function reads `signal`; an
+ * abort that comes before then is kept and applied at that moment.
+ */
+class Call {
+  private controller?: AbortController;
+  private signalSeen?: AbortSignal;
+  private reason?: { value: unknown };
+
+  constructor(readonly id: number) {}
+
+  get signal(): AbortSignal {
+    if (!this.signalSeen) {
+      this.controller = new AbortController();
+      this.signalSeen = callSignal(this.id, this.controller);
+      if (this.reason) this.controller.abort(this.reason.value);
+    }
+    return this.signalSeen;
+  }
+
+  abort(reason: unknown): void {
+    if (this.controller) this.controller.abort(reason);
+    else this.reason ??= { value: reason };
+  }
+
+  /** Told to stop, by message or by the shared flag. */
+  get stopped(): boolean {
+    if (this.controller) return nativeAborted.call(this.controller.signal) || Atomics.load(flags, FLAG_ABORT) === this.id;
+    return this.reason !== undefined || Atomics.load(flags, FLAG_ABORT) === this.id;
+  }
+}
+
+let current: Call | undefined;
 
 function send(message: FromWorker): void {
   port.postMessage(message);
+  // The pool may be waiting for this message in Atomics.wait rather than in its event loop.
+  Atomics.add(flags, FLAG_SENT, 1);
+  Atomics.notify(flags, FLAG_SENT);
 }
 
 function load(url: string): Promise<ModuleNamespace> {
@@ -39,7 +80,10 @@ function load(url: string): Promise<ModuleNamespace> {
   if (!loading) {
     loading = import(url) as Promise<ModuleNamespace>;
     // A failed import is forgotten, so a fixed file loads on the next call.
-    loading.catch(() => modules.delete(url));
+    loading.then(
+      (namespace) => loaded.set(url, namespace),
+      () => modules.delete(url),
+    );
     modules.set(url, loading);
   }
   return loading;
@@ -49,7 +93,7 @@ function load(url: string): Promise<ModuleNamespace> {
 function callSignal(id: number, controller: AbortController): AbortSignal {
   const signal = controller.signal;
   const poll = () => {
-    if (!nativeAborted.call(signal) && Atomics.load(abortFlag, 0) === id) {
+    if (!nativeAborted.call(signal) && Atomics.load(flags, FLAG_ABORT) === id) {
       controller.abort(new DOMException("the function was told to stop (timeout or cancel)", "AbortError"));
     }
   };
@@ -96,30 +140,53 @@ function plain(value: unknown): unknown {
   }
 }
 
+/** The function's argument: the data from the pool, plus `signal` and `log`, each made on first use. */
+function functionArgs(call: Call, message: Extract<ToWorker, { type: "run" }>): Record<string, unknown> {
+  const args: Record<string, unknown> = { ...message.args };
+  lazyProperty(args, "signal", () => call.signal);
+  lazyProperty(args, "log", () => makeLog(call.id, message.minLevel, {}));
+  return args;
+}
+
+/** An enumerable property made on first read and kept; it can be overwritten like a plain one. */
+function lazyProperty(target: Record<string, unknown>, key: string, make: () => unknown): void {
+  let made = false;
+  let value: unknown;
+  Object.defineProperty(target, key, {
+    get: () => {
+      if (!made) [made, value] = [true, make()];
+      return value;
+    },
+    set: (next: unknown) => {
+      [made, value] = [true, next];
+    },
+    enumerable: true,
+    configurable: true,
+  });
+}
+
 async function run(message: Extract<ToWorker, { type: "run" }>): Promise<void> {
   const { id } = message;
-  const controller = new AbortController();
-  current = { id, controller };
+  const call = new Call(id);
+  current = call;
   const fail = (failure: CallFailure) => send({ type: "done", id, ok: false, failure });
   try {
-    let namespace: ModuleNamespace;
-    try {
-      namespace = await load(message.url);
-    } catch (err) {
-      return fail({ kind: "load", error: serializeError(err) });
+    let namespace = loaded.get(message.url);
+    if (!namespace) {
+      try {
+        namespace = await load(message.url);
+      } catch (err) {
+        return fail({ kind: "load", error: serializeError(err) });
+      }
     }
     const fn = namespace[message.exportName];
     if (typeof fn !== "function") {
       return fail({ kind: "export", exported: Object.keys(namespace).filter((name) => typeof namespace[name] === "function") });
     }
-    if (nativeAborted.call(controller.signal) || Atomics.load(abortFlag, 0) === id) return fail({ kind: "aborted" });
+    if (call.stopped) return fail({ kind: "aborted" });
     let value: unknown;
     try {
-      value = await (fn as (args: unknown) => unknown)({
-        ...message.args,
-        signal: callSignal(id, controller),
-        log: makeLog(id, message.minLevel, {}),
-      });
+      value = await (fn as (args: unknown) => unknown)(functionArgs(call, message));
     } catch (err) {
       return fail({ kind: "threw", error: serializeError(err) });
     }
@@ -136,6 +203,6 @@ async function run(message: Extract<ToWorker, { type: "run" }>): Promise<void> {
 port.on("message", (message: ToWorker) => {
   if (message.type === "run") void run(message);
   else if (current?.id === message.id) {
-    current.controller.abort(typeof message.reason === "string" ? message.reason : deserializeError(message.reason));
+    current.abort(typeof message.reason === "string" ? message.reason : deserializeError(message.reason));
   }
 });
