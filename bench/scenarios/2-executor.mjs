@@ -2,7 +2,9 @@
  * Executor overhead: a generated 200-node linear graph of trivial function
  * nodes, run with the library's executeGraph and file stores on a normal
  * disk, on tmpfs, and with no session store, against calling the same
- * function 200 times in a loop. Reports ms per step.
+ * function 200 times in a loop. Reports ms per step, and how the function
+ * pool's calls got their answers (within its short synchronous wait, or
+ * through the event loop).
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -15,15 +17,23 @@ const STEP_SOURCE = "export default function step({ memory }) { return { n: (mem
 await runScenario("executor", async (ctx) => {
   const rounds = ctx.quick ? 5 : 30;
   const warmup = ctx.quick ? 2 : 5;
-  const [{ loadAgent }, { executeGraph }, { EventBus }, { FileSessionStore, FileStateStore, MemoryStateStore }, { createToolResolver }, { silentLogger }] =
-    await Promise.all([
-      importDist("config/index.js"),
-      importDist("graph/index.js"),
-      importDist("events/bus.js"),
-      importDist("storage/index.js"),
-      importDist("tools/registry.js"),
-      importDist("logging/index.js"),
-    ]);
+  const [
+    { loadAgent },
+    { executeGraph },
+    { EventBus },
+    { FileSessionStore, FileStateStore, MemoryStateStore },
+    { createToolResolver },
+    { silentLogger },
+    { sharedFunctionPool },
+  ] = await Promise.all([
+    importDist("config/index.js"),
+    importDist("graph/index.js"),
+    importDist("events/bus.js"),
+    importDist("storage/index.js"),
+    importDist("tools/registry.js"),
+    importDist("logging/index.js"),
+    importDist("graph/nodes/function-pool.js"),
+  ]);
 
   const dir = await ctx.tempDir("disk");
   await writeFile(join(dir, "step.mjs"), STEP_SOURCE);
@@ -102,6 +112,11 @@ await runScenario("executor", async (ctx) => {
     loop.push(await runLoop());
   }
   ctx.log(`${rounds} executions of ${NODES} steps per variant`);
+  // executeGraph without a pool of its own uses the shared one.
+  const { waited, fellBack, async } = sharedFunctionPool().stats;
+  ctx.note(
+    `function calls: ${waited} answered within the pool's short wait, ${fellBack} outlasted it (then went asynchronously), ${async} asynchronous from the start`,
+  );
 
   const labels = { disk: "storage on disk", tmpfs: "storage on tmpfs", none: "no session store (memory state)" };
   for (const [kind, v] of Object.entries(variants)) {
@@ -111,7 +126,11 @@ await runScenario("executor", async (ctx) => {
       forager: v.perStep,
       baseline: loop,
       baselineName: "same function in a loop",
-      target: kind === "none" ? undefined : { text: "overhead < 1 ms/step", check: ({ forager, baseline }) => forager - baseline < 1 },
+      // Without storage the step is the executor and the function pool alone: issue 11 asks for < 0.2 ms there.
+      target:
+        kind === "none"
+          ? { text: "overhead < 0.2 ms/step", check: ({ forager, baseline }) => forager - baseline < 0.2 }
+          : { text: "overhead < 1 ms/step", check: ({ forager, baseline }) => forager - baseline < 1 },
     });
   }
 });
