@@ -4,11 +4,15 @@
  * (stream.ts, dispatcher.ts), the global limiter (limiter.ts), timers
  * (timers.ts), event intake (event-intake.ts) and stats.
  *
- * Seams for growing past one process: the queue/limiter (SlotLimiter,
- * Dispatcher), the timer scheduler (TimerScheduler over a KeyStore
- * watermark) and storage (SessionStore, StateStore, KeyStore) are narrow
- * interfaces; a Redis/BullMQ implementation replaces them without touching
- * the executor or the entry point semantics.
+ * Seams for growing past one process: sessions, state, keys, the ingest
+ * log, the global slot limiter and the per-agent mutexes all come from one
+ * RuntimeBackend (backend.ts: file or memory today), and the overlap policy
+ * is a pure function of counts (admission.ts). Still bound to this process
+ * whatever the backend: the execution queue and the live jobs (dispatcher.ts),
+ * the timers' clock (timers.ts), event-trigger loop protection
+ * (event-intake.ts) and the event bus. A shared backend needs those seams too
+ * before it can stand in without touching the executor or the entry point
+ * semantics.
  */
 import { runtimeDefaults } from "../config/defaults.js";
 import type { Agent, ResolvedEntryPoint, RuntimeConfig } from "../config/schema.js";
@@ -21,17 +25,14 @@ import { FunctionPool } from "../graph/nodes/function-pool.js";
 import type { LlmProvider } from "../llm/types.js";
 import { silentLogger, type Logger } from "../logging/index.js";
 import { isTerminal, type ExecutionResult } from "../result.js";
-import { FileIngestLog, noIngestLog, type IngestLog } from "../storage/ingest-log.js";
-import { FileKeyStore, MemoryKeyStore } from "../storage/keys.js";
-import { MemorySessionStore } from "../storage/memory.js";
-import { FileSessionStore } from "../storage/sessions.js";
-import { assertStateReadable, FileStateStore, MemoryStateStore } from "../storage/state.js";
+import { assertStateReadable } from "../storage/state.js";
 import type { ExecutionSummary, KeyStore, ListQuery, SessionStore, StateStore } from "../storage/types.js";
 import type { ToolResolver } from "../tools/types.js";
 import { abortReason } from "../util/abort.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { jsonSchemaErrors } from "../util/json-schema.js";
 import { AgentResources } from "./agent-resources.js";
+import { createBackend, type RuntimeBackend } from "./backend.js";
 import { Dispatcher } from "./dispatcher.js";
 import { admitOnce } from "./idempotency.js";
 import { RetentionSchedule } from "./retention-schedule.js";
@@ -39,7 +40,7 @@ import { resolveEntryPoint, type EntryPointSpec } from "./entry-point-spec.js";
 import { TriggerRefusedError } from "./errors.js";
 import { EventIntake } from "./event-intake.js";
 import { liveResult, unrunRecord, whenDone, type Job } from "./job.js";
-import { InProcessLimiter, type SlotLimiter } from "./limiter.js";
+import type { SlotLimiter } from "./limiter.js";
 import { planReload, type CurrentAgent, type ReloadSummary } from "./reload-plan.js";
 import { EntryPointStream } from "./stream.js";
 import { TimerScheduler } from "./timers.js";
@@ -64,7 +65,7 @@ const FINAL_EVENTS: ReadonlySet<string> = new Set(["execution_completed", "execu
 export interface AgentRuntimeOptions {
   agent?: Agent;
   agents?: Agent[];
-  /** Where sessions, state and keys live; none = in-memory stores. */
+  /** Where sessions, state, keys and the ingest log live; none = in-memory stores (ignored with `backend`). */
   storagePath?: string;
   /** A provider, or a factory per agent; default: built from the agent's `llm` when it has llm nodes. */
   llm?: LlmProvider | ((agent: Agent) => LlmProvider | Promise<LlmProvider>);
@@ -82,6 +83,12 @@ export interface AgentRuntimeOptions {
   keys?: KeyStore;
   /** The global slot limiter; default in-process with `max_concurrent_executions` slots. */
   limiter?: SlotLimiter;
+  /**
+   * Everything above from storagePath to limiter in one object (backend.ts);
+   * default createBackend(config, {storagePath, store, state, keys, limiter}).
+   * Pass either this or those, not both. The caller closes a backend it passes.
+   */
+  backend?: RuntimeBackend;
 }
 
 export interface TriggerOptions {
@@ -98,9 +105,8 @@ interface AgentSlot {
 export class AgentRuntime implements RuntimeHandle {
   readonly config: RuntimeConfig;
   readonly bus: EventBus;
-  readonly store: SessionStore;
-  readonly stateStore: StateStore;
-  readonly keys: KeyStore;
+  /** Sessions, state, keys, ingest log, limiter and mutexes (backend.ts). */
+  readonly backend: RuntimeBackend;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly agents = new Map<string, AgentSlot>();
@@ -126,11 +132,19 @@ export class AgentRuntime implements RuntimeHandle {
     const agents = [...(options.agent ? [options.agent] : []), ...(options.agents ?? [])];
     this.config = { ...runtimeDefaults(), ...(agents[0]?.runtime ?? {}), ...(options.config ?? {}) };
     this.bus = options.bus ?? new EventBus({ logger: this.logger, clock: this.clock });
-    const root = options.storagePath;
-    this.store = options.store ?? (root ? new FileSessionStore(root, { logger: this.logger, clock: this.clock }) : new MemorySessionStore({ clock: this.clock }));
-    this.stateStore = options.state ?? (root ? new FileStateStore(root) : new MemoryStateStore());
-    this.keys = options.keys ?? (root ? new FileKeyStore(root, { clock: this.clock }) : new MemoryKeyStore({ clock: this.clock }));
-    const ingestLog: IngestLog = root ? new FileIngestLog(root) : noIngestLog;
+    this.backend = options.backend ?? createBackend(this.config, {
+      storagePath: options.storagePath,
+      clock: this.clock,
+      logger: this.logger,
+      store: options.store,
+      state: options.state,
+      keys: options.keys,
+      limiter: options.limiter,
+    });
+    if (options.backend && (options.store || options.state || options.keys || options.limiter || options.storagePath !== undefined)) {
+      throw new ForagerError("invalid_options", "pass either a backend or storagePath/store/state/keys/limiter, not both: the backend holds all of them");
+    }
+    const { ingestLog } = this.backend;
     this.execute = options.execute;
     this.resources = new AgentResources({ tools: options.tools, llm: options.llm, logger: this.logger, clock: this.clock });
     this.retention = new RetentionSchedule({
@@ -153,7 +167,8 @@ export class AgentRuntime implements RuntimeHandle {
         },
         runExecution: (job, stream, signal) => this.runExecution(job, stream, signal),
       },
-      options.limiter ?? new InProcessLimiter(this.config.max_concurrent_executions),
+      this.backend.limiter,
+      this.backend.mutexes,
       { max: this.config.execution_result_max, ttlMs: this.config.cache_ttl * 1000 },
     );
     this.timers = new TimerScheduler({
@@ -183,6 +198,18 @@ export class AgentRuntime implements RuntimeHandle {
       this.agents.set(agent.name, { agent, streams: new Map() });
       for (const ep of agent.entry_points) this.registerEntryPoint(ep, agent.name);
     }
+  }
+
+  get store(): SessionStore {
+    return this.backend.store;
+  }
+
+  get stateStore(): StateStore {
+    return this.backend.state;
+  }
+
+  get keys(): KeyStore {
+    return this.backend.keys;
   }
 
   /** The lifecycle state: created → starting → running → stopping → stopped. */
@@ -495,7 +522,8 @@ export class AgentRuntime implements RuntimeHandle {
     await step("flush storage", () => this.store.flush());
     await step("close the ingest log", () => this.intake.close());
     // A key store passed in is the caller's to close.
-    if (!this.options.keys) await step("close the key store", () => this.keys.close?.());
+    // A backend passed in is the caller's to close; ours closes only the parts it built.
+    if (!this.options.backend) await step("close the backend", () => this.backend.close());
     this.lifecycle = "stopped";
   }
 

@@ -5,8 +5,10 @@
  * bookkeeping in memory plus the records a queued or never-run execution
  * needs on disk; running a graph is the host's job.
  *
- * Seam: the queue lives in the streams, the cap in a SlotLimiter; a
- * Redis/BullMQ backend replaces those two and the SessionStore.
+ * Seams: the cap is the backend's SlotLimiter and the agent mutexes its
+ * MutexSource (backend.ts); the overlap policy is decideAdmission. The queue
+ * itself (each stream's Fifo, the running set, the jobs Map) is in-process
+ * memory: a shared queue needs this class behind an interface first.
  */
 import { errorMessage, ForagerError } from "../errors.js";
 import type { EventInit, ForagerEvent } from "../events/types.js";
@@ -16,7 +18,8 @@ import type { SessionStore } from "../storage/types.js";
 import type { Clock } from "../util/clock.js";
 import { newExecutionId, newSessionId } from "../util/ids.js";
 import { queuedRecord, settle, unrunRecord, whenDone, type Job } from "./job.js";
-import { Mutex, type SlotLimiter } from "./limiter.js";
+import type { MutexSource } from "./backend.js";
+import type { SlotLimiter } from "./limiter.js";
 import { ResultsCache } from "./results-cache.js";
 import type { EntryPointStream } from "./stream.js";
 import type { TriggerOutcome } from "./types.js";
@@ -35,7 +38,6 @@ export interface DispatcherHost {
 interface AgentActivity {
   running: number;
   lastActivityMs: number;
-  mutex: Mutex;
 }
 
 export interface AdmitOptions {
@@ -62,6 +64,7 @@ export class Dispatcher {
   constructor(
     private readonly host: DispatcherHost,
     readonly limiter: SlotLimiter,
+    private readonly mutexes: MutexSource,
     results: { max: number; ttlMs: number },
   ) {
     this.results = new ResultsCache(results.max, results.ttlMs, () => host.clock.now());
@@ -98,7 +101,7 @@ export class Dispatcher {
   activityOf(agent: string): AgentActivity {
     let a = this.activity.get(agent);
     if (!a) {
-      a = { running: 0, lastActivityMs: 0, mutex: new Mutex() };
+      a = { running: 0, lastActivityMs: 0 };
       this.activity.set(agent, a);
     }
     return a;
@@ -232,7 +235,7 @@ export class Dispatcher {
     };
     if (job.entryPoint.isolation_level !== "synchronized") return takeSlot();
     let granted = false;
-    const withdraw = this.activityOf(stream.agentName).mutex.request(() => {
+    const withdraw = this.mutexes.forAgent(stream.agentName).request(() => {
       granted = true;
       job.withdraw = undefined;
       job.holdsMutex = true;
@@ -279,7 +282,7 @@ export class Dispatcher {
     this.results.add(result);
     settle(job, result);
     if (holdsSlot) this.limiter.release();
-    if (holdsMutex) this.activityOf(stream.agentName).mutex.release();
+    if (holdsMutex) this.mutexes.forAgent(stream.agentName).release();
     this.pump(stream);
   }
 

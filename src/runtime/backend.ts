@@ -1,0 +1,90 @@
+/**
+ * Where the runtime keeps what must outlive or outgrow one process: the
+ * session store, agent state, idempotency/watermark keys, the ingest log,
+ * the global slot limiter and the per-agent mutexes of synchronized entry
+ * points. `AgentRuntime` takes all of them from one `RuntimeBackend` and
+ * constructs none itself, so a shared backend is one more `createBackend`
+ * branch, not an edit of the composition root.
+ *
+ * Two backends exist: `file` (a storage path: the file stores, in-process
+ * limiter and mutexes) and `memory` (no storage path: everything in memory,
+ * for tests and embedding). Still process-local whatever the backend: the
+ * execution queue (dispatcher.ts), timers (timers.ts) and the event bus.
+ */
+import type { RuntimeConfig } from "../config/schema.js";
+import type { Logger } from "../logging/index.js";
+import { FileIngestLog, noIngestLog, type IngestLog } from "../storage/ingest-log.js";
+import { FileKeyStore, MemoryKeyStore } from "../storage/keys.js";
+import { MemorySessionStore } from "../storage/memory.js";
+import { FileSessionStore } from "../storage/sessions.js";
+import { FileStateStore, MemoryStateStore } from "../storage/state.js";
+import type { KeyStore, SessionStore, StateStore } from "../storage/types.js";
+import type { Clock } from "../util/clock.js";
+import { InProcessLimiter, Mutex, type SlotLimiter } from "./limiter.js";
+
+/** The per-agent mutexes of synchronized isolation (SPEC 4.3): one per agent name, made on first use. */
+export interface MutexSource {
+  forAgent(agentName: string): Mutex;
+}
+
+export interface RuntimeBackend {
+  readonly kind: "file" | "memory";
+  readonly store: SessionStore;
+  readonly state: StateStore;
+  readonly keys: KeyStore;
+  /** The durable record of ingested external events (webhooks). */
+  readonly ingestLog: IngestLog;
+  /** The runtime-wide cap, `max_concurrent_executions`. */
+  readonly limiter: SlotLimiter;
+  readonly mutexes: MutexSource;
+  /** Closes what this backend opened itself; parts handed in stay open (they are the caller's). */
+  close(): Promise<void>;
+}
+
+export interface BackendDeps {
+  /** Where sessions, state, keys and the ingest log live; none = the memory backend. */
+  storagePath?: string;
+  clock: Clock;
+  logger: Logger;
+  /** Parts to use as they are instead of building them (a test's store, an embedder's limiter). */
+  store?: SessionStore;
+  state?: StateStore;
+  keys?: KeyStore;
+  ingestLog?: IngestLog;
+  limiter?: SlotLimiter;
+  mutexes?: MutexSource;
+}
+
+/** In-process mutexes, one per agent, kept for the runtime's life (an agent name is a few bytes). */
+export class InProcessMutexes implements MutexSource {
+  private readonly byAgent = new Map<string, Mutex>();
+
+  forAgent(agentName: string): Mutex {
+    let mutex = this.byAgent.get(agentName);
+    if (!mutex) {
+      mutex = new Mutex();
+      this.byAgent.set(agentName, mutex);
+    }
+    return mutex;
+  }
+}
+
+/** The backend the config and storage path ask for: `file` with a storage path, else `memory`. */
+export function createBackend(config: Pick<RuntimeConfig, "max_concurrent_executions">, deps: BackendDeps): RuntimeBackend {
+  const { storagePath: root, clock, logger } = deps;
+  const keys: KeyStore = deps.keys ?? (root ? new FileKeyStore(root, { clock }) : new MemoryKeyStore({ clock }));
+  const ownsKeys = deps.keys === undefined;
+  return {
+    kind: root ? "file" : "memory",
+    store: deps.store ?? (root ? new FileSessionStore(root, { logger, clock }) : new MemorySessionStore({ clock })),
+    state: deps.state ?? (root ? new FileStateStore(root) : new MemoryStateStore()),
+    keys,
+    ingestLog: deps.ingestLog ?? (root ? new FileIngestLog(root) : noIngestLog),
+    limiter: deps.limiter ?? new InProcessLimiter(config.max_concurrent_executions),
+    mutexes: deps.mutexes ?? new InProcessMutexes(),
+    async close() {
+      // The session store is flushed and the ingest log closed by the runtime's own stop steps.
+      if (ownsKeys) await keys.close?.();
+    },
+  };
+}
