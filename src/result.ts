@@ -76,6 +76,39 @@ export interface ExecutionRecord extends ExecutionResult {
   idempotency_key?: string;
 }
 
+/** How long an execution took from its start and end times; null when either is missing. */
+export function elapsedMs(times: { started_at: string | null; finished_at: string | null }): number | null {
+  if (!times.started_at || !times.finished_at) return null;
+  const ms = Date.parse(times.finished_at) - Date.parse(times.started_at);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/**
+ * The result JSON of a stored record: what only storage keeps (input,
+ * queued_at, the idempotency key, events) is left out, and a record written
+ * by an older version gets the fields it lacks.
+ */
+export function toResult(record: ExecutionRecord): ExecutionResult {
+  return {
+    schema_version: 1,
+    execution_id: record.execution_id,
+    session_id: record.session_id,
+    agent: record.agent,
+    entry_point: record.entry_point,
+    status: record.status,
+    success: record.status === "completed",
+    output: record.output ?? {},
+    error: record.error ?? null,
+    path: record.path ?? [],
+    steps_executed: record.steps_executed ?? 0,
+    usage: record.usage,
+    started_at: record.started_at,
+    finished_at: record.finished_at,
+    duration_ms: record.duration_ms ?? elapsedMs(record),
+    ...(record.rerun_of === undefined ? {} : { rerun_of: record.rerun_of }),
+  };
+}
+
 /** SPEC section 1: exit codes of `run` and `trigger --wait`. */
 export function exitCodeForStatus(status: ExecutionStatus, cancelReason?: string): number {
   switch (status) {

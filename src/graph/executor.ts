@@ -5,9 +5,9 @@
  */
 import { defaultEntryNode } from "../config/defaults.js";
 import type { NodeDef } from "../config/schema.js";
-import type { EventType } from "../events/types.js";
+import { terminalEventType } from "../events/terminal.js";
 import { errorMessage } from "../errors.js";
-import type { ExecutionError, ExecutionRecord, ExecutionResult, ExecutionStatus } from "../result.js";
+import { toResult, type ExecutionError, type ExecutionRecord, type ExecutionResult, type ExecutionStatus } from "../result.js";
 import { ExecutionRun } from "./context.js";
 import { EdgeConditionError, EdgeTable } from "./edges.js";
 import { ExecutionHalt, formatSeconds, type HaltInfo } from "./errors.js";
@@ -20,11 +20,6 @@ interface Outcome {
   status: ExecutionStatus;
   error: ExecutionError | null;
 }
-
-const FINAL_EVENT: Partial<Record<ExecutionStatus, EventType>> = {
-  completed: "execution_completed",
-  cancelled: "execution_cancelled",
-};
 
 /** Runs one execution to its end and returns its result (SPEC section 7). Never rejects for a failed run. */
 export async function executeGraph(options: ExecuteOptions): Promise<ExecutionResult> {
@@ -123,7 +118,7 @@ export async function executeGraph(options: ExecuteOptions): Promise<ExecutionRe
 
   // The final event tells what is on disk, so it comes after the record is
   // saved: listeners never see "completed" for a run that then failed to save.
-  run.emit(FINAL_EVENT[result.status] ?? "execution_failed", {
+  run.emit(terminalEventType(result.status), {
     status: result.status,
     error: result.error,
     duration_ms: result.duration_ms,
@@ -258,7 +253,3 @@ function checkGraphOutputs(run: ExecutionRun): Outcome | undefined {
   );
 }
 
-function toResult(record: ExecutionRecord): ExecutionResult {
-  const { input: _input, queued_at: _queued, idempotency_key: _key, ...result } = record;
-  return result;
-}

@@ -11,6 +11,7 @@
  * memory: a shared queue needs this class behind an interface first.
  */
 import { errorMessage, ForagerError } from "../errors.js";
+import { terminalEvent } from "../events/terminal.js";
 import type { EventInit, ForagerEvent } from "../events/types.js";
 import type { Logger } from "../logging/index.js";
 import type { ExecutionRecord, ExecutionResult } from "../result.js";
@@ -217,7 +218,7 @@ export class Dispatcher {
       this.host.clock.now(),
     );
     this.finish(job, stream, record, false);
-    this.recordUnrun(job, record, "execution_cancelled");
+    this.recordUnrun(job, record);
     return record;
   }
 
@@ -326,15 +327,8 @@ export class Dispatcher {
   }
 
   /** Records an execution that ends without running (cancelled while queued), after its queued record. */
-  private recordUnrun(job: Job, record: ExecutionRecord, type: "execution_cancelled" | "execution_failed"): void {
-    const published = this.host.publish({
-      type,
-      graph_id: record.agent,
-      stream_id: record.entry_point,
-      execution_id: record.execution_id,
-      session_id: record.session_id,
-      data: { status: record.status, error: record.error },
-    });
+  private recordUnrun(job: Job, record: ExecutionRecord): void {
+    const published = this.host.publish(terminalEvent(record));
     const write = (async () => {
       if (job.persisted) await job.persisted;
       await this.host.store.save(record);

@@ -2,9 +2,10 @@
  * Pure helpers shared by the file and the memory session stores: summaries,
  * ordering, crash recovery and which sessions a prune removes.
  */
+import { completeEvent } from "../events/bus.js";
+import { terminalEvent } from "../events/terminal.js";
 import type { ForagerEvent } from "../events/types.js";
 import { isTerminal, type ExecutionRecord } from "../result.js";
-import { newEventId } from "../util/ids.js";
 import type { ExecutionSummary, PruneOptions } from "./types.js";
 
 export function summarize(record: ExecutionRecord): ExecutionSummary {
@@ -64,18 +65,7 @@ export function interruptRecord(record: ExecutionRecord, now: number): { record:
     finished_at: finishedAt,
     duration_ms: Number.isFinite(startedMs) ? Math.max(0, now - startedMs) : null,
   };
-  const event: ForagerEvent = {
-    id: newEventId(now),
-    type: "execution_failed",
-    timestamp: finishedAt,
-    graph_id: record.agent,
-    stream_id: record.entry_point,
-    execution_id: record.execution_id,
-    session_id: record.session_id,
-    node_id: null,
-    correlation_id: null,
-    data: { status: "interrupted", previous_status: record.status, error },
-  };
+  const event = completeEvent(terminalEvent(interrupted, { previous_status: record.status }), now);
   return { record: interrupted, event };
 }
 

@@ -2,7 +2,7 @@
 import type { CliContext } from "../context.js";
 import type { Logger } from "../../logging/index.js";
 import { ForagerError, UsageError } from "../../errors.js";
-import { EXECUTION_STATUSES, type ExecutionRecord, type ExecutionResult, type ExecutionStatus } from "../../result.js";
+import { elapsedMs, EXECUTION_STATUSES, toResult, type ExecutionResult, type ExecutionStatus } from "../../result.js";
 import { FileSessionStore } from "../../storage/sessions.js";
 import type { ExecutionSummary } from "../../storage/types.js";
 import { parseDurationSeconds } from "../../util/duration.js";
@@ -56,43 +56,15 @@ function formatTable(rows: ExecutionSummary[]): string {
     r.entry_point,
     r.status,
     r.started_at ?? "-",
-    formatMs(durationMs(r)),
+    formatMs(elapsedMs(r)),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const render = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ") + "\n";
   return render(header) + lines.map(render).join("");
 }
 
-function durationMs(r: Pick<ExecutionSummary, "started_at" | "finished_at">): number | null {
-  if (!r.started_at || !r.finished_at) return null;
-  const ms = Date.parse(r.finished_at) - Date.parse(r.started_at);
-  return Number.isFinite(ms) ? ms : null;
-}
-
 function formatMs(ms: number | null): string {
   return ms === null ? "-" : formatDuration(ms);
-}
-
-/** The result JSON of SPEC section 7 for a stored record. */
-function toResult(record: ExecutionRecord): ExecutionResult {
-  return {
-    schema_version: 1,
-    execution_id: record.execution_id,
-    session_id: record.session_id,
-    agent: record.agent,
-    entry_point: record.entry_point,
-    status: record.status,
-    success: record.status === "completed",
-    output: record.output ?? {},
-    error: record.error ?? null,
-    path: record.path ?? [],
-    steps_executed: record.steps_executed ?? 0,
-    usage: record.usage,
-    started_at: record.started_at,
-    finished_at: record.finished_at,
-    duration_ms: record.duration_ms ?? durationMs(record),
-    ...(record.rerun_of === undefined ? {} : { rerun_of: record.rerun_of }),
-  };
 }
 
 /** Statuses worth offering a re-run for. */
