@@ -41,7 +41,8 @@ async function writeTemp(temp: string, data: string | Uint8Array, options: Atomi
     try {
       await writeFile(temp, data, { mode: options.mode });
     } catch (err) {
-      await unlink(temp).catch(() => undefined);
+      // ENOENT: the folder is missing, so no temp file was made to remove.
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") await unlink(temp).catch(() => undefined);
       throw err;
     }
     return;

@@ -4,7 +4,7 @@
  * this one file instead of 10 000 records. The index is a cache: records in
  * the session folders are the truth, and a missing index is rebuilt from them.
  */
-import { stat } from "node:fs/promises";
+import { stat, type FileHandle } from "node:fs/promises";
 import { hostname } from "node:os";
 import type { Logger } from "../logging/index.js";
 import { processAlive } from "../util/process.js";
@@ -38,6 +38,13 @@ export class AgentIndex {
   private draining: Promise<void> | null = null;
   /** Executions with a save in flight here: a reload must not roll them back. */
   private readonly inFlight = new Map<string, number>();
+  /**
+   * The file, kept open between appends while saves keep coming (an open and
+   * a close per group commit were half of what an index line cost); closed
+   * after a quiet second, and reopened after a rewrite replaced the file.
+   */
+  private handle: FileHandle | null = null;
+  private closeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly agent: string,
@@ -147,17 +154,35 @@ export class AgentIndex {
    * is not what our own writes left (another writer).
    */
   private async appendText(text: string): Promise<number> {
-    const handle = await openLog(this.path);
-    try {
-      let { size } = await handle.stat();
-      if (!this.tailChecked || size !== this.knownSize) size = (await repairTail(handle, this.path, size)).size;
-      this.tailChecked = false;
-      await handle.appendFile(text);
-      this.tailChecked = true;
-      return size;
-    } finally {
-      await handle.close().catch(() => undefined);
+    const handle = await this.openHandle();
+    let { size, nlink } = await handle.stat();
+    if (nlink === 0) {
+      // Another process replaced the file (a prune's rewrite): append to the new one.
+      await this.closeHandle();
+      return this.appendText(text);
     }
+    if (!this.tailChecked || size !== this.knownSize) size = (await repairTail(handle, this.path, size)).size;
+    this.tailChecked = false;
+    await handle.appendFile(text);
+    this.tailChecked = true;
+    return size;
+  }
+
+  private async openHandle(): Promise<FileHandle> {
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    // Unref'd: an open index never keeps the process alive, and a dropped store still lets go of its file.
+    this.closeTimer = setTimeout(() => {
+      this.closeTimer = undefined;
+      void this.enqueue(() => this.closeHandle());
+    }, 1000).unref();
+    this.handle ??= await openLog(this.path);
+    return this.handle;
+  }
+
+  private async closeHandle(): Promise<void> {
+    const handle = this.handle;
+    this.handle = null;
+    await handle?.close().catch(() => undefined);
   }
 
   /** Drops executions (a prune) and rewrites the file. */
@@ -200,6 +225,8 @@ export class AgentIndex {
   private async rewriteNow(): Promise<void> {
     const text = [...this.entries.values()].map((e) => JSON.stringify(e) + "\n").join("");
     await writeFileAtomic(this.path, text);
+    // The handle held the file the rename replaced.
+    await this.closeHandle();
     this.lines = this.entries.size;
     this.knownSize = Buffer.byteLength(text);
   }

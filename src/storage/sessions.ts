@@ -18,6 +18,7 @@ import { systemClock, type Clock } from "../util/clock.js";
 import { isAgentName, isSafeId } from "../util/ids.js";
 import { KeyedQueue } from "../util/keyed-queue.js";
 import { isTempFileName, readJsonFile, writeJsonAtomic } from "./atomic.js";
+import { LineFiles } from "./append-files.js";
 import { JsonLinesAppender, readJsonLines } from "./event-log.js";
 import { removeStaleTempFiles, sweepTempFiles } from "./temp-files.js";
 import { reapSessionProcesses, removeProcessFile, writeProcessFile } from "./process-files.js";
@@ -42,6 +43,7 @@ const NO_LOGGER = { warn: () => undefined } as unknown as Pick<Logger, "warn">;
 // (`_keys`, `serve.json`) is not an agent.
 const AGENT_DIR = /^[a-z0-9][a-z0-9_-]*$/;
 const RECORD_FILE = /^exec_.+\.json$/;
+const MAX_KNOWN_FOLDERS = 4096;
 
 export class FileSessionStore implements SessionStore {
   readonly root: string;
@@ -49,7 +51,14 @@ export class FileSessionStore implements SessionStore {
   private readonly clock: Clock;
   private readonly sweepSessionFolders: boolean;
   private readonly indexes = new Map<string, AgentIndex>();
-  private readonly events = new JsonLinesAppender();
+  private readonly eventFiles = new LineFiles();
+  private readonly events = new JsonLinesAppender(this.eventFiles);
+  /**
+   * Session folders this store has made sure exist (bounded, oldest dropped):
+   * the first write of a session makes its folder once, instead of each
+   * write trying, failing and retrying.
+   */
+  private readonly folders = new Map<string, Promise<void>>();
   /** Saves of one execution run one after another, so an older write never lands last. */
   private readonly saving = new KeyedQueue();
 
@@ -117,31 +126,63 @@ export class FileSessionStore implements SessionStore {
   private async write(record: ExecutionRecord): Promise<void> {
     // Writers only need the index loaded once; reads refresh it from disk.
     const index = await this.loadIndex(record.agent, { fresh: false });
-    // The record first: the index never points at a record that was not written.
-    await writeJsonAtomic(this.recordPath(record.agent, record.session_id, record.execution_id), record);
+    const dir = this.sessionDir(record.agent, record.session_id);
+    const path = this.recordPath(record.agent, record.session_id, record.execution_id);
+    await this.ensureFolder(dir);
     const newSession = !index.newestOfSession.has(record.session_id);
     const entry = index.begin(summarize(record));
     try {
+      // The record and session.json are written side by side; the index line
+      // only once the record is on disk: the index never points at a record
+      // that was not written.
+      const writes = [writeJsonAtomic(path, record)];
       // session.json is written when a session starts and when its newest
       // execution finishes, not on every status change in between: it is a
       // summary for people, and each write costs a file on the hot path.
       if (index.isNewestOfSession(entry) && (newSession || isTerminal(record.status))) {
-        await writeJsonAtomic(join(this.sessionDir(record.agent, record.session_id), "session.json"), {
-          schema_version: 1,
-          session_id: record.session_id,
-          agent: record.agent,
-          latest_execution_id: record.execution_id,
-          entry_point: record.entry_point,
-          status: record.status,
-          queued_at: record.queued_at,
-          started_at: record.started_at,
-          finished_at: record.finished_at,
-        });
+        writes.push(
+          writeJsonAtomic(join(dir, "session.json"), {
+            schema_version: 1,
+            session_id: record.session_id,
+            agent: record.agent,
+            latest_execution_id: record.execution_id,
+            entry_point: record.entry_point,
+            status: record.status,
+            queued_at: record.queued_at,
+            started_at: record.started_at,
+            finished_at: record.finished_at,
+          }),
+        );
       }
+      await Promise.all(writes);
       await index.record(entry);
     } finally {
       index.end(record.execution_id);
     }
+  }
+
+  /**
+   * Makes the session folder unless this store already did. A folder it
+   * created holds no event log yet, so that log's first append needs no
+   * torn-tail check.
+   */
+  private ensureFolder(dir: string): Promise<void> {
+    let made = this.folders.get(dir);
+    if (!made) {
+      made = mkdir(dir, { recursive: true }).then((created) => {
+        if (created === dir) this.eventFiles.markChecked(join(dir, "events.jsonl"));
+      });
+      this.folders.set(dir, made);
+      made.catch(() => this.folders.delete(dir));
+      if (this.folders.size > MAX_KNOWN_FOLDERS) {
+        // Maps iterate in insertion order: forget the oldest (it is made again if needed).
+        for (const old of this.folders.keys()) {
+          this.folders.delete(old);
+          break;
+        }
+      }
+    }
+    return made;
   }
 
   recordProcessGroup(agent: string, sessionId: string, group: ProcessGroupRecord): Promise<void> {
@@ -153,7 +194,10 @@ export class FileSessionStore implements SessionStore {
   }
 
   appendEvents(agent: string, sessionId: string, events: readonly ForagerEvent[]): Promise<void> {
-    return this.events.append(join(this.sessionDir(agent, sessionId), "events.jsonl"), events);
+    const dir = this.sessionDir(agent, sessionId);
+    // Through the folder's promise (already settled after the first write):
+    // appends keep their order, and the first one knows whether the log is new.
+    return this.ensureFolder(dir).then(() => this.events.append(join(dir, "events.jsonl"), events));
   }
 
   async get(executionId: string): Promise<ExecutionRecord | undefined> {
@@ -207,6 +251,7 @@ export class FileSessionStore implements SessionStore {
       // One index rewrite per agent, not one per session: retention prunes a batch at a time.
       const byAgent = new Map<string, string[]>();
       for (const group of remove) {
+        this.folders.delete(this.sessionDir(group.agent, group.session_id));
         await rm(this.sessionDir(group.agent, group.session_id), { recursive: true, force: true });
         this.events.forget(join(this.sessionDir(group.agent, group.session_id), "events.jsonl"));
         byAgent.set(group.agent, [...(byAgent.get(group.agent) ?? []), ...group.execution_ids]);

@@ -220,6 +220,29 @@ describe("FileSessionStore on disk", () => {
     });
   });
 
+  test("an index another process rewrote (a prune) gets the next lines: the kept-open file is not the replaced one", async () => {
+    await withTempDir(async (dir) => {
+      const writer = new FileSessionStore(dir, { clock: new FakeClock(minuteMs(60)) });
+      await writer.save(makeRecord(1));
+      await writer.save(makeRecord(2));
+      // Another process prunes: its index rewrite renames a new file over the one the writer holds open.
+      await new FileSessionStore(dir, { clock: new FakeClock(minuteMs(60)) }).prune({ keep: 1 });
+      await writer.save(makeRecord(3, { status: "running" }));
+      await writer.save(makeRecord(3));
+      await writer.flush();
+      const lines = (await readFile(join(dir, "triage", "index.jsonl"), "utf8")).trim().split("\n");
+      assert.deepEqual(
+        lines.map((line) => JSON.parse(line).execution_id),
+        ["exec_0002", "exec_0003", "exec_0003"],
+      );
+      // A new process lists from the index alone (every session in it is known, no rescan adds them).
+      assert.deepEqual((await new FileSessionStore(dir).list()).map((s) => [s.execution_id, s.status]), [
+        ["exec_0003", "completed"],
+        ["exec_0002", "completed"],
+      ]);
+    });
+  });
+
   test("a missing storage folder lists nothing and creates nothing", async () => {
     await withTempDir(async (dir) => {
       const store = new FileSessionStore(join(dir, "absent"));
