@@ -24,6 +24,8 @@ import { WebhookStats } from "./webhook-stats.js";
 
 /** A runtime `serve` can start and stop. */
 export interface ServableRuntime extends RuntimeHandle {
+  /** The runtime's remembered keys; the webhook listener keeps its delivery ids there too (one store per folder). */
+  readonly keys: KeyStore;
   start(): Promise<void>;
   /** Replaces the agent definitions (SIGHUP); throws, changing nothing, when they cannot be used. */
   reload(agents: readonly Agent[]): ReloadSummary;
@@ -39,7 +41,6 @@ export interface ServeDependencies {
     /** Wraps each execution's LLM provider (tracing); none = the provider as built. */
     wrapLlm?: (llm: LlmProvider) => LlmProvider;
   }): Promise<ServableRuntime>;
-  createKeyStore(storagePath: string): Promise<KeyStore>;
 }
 
 export interface ServeOptions {
@@ -66,10 +67,6 @@ const defaultDependencies: ServeDependencies = {
     if (!wrapLlm) return new AgentRuntime(options) as ServableRuntime;
     const { executeGraph } = await import("../graph/executor.js");
     return new AgentRuntime({ ...options, execute: (run) => executeGraph(run.llm ? { ...run, llm: wrapLlm(run.llm) } : run) }) as ServableRuntime;
-  },
-  async createKeyStore(storagePath) {
-    const { FileKeyStore } = await import("../storage/keys.js");
-    return new FileKeyStore(storagePath);
   },
 };
 
@@ -122,7 +119,6 @@ export async function serve(options: ServeOptions): Promise<number> {
   let webhooks: WebhookServer | undefined;
   let control: ControlApi | undefined;
   let wroteServeFile = false;
-  let keys: KeyStore | undefined;
   let telemetry: Telemetry | undefined;
   try {
     telemetry = await startTelemetry({ env, logger });
@@ -142,8 +138,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     // One set of counters for the control API, also for routes a reload adds.
     const webhookStats = new WebhookStats(config.webhook_routes.map((r) => r.source_id));
     const startWebhooks = async (routes: readonly WebhookRouteDef[]) => {
-      keys = await deps.createKeyStore(storagePath);
-      webhooks = new WebhookServer({ routes, runtime: live, keys, stats: webhookStats, logger: logger.child({ component: "webhooks" }), maxConnections: caps.webhook });
+      webhooks = new WebhookServer({ routes, runtime: live, keys: live.keys, stats: webhookStats, logger: logger.child({ component: "webhooks" }), maxConnections: caps.webhook });
       return webhooks.listen(listeners.webhookHost, listeners.webhookPort).catch((err: unknown) => {
         throw listenerError(err, "webhook", listeners.webhookHost, listeners.webhookPort);
       });
@@ -226,7 +221,6 @@ export async function serve(options: ServeOptions): Promise<number> {
     await control?.close().catch((err: unknown) => logger.warn({ err }, "closing the control API failed"));
     if (runtime && runtime.state !== "stopped") await runtime.stop({ graceMs: 0 }).catch((err: unknown) => logger.warn({ err }, "stopping the runtime failed"));
     await telemetry?.shutdown(TELEMETRY_FLUSH_MS);
-    await keys?.close?.().catch((err: unknown) => logger.warn({ err }, "closing the webhook de-duplication store failed"));
     if (wroteServeFile) await removeServeFile(storagePath).catch(() => {});
     await lock.release().catch(() => {});
     await notifier.close();

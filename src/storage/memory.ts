@@ -10,7 +10,6 @@ import { compareNewestFirst, filterExecutionEvents, interruptRecord, isUnfinishe
 import type { ExecutionSummary, ListQuery, PruneOptions, PruneReport, SessionStore } from "./types.js";
 
 export class MemorySessionStore implements SessionStore {
-  readonly root = ":memory:";
   private readonly clock: Clock;
   private readonly records = new Map<string, ExecutionRecord>();
   private readonly events = new Map<string, ForagerEvent[]>();

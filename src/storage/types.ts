@@ -1,7 +1,14 @@
 /**
- * Storage behind narrow interfaces, file-based today, so another backend
- * (Redis, a database) can replace it without touching the executor or the
- * runtime. All writes are atomic (write a temp file, then rename).
+ * Storage behind narrow interfaces, file-based today (chosen in create.ts),
+ * so another backend (Redis, a database) can replace it without touching
+ * the executor or the runtime. In the file stores, a record that is
+ * replaced (an execution record, an agent's state) is written atomically
+ * (a temp file, then a rename); the logs (session events, remembered keys,
+ * the ingest log) are appended to, and an append cut short by a crash or a
+ * full disk leaves a partial last line, which the next writer sets aside
+ * (torn-tail.ts) and readers skip. Either way a write is acknowledged only
+ * once it is whole in the OS: it survives the process (a crash, kill -9),
+ * not a power loss, since the stores do not fsync.
  */
 import type { ExecutionRecord, ExecutionStatus } from "../result.js";
 import type { ForagerEvent } from "../events/types.js";
@@ -40,7 +47,6 @@ export interface PruneReport {
 }
 
 export interface SessionStore {
-  readonly root: string;
   /**
    * Prepares the folders; marks executions left `running` or `queued` by a
    * crash as `interrupted` (error code `interrupted`) and returns them.

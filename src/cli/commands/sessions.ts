@@ -3,17 +3,19 @@ import type { CliContext } from "../context.js";
 import type { Logger } from "../../logging/index.js";
 import { ForagerError, UsageError } from "../../errors.js";
 import { elapsedMs, EXECUTION_STATUSES, toResult, type ExecutionResult, type ExecutionStatus } from "../../result.js";
-import { FileSessionStore } from "../../storage/sessions.js";
-import type { ExecutionSummary } from "../../storage/types.js";
+import { createSessionStore } from "../../storage/create.js";
+import type { ExecutionSummary, SessionStore } from "../../storage/types.js";
 import { parseDurationSeconds } from "../../util/duration.js";
 import { resolveStoragePath } from "../../config/storage-path.js";
 import { failureMessage, formatDuration, formatUsage, plural, statusWords } from "../format-result.js";
 
-function openStore(ctx: CliContext, opts: Record<string, unknown>): FileSessionStore {
+/** The stored sessions `--storage` (or the environment) points at, and that folder for messages. */
+function openStore(ctx: CliContext, opts: Record<string, unknown>): { store: SessionStore; where: string } {
   // The logger is built only if storage has something to warn about.
   const logger = { warn: (...args: unknown[]) => (ctx.logger().warn as (...a: unknown[]) => void)(...args) };
-  const root = resolveStoragePath({ flag: typeof opts.storage === "string" ? opts.storage : undefined, env: ctx.env, cwd: ctx.cwd });
-  return new FileSessionStore(root, { logger: logger as unknown as Pick<Logger, "warn"> });
+  const where = resolveStoragePath({ flag: typeof opts.storage === "string" ? opts.storage : undefined, env: ctx.env, cwd: ctx.cwd });
+  const store = createSessionStore({}, { storagePath: where, env: ctx.env, logger: logger as unknown as Pick<Logger, "warn"> });
+  return { store, where };
 }
 
 function parseCount(flag: string, value: unknown): number | undefined {
@@ -34,7 +36,7 @@ export async function sessionsListCommand(ctx: CliContext, _args: unknown[], opt
     status = wanted as ExecutionStatus;
   }
   const agent = typeof opts.agent === "string" ? opts.agent : undefined;
-  const rows = await openStore(ctx, opts).list({ agent, status, limit });
+  const rows = await openStore(ctx, opts).store.list({ agent, status, limit });
   if (opts.json) {
     ctx.out(JSON.stringify(rows, null, 2) + "\n");
     return 0;
@@ -73,7 +75,7 @@ const RERUNNABLE = new Set<ExecutionStatus>(["failed", "cancelled", "interrupted
 export async function sessionsShowCommand(ctx: CliContext, args: unknown[], opts: Record<string, unknown>): Promise<number> {
   const id = String(args[0] ?? "").trim();
   if (!id) throw new UsageError("sessions show needs an execution id or a session id");
-  const store = openStore(ctx, opts);
+  const { store, where } = openStore(ctx, opts);
   let record = await store.get(id);
   if (!record) {
     // A session id: show its newest execution.
@@ -81,7 +83,7 @@ export async function sessionsShowCommand(ctx: CliContext, args: unknown[], opts
     if (newest) record = await store.get(newest.execution_id);
   }
   if (!record) {
-    throw new ForagerError("not_found", `no execution or session "${id}" in ${store.root}`, {
+    throw new ForagerError("not_found", `no execution or session "${id}" in ${where}`, {
       hint: "run `forager sessions list` to see stored executions, or pass --storage DIR",
     });
   }
@@ -138,7 +140,7 @@ export async function sessionsPruneCommand(ctx: CliContext, _args: unknown[], op
   }
   const dryRun = Boolean(opts.dryRun);
   const agent = typeof opts.agent === "string" ? opts.agent : undefined;
-  const report = await openStore(ctx, opts).prune({ agent, olderThanSeconds, keep, dryRun });
+  const report = await openStore(ctx, opts).store.prune({ agent, olderThanSeconds, keep, dryRun });
   if (opts.json) {
     ctx.out(JSON.stringify(report, null, 2) + "\n");
     return 0;
