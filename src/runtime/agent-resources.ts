@@ -7,6 +7,7 @@
  */
 import type { Agent } from "../config/schema.js";
 import { ForagerError } from "../errors.js";
+import type { CreateLlmProviderOptions } from "../llm/index.js";
 import type { LlmProvider } from "../llm/types.js";
 import type { Logger } from "../logging/index.js";
 import type { ToolResolver } from "../tools/types.js";
@@ -16,6 +17,8 @@ export interface AgentResourceOptions {
   /** An instance (the caller's to close) or a factory per agent (ours to close). */
   tools?: ToolResolver | ((agent: Agent) => ToolResolver);
   llm?: LlmProvider | ((agent: Agent) => LlmProvider | Promise<LlmProvider>);
+  /** For the providers built here from the agent's `llm` section (`--record`, `--replay`, a logger of their own). */
+  provider?: Pick<CreateLlmProviderOptions, "record" | "replay" | "logger">;
   logger: Logger;
   clock: Clock;
 }
@@ -62,7 +65,7 @@ export class AgentResources {
       else {
         if (!agent.llm) throw new ForagerError("no_llm", `agent ${agent.name} has llm nodes but no \`llm\` section`);
         const { createLlmProvider } = await import("../llm/index.js");
-        provider = await createLlmProvider(agent.llm, { logger: this.options.logger, clock: this.options.clock });
+        provider = await createLlmProvider(agent.llm, { logger: this.options.logger, clock: this.options.clock, ...this.options.provider });
       }
       slot.owned.push(provider);
       return provider;

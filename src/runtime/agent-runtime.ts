@@ -18,20 +18,17 @@ import { runtimeDefaults } from "../config/defaults.js";
 import type { Agent, ResolvedEntryPoint, RuntimeConfig } from "../config/schema.js";
 import { ForagerError, StateError } from "../errors.js";
 import { EventBus } from "../events/bus.js";
+import { terminalEvent } from "../events/terminal.js";
 import type { EventFilter, EventHandler, EventInit, ForagerEvent } from "../events/types.js";
-import { mergeLimits } from "../graph/limits.js";
 import type { ExecuteGraph } from "../graph/types.js";
-import { FunctionPool } from "../graph/nodes/function-pool.js";
 import type { LlmProvider } from "../llm/types.js";
 import { silentLogger, type Logger } from "../logging/index.js";
 import { isTerminal, type ExecutionResult } from "../result.js";
-import { assertStateReadable } from "../storage/state.js";
 import type { ExecutionSummary, KeyStore, ListQuery, SessionStore, StateStore } from "../storage/types.js";
 import type { ToolResolver } from "../tools/types.js";
 import { abortReason } from "../util/abort.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { jsonSchemaErrors } from "../util/json-schema.js";
-import { AgentResources } from "./agent-resources.js";
 import { createBackend, type RuntimeBackend } from "./backend.js";
 import { Dispatcher } from "./dispatcher.js";
 import { admitOnce } from "./idempotency.js";
@@ -39,7 +36,8 @@ import { RetentionSchedule } from "./retention-schedule.js";
 import { resolveEntryPoint, type EntryPointSpec } from "./entry-point-spec.js";
 import { TriggerRefusedError } from "./errors.js";
 import { EventIntake } from "./event-intake.js";
-import { liveResult, unrunRecord, whenDone, type Job } from "./job.js";
+import { ExecutionRunner, openStorage, usesState } from "./execution-runner.js";
+import { executionRequest, liveResult, unrunRecord, whenDone, type Job } from "./job.js";
 import type { SlotLimiter } from "./limiter.js";
 import { planReload, type CurrentAgent, type ReloadSummary } from "./reload-plan.js";
 import { EntryPointStream } from "./stream.js";
@@ -113,12 +111,9 @@ export class AgentRuntime implements RuntimeHandle {
   private readonly dispatcher: Dispatcher;
   private readonly intake: EventIntake;
   private readonly timers: TimerScheduler;
-  /** Resolvers and providers the runtime created and therefore closes. */
-  private readonly resources: AgentResources;
+  /** Runs each execution; owns the tool resolvers, providers and function workers it builds. */
+  private readonly runner: ExecutionRunner;
   private readonly retention: RetentionSchedule;
-  /** Worker threads for function nodes; none start until a function node runs. */
-  private readonly functions = new FunctionPool();
-  private execute?: ExecuteGraph;
   private lifecycle: LifecycleState = "created";
   private startPromise?: Promise<void>;
   private stopPromise?: Promise<void>;
@@ -145,8 +140,16 @@ export class AgentRuntime implements RuntimeHandle {
       throw new ForagerError("invalid_options", "pass either a backend or storagePath/store/state/keys/limiter, not both: the backend holds all of them");
     }
     const { ingestLog } = this.backend;
-    this.execute = options.execute;
-    this.resources = new AgentResources({ tools: options.tools, llm: options.llm, logger: this.logger, clock: this.clock });
+    this.runner = new ExecutionRunner({
+      bus: this.bus,
+      store: this.store,
+      state: this.stateStore,
+      clock: this.clock,
+      logger: this.logger,
+      execute: options.execute,
+      tools: options.tools,
+      llm: options.llm,
+    });
     this.retention = new RetentionSchedule({
       store: this.store,
       ingestLog,
@@ -300,23 +303,10 @@ export class AgentRuntime implements RuntimeHandle {
 
   private async doStart(): Promise<void> {
     this.lifecycle = "starting";
-    this.execute ??= (await import("../graph/executor.js")).executeGraph;
-    // An unreadable state file refuses the start (SPEC 4.4) rather than failing every execution.
-    for (const slot of this.agents.values()) {
-      if (slot.agent.entry_points.some((ep) => ep.isolation_level !== "isolated")) await assertStateReadable(this.stateStore, slot.agent.name);
-    }
-    const interrupted = await this.store.init();
-    for (const record of interrupted) {
-      this.logger.warn({ execution_id: record.execution_id, agent: record.agent }, "marked an execution left unfinished by an earlier run as interrupted");
-      this.bus.publish({
-        type: "execution_failed",
-        graph_id: record.agent,
-        stream_id: record.entry_point,
-        execution_id: record.execution_id,
-        session_id: record.session_id,
-        data: { status: record.status, error: record.error },
-      });
-    }
+    await this.runner.load();
+    const stateAgents = [...this.agents.values()].filter((slot) => slot.agent.entry_points.some(usesState)).map((slot) => slot.agent.name);
+    const interrupted = await openStorage({ store: this.store, state: this.stateStore, logger: this.logger }, stateAgents);
+    for (const record of interrupted) this.bus.publish(terminalEvent(record));
     await this.retention.runNow();
     this.unsubscribe = this.bus.subscribe((event) => this.onEvent(event));
     this.startedAtMs = this.clock.now();
@@ -512,10 +502,11 @@ export class AgentRuntime implements RuntimeHandle {
     await step("wait for running executions", () => this.waitForRunning(graceMs));
     await step("cancel running executions", () => Promise.all(this.dispatcher.runningJobs().map((job) => this.dispatcher.cancel(job, "shutdown"))));
     await step("record cancelled executions", () => this.dispatcher.flushWrites());
-    await step("stop function workers", () => this.functions.close());
     this.retention.disarm();
     await step("finish a retention pass", () => this.retention.idle());
-    await step("close tools and providers", () => this.resources.close((err) => this.logger.error({ err }, "stopping the runtime: closing a tool resolver or provider failed")));
+    await step("close function workers, tools and providers", () =>
+      this.runner.close((err) => this.logger.error({ err }, "stopping the runtime: closing a function worker, tool resolver or provider failed")),
+    );
     for (const slot of this.agents.values()) for (const stream of slot.streams.values()) this.publishStream("stream_stopped", stream);
     await step("drain the event bus", () => this.bus.drain());
     this.unsubscribe?.();
@@ -616,62 +607,15 @@ export class AgentRuntime implements RuntimeHandle {
   private releaseWhenDone(agent: Agent): void {
     const pending = this.dispatcher.jobsOf(agent).map((job) => whenDone(job));
     const onError = (err: unknown) => this.logger.error({ err, agent: agent.name }, "closing a replaced definition's tool resolver or provider failed");
-    void Promise.all(pending).then(() => this.resources.release(agent, onError));
+    void Promise.all(pending).then(() => this.runner.release(agent, onError));
   }
 
   private publishStream(type: "stream_started" | "stream_stopped", stream: EntryPointStream): void {
     this.bus.publish({ type, graph_id: stream.agentName, stream_id: stream.id, data: { trigger_type: stream.entryPoint.trigger_type } });
   }
 
-  private async runExecution(job: Job, stream: EntryPointStream, signal: AbortSignal): Promise<ExecutionResult> {
+  private runExecution(job: Job, _stream: EntryPointStream, signal: AbortSignal): Promise<ExecutionResult> {
     // The definition the execution was accepted with, whatever a reload did since.
-    const { agent, entryPoint } = job;
-    const logger = this.logger.child({ agent: agent.name, entry_point: stream.id, execution_id: job.id, session_id: job.sessionId });
-    try {
-      const [tools, llm] = await Promise.all([this.resources.tools(agent), this.resources.llm(agent)]);
-      return await this.execute!({
-        agent,
-        entryPoint,
-        input: job.input,
-        executionId: job.id,
-        sessionId: job.sessionId,
-        signal,
-        bus: this.bus,
-        store: this.store,
-        state: this.stateStore,
-        llm,
-        tools,
-        functions: this.functions,
-        logger: this.logger,
-        clock: this.clock,
-        limits: mergeLimits(agent.graph.limits, entryPoint.limits),
-        queuedAt: new Date(job.queuedAtMs).toISOString(),
-        idempotencyKey: job.idempotencyKey,
-        traceparent: job.traceparent,
-        rerunOf: job.rerunOf,
-        recordedAtStart: job.recordedRunning === true,
-      });
-    } catch (err) {
-      // The executor never ran (tools or provider could not be built) or broke its contract.
-      const message = err instanceof Error ? err.message : String(err);
-      logger.error({ err }, "execution could not run");
-      const cancelled = signal.aborted;
-      const record = unrunRecord(
-        job,
-        cancelled ? "cancelled" : "failed",
-        cancelled ? { code: "cancelled", message: `cancelled (${String(signal.reason)})`, reason: String(signal.reason) } : { code: "startup_failed", message },
-        this.clock.now(),
-      );
-      await this.store.save(record).catch((e: unknown) => logger.error({ err: e }, "could not record the failed execution"));
-      this.bus.publish({
-        type: cancelled ? "execution_cancelled" : "execution_failed",
-        graph_id: agent.name,
-        stream_id: entryPoint.id,
-        execution_id: job.id,
-        session_id: job.sessionId,
-        data: { status: record.status, error: record.error },
-      });
-      return record;
-    }
+    return this.runner.run(executionRequest(job), signal, (status, error, nowMs) => unrunRecord(job, status, error, nowMs));
   }
 }

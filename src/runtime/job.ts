@@ -5,6 +5,8 @@
 import type { Agent, ResolvedEntryPoint } from "../config/schema.js";
 import type { ExecutionRecord, ExecutionResult, ExecutionStatus } from "../result.js";
 import { emptyUsage } from "../result.js";
+import { mergeLimits } from "../graph/limits.js";
+import type { ExecutionRequest } from "./execution-runner.js";
 
 export type JobPhase = "queued" | "running" | "finished";
 
@@ -100,6 +102,23 @@ export function unrunRecord(
     error: { code: error.code, message: error.message, node_id: null, ...(error.reason ? { reason: error.reason } : {}) },
     finished_at: new Date(nowMs).toISOString(),
     duration_ms: job.startedAtMs === undefined ? 0 : nowMs - job.startedAtMs,
+  };
+}
+
+/** What the runner needs to run a job: the definition it was accepted with, whatever a reload did since. */
+export function executionRequest(job: Job): ExecutionRequest {
+  return {
+    agent: job.agent,
+    entryPoint: job.entryPoint,
+    input: job.input,
+    executionId: job.id,
+    sessionId: job.sessionId,
+    limits: mergeLimits(job.agent.graph.limits, job.entryPoint.limits),
+    queuedAt: new Date(job.queuedAtMs).toISOString(),
+    idempotencyKey: job.idempotencyKey,
+    traceparent: job.traceparent,
+    rerunOf: job.rerunOf,
+    recordedAtStart: job.recordedRunning === true,
   };
 }
 

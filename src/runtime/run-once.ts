@@ -7,18 +7,17 @@ import type { Agent, Limits, ResolvedEntryPoint } from "../config/schema.js";
 import { UsageError } from "../errors.js";
 import { EventBus } from "../events/bus.js";
 import type { ForagerEvent } from "../events/types.js";
-import { executeGraph } from "../graph/executor.js";
-import { FunctionPool } from "../graph/nodes/function-pool.js";
 import { mergeLimits } from "../graph/limits.js";
 import type { LlmProvider } from "../llm/types.js";
 import type { Logger } from "../logging/index.js";
 import type { ExecutionResult } from "../result.js";
 import { applyRetention } from "../storage/retention.js";
 import { FileSessionStore } from "../storage/sessions.js";
-import { assertStateReadable, FileStateStore } from "../storage/state.js";
-import { createToolResolver } from "../tools/registry.js";
+import { FileStateStore } from "../storage/state.js";
+import { systemClock } from "../util/clock.js";
 import { jsonSchemaErrors } from "../util/json-schema.js";
 import { newExecutionId, newSessionId } from "../util/ids.js";
+import { ExecutionRunner, openStorage, usesState } from "./execution-runner.js";
 
 export interface RunOnceOptions {
   agent: Agent;
@@ -69,10 +68,6 @@ export function executionLimits(agent: Agent, entryPoint: ResolvedEntryPoint, ti
   return mergeLimits(agent.graph.limits, entryPoint.limits, timeoutSeconds === undefined ? undefined : { timeout_seconds: timeoutSeconds });
 }
 
-function hasLlmNodes(agent: Agent): boolean {
-  return agent.graph.nodes.some((node) => node.type === "llm");
-}
-
 export async function runOnce(options: RunOnceOptions): Promise<ExecutionResult> {
   const { agent, logger } = options;
   const entryPoint = chooseEntryPoint(agent, options.entryPoint);
@@ -83,65 +78,58 @@ export async function runOnce(options: RunOnceOptions): Promise<ExecutionResult>
     }
   }
   const limits = executionLimits(agent, entryPoint, options.timeoutSeconds);
-
-  const state = new FileStateStore(options.storagePath);
-  // Only an entry point that can see the state needs it readable; checked before anything is written.
-  if (entryPoint.isolation_level !== "isolated") await assertStateReadable(state, agent.name);
-  // No worker thread starts unless the agent has function nodes; then one starts now, beside the storage set-up.
-  const functions = new FunctionPool();
-  if (agent.graph.nodes.some((node) => node.type === "function")) functions.prewarm();
-  // Session folders are swept for leftover temp files by `serve`; a run visits only those it recovers.
-  const store = new FileSessionStore(options.storagePath, { logger, sweepSessionFolders: false });
-  const interrupted = await store.init().catch(async (err: unknown) => {
-    await functions.close();
-    throw err;
-  });
-  for (const record of interrupted) {
-    logger.warn({ execution_id: record.execution_id, agent: record.agent }, "marked an execution left running by an earlier crash as interrupted");
-  }
-  const bus = options.bus ?? new EventBus({ logger });
-  const unsubscribe = options.onEvent ? bus.subscribe(options.onEvent) : () => {};
-  const tools = createToolResolver(agent, { logger });
-  let llm: LlmProvider | undefined;
   const executionId = newExecutionId();
   const sessionId = newSessionId();
   const log = logger.child({ agent: agent.name, entry_point: entryPoint.id, execution_id: executionId, session_id: sessionId });
+  if ((options.record || options.replay) && !agent.graph.nodes.some((node) => node.type === "llm")) {
+    log.warn("--record/--replay given, but this agent has no llm nodes: nothing to record or replay");
+  }
+
+  const state = new FileStateStore(options.storagePath);
+  // Session folders are swept for leftover temp files by `serve`; a run visits only those it recovers.
+  const store = new FileSessionStore(options.storagePath, { logger, sweepSessionFolders: false });
+  const bus = options.bus ?? new EventBus({ logger });
+  const runner = new ExecutionRunner({
+    bus,
+    store,
+    state,
+    clock: systemClock,
+    logger,
+    provider: { logger: log, record: options.record, replay: options.replay },
+    wrapLlm: options.wrapLlm,
+  });
+  const closeRunner = () => runner.close((err) => log.error({ err }, "cleanup after the run failed"));
+  // No worker thread starts unless the agent has function nodes; then one starts now, beside the storage set-up.
+  runner.prewarm(agent);
   try {
-    if (hasLlmNodes(agent) && agent.llm) {
-      const { createLlmProvider } = await import("../llm/index.js");
-      llm = await createLlmProvider(agent.llm, { logger: log, record: options.record, replay: options.replay });
-    } else if (options.record || options.replay) {
-      log.warn("--record/--replay given, but this agent has no llm nodes: nothing to record or replay");
-    }
-    return await executeGraph({
-      agent,
-      entryPoint,
-      input: options.input,
-      executionId,
-      sessionId,
-      signal: options.signal,
-      bus,
-      store,
-      state,
-      llm: llm && options.wrapLlm ? options.wrapLlm(llm) : llm,
-      tools,
-      functions,
-      logger,
-      limits,
-      // The flag set the timeout when it was the stricter one: blame the flag, not the file.
-      ...(options.timeoutSeconds !== undefined && limits.timeout_seconds === options.timeoutSeconds ? { timeoutSource: "--timeout" } : {}),
-      ...(options.traceparent ? { traceparent: options.traceparent } : {}),
-    });
+    // Only an entry point that can see the state needs it readable; checked before anything is written.
+    await openStorage({ store, state, logger }, usesState(entryPoint) ? [agent.name] : []);
+  } catch (err) {
+    await closeRunner();
+    throw err;
+  }
+  const unsubscribe = options.onEvent ? bus.subscribe(options.onEvent) : () => {};
+  try {
+    // Nothing is recorded before the executor starts, so an execution that cannot start is the caller's error (no record).
+    return await runner.run(
+      {
+        agent,
+        entryPoint,
+        input: options.input,
+        executionId,
+        sessionId,
+        limits,
+        // The flag set the timeout when it was the stricter one: blame the flag, not the file.
+        ...(options.timeoutSeconds !== undefined && limits.timeout_seconds === options.timeoutSeconds ? { timeoutSource: "--timeout" } : {}),
+        ...(options.traceparent ? { traceparent: options.traceparent } : {}),
+      },
+      options.signal,
+    );
   } finally {
     // Every cleanup runs even when one fails: MCP children, recordings and
     // buffered event logs must not be lost.
-    const steps: Array<() => Promise<unknown>> = [
-      () => tools.close(),
-      () => functions.close(),
-      async () => llm?.close?.(),
-      () => bus.drain(),
-      () => store.flush(),
-    ];
+    await closeRunner();
+    const steps: Array<() => Promise<unknown>> = [() => bus.drain(), () => store.flush()];
     for (const step of steps) {
       try {
         await step();
