@@ -13,11 +13,8 @@
  */
 import type { RuntimeConfig } from "../config/schema.js";
 import type { Logger } from "../logging/index.js";
-import { FileIngestLog, noIngestLog, type IngestLog } from "../storage/ingest-log.js";
-import { FileKeyStore, MemoryKeyStore } from "../storage/keys.js";
-import { MemorySessionStore } from "../storage/memory.js";
-import { FileSessionStore } from "../storage/sessions.js";
-import { FileStateStore, MemoryStateStore } from "../storage/state.js";
+import { createIngestLog, createKeyStore, createSessionStore, createStateStore, type StorageOptions } from "../storage/create.js";
+import type { IngestLog } from "../storage/ingest-log.js";
 import type { KeyStore, SessionStore, StateStore } from "../storage/types.js";
 import type { Clock } from "../util/clock.js";
 import { InProcessLimiter, Mutex, type SlotLimiter } from "./limiter.js";
@@ -72,14 +69,16 @@ export class InProcessMutexes implements MutexSource {
 /** The backend the config and storage path ask for: `file` with a storage path, else `memory`. */
 export function createBackend(config: Pick<RuntimeConfig, "max_concurrent_executions">, deps: BackendDeps): RuntimeBackend {
   const { storagePath: root, clock, logger } = deps;
-  const keys: KeyStore = deps.keys ?? (root ? new FileKeyStore(root, { clock }) : new MemoryKeyStore({ clock }));
+  // The concrete stores are chosen in storage/create.ts, the same place `forager sessions` gets its store from.
+  const storage: StorageOptions = { storagePath: root, clock, logger };
+  const keys: KeyStore = deps.keys ?? createKeyStore(config, storage);
   const ownsKeys = deps.keys === undefined;
   return {
     kind: root ? "file" : "memory",
-    store: deps.store ?? (root ? new FileSessionStore(root, { logger, clock }) : new MemorySessionStore({ clock })),
-    state: deps.state ?? (root ? new FileStateStore(root) : new MemoryStateStore()),
+    store: deps.store ?? createSessionStore(config, storage),
+    state: deps.state ?? createStateStore(config, storage),
     keys,
-    ingestLog: deps.ingestLog ?? (root ? new FileIngestLog(root) : noIngestLog),
+    ingestLog: deps.ingestLog ?? createIngestLog(config, storage),
     limiter: deps.limiter ?? new InProcessLimiter(config.max_concurrent_executions),
     mutexes: deps.mutexes ?? new InProcessMutexes(),
     async close() {
