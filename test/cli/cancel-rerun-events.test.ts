@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { STACK_LINE, binPath, processesMatching, repoRoot, runCli, tempDir } from "../helpers/cli.js";
 import { waitFor } from "../helpers/wait.js";
+import type { JsonLine } from "../helpers/api-types.js";
 
 const AGENT = join(repoRoot, "test/fixtures/serve/napper.yaml");
 const children = new Set<ChildProcess>();
@@ -95,11 +96,11 @@ async function statusOf(id: string): Promise<string> {
   return JSON.parse(r.stdout).status;
 }
 
-function jsonLines(text: string): Record<string, any>[] {
+function jsonLines(text: string): JsonLine[] {
   return text
     .split("\n")
     .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as Record<string, any>);
+    .map((l) => JSON.parse(l) as JsonLine);
 }
 
 describe("cancel, rerun and events against forager serve", () => {
@@ -210,7 +211,7 @@ describe("cancel, rerun and events against forager serve", () => {
     // Every event arrived on the JSON stream as one object a line, from both servers.
     await waitFor("the crashed execution's cancelled event", () => jsonLines(events.stdout()).some((e) => e.execution_id === fromCrash.execution_id && e.type === "execution_cancelled"), { timeoutMs: 20_000 });
     const seen = jsonLines(events.stdout());
-    for (const e of seen) assert.match(e.id, /.+/);
+    for (const e of seen) assert.match(e.id ?? "", /.+/);
     assert.ok(seen.some((e) => e.type === "execution_queued" && e.execution_id === queued.execution_id));
     assert.ok(seen.some((e) => e.type === "execution_completed" && e.execution_id === afterShutdown.execution_id));
 

@@ -3,6 +3,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { STACK_LINE, repoRoot, runCli, tempDir } from "../helpers/cli.js";
+import type { JsonLine } from "../helpers/api-types.js";
 
 const fixtures = join(repoRoot, "test/fixtures/run");
 let storage: { path: string; cleanup: () => Promise<void> };
@@ -14,12 +15,12 @@ after(async () => {
   await storage.cleanup();
 });
 
-function lines(stdout: string): Record<string, any>[] {
+function lines(stdout: string): JsonLine[] {
   assert.ok(stdout.endsWith("\n"), "stdout ends with a newline");
   return stdout
     .trimEnd()
     .split("\n")
-    .map((line) => JSON.parse(line) as Record<string, any>);
+    .map((line) => JSON.parse(line) as JsonLine);
 }
 
 describe("forager run --stream-json", () => {
@@ -41,8 +42,8 @@ describe("forager run --stream-json", () => {
     }
     for (const e of events) {
       assert.equal(e.execution_id, result.execution_id);
-      assert.match(e.id, /.+/);
-      assert.match(e.timestamp, /^\d{4}-\d\d-\d\dT/);
+      assert.match(e.id ?? "", /.+/);
+      assert.match(e.timestamp ?? "", /^\d{4}-\d\d-\d\dT/);
     }
     // Node order: double's events come before big's.
     const started = events.filter((e) => e.type === "node_started").map((e) => e.node_id);

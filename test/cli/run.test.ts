@@ -5,6 +5,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { STACK_LINE, processesMatching, repoRoot, runCli, tempDir } from "../helpers/cli.js";
 import { waitFor } from "../helpers/wait.js";
+import type { ExecutionResult } from "../helpers/api-types.js";
 
 const fixtures = join(repoRoot, "test/fixtures/run");
 let storage: { path: string; cleanup: () => Promise<void> };
@@ -21,7 +22,7 @@ function run(file: string, extra: string[] = [], options: Parameters<typeof runC
 }
 
 function parse(stdout: string) {
-  return JSON.parse(stdout) as Record<string, any>;
+  return JSON.parse(stdout) as ExecutionResult;
 }
 
 describe("forager run", () => {
@@ -57,8 +58,8 @@ describe("forager run", () => {
     const result = parse(r.stdout);
     assert.equal(result.status, "failed");
     assert.equal(result.success, false);
-    assert.equal(result.error.node_id, "fail");
-    assert.match(result.error.message, /cannot handle n=3/);
+    assert.equal(result.error?.node_id, "fail");
+    assert.match(result.error?.message ?? "", /cannot handle n=3/);
     assert.match(r.stderr, /cannot handle n=3/);
     assert.doesNotMatch(r.stderr, STACK_LINE);
   });
@@ -76,7 +77,7 @@ describe("forager run", () => {
     assert.equal(r.code, 1);
     const result = parse(r.stdout);
     assert.equal(result.status, "failed");
-    assert.equal(result.error.code, "max_steps_exceeded");
+    assert.equal(result.error?.code, "max_steps_exceeded");
   });
 
   test("a retry that succeeds on the second try", async () => {
@@ -156,8 +157,8 @@ describe("forager run", () => {
     assert.equal(r.code, 1);
     const result = parse(r.stdout);
     assert.equal(result.status, "failed");
-    assert.equal(result.error.node_id, "classify");
-    assert.match(result.error.message, /set_output/);
+    assert.equal(result.error?.node_id, "classify");
+    assert.match(result.error?.message ?? "", /set_output/);
     assert.equal(result.usage.llm_calls, 2);
   });
 
@@ -165,7 +166,7 @@ describe("forager run", () => {
     const first = parse((await run("counter.yaml")).stdout);
     const second = parse((await run("counter.yaml")).stdout);
     assert.equal(first.status, "completed");
-    assert.equal(second.output.seen, first.output.seen + 1);
+    assert.equal(second.output.seen, Number(first.output.seen) + 1);
     const state = JSON.parse(await readFile(join(storage.path, "counter", "state.json"), "utf8"));
     assert.equal(state.counter, second.output.seen + 1);
   });

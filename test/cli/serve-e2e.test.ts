@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sign } from "@octokit/webhooks-methods";
 import { waitFor } from "../helpers/wait.js";
+import type { ExecutionResult } from "../helpers/api-types.js";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const BIN = join(ROOT, "bin/forager.js");
@@ -80,7 +81,7 @@ describe("forager serve agents/issue-triage.yaml", () => {
     assert.equal(body.executions.length, 1);
 
     const result = await waitFor("the webhook's execution", async () => {
-      const r = (await (await fetch(`${info.url}/executions/${body.executions[0]}`, { headers: auth })).json()) as any;
+      const r = (await (await fetch(`${info.url}/executions/${body.executions[0]}`, { headers: auth })).json()) as ExecutionResult;
       return r.status === "completed" ? r : undefined;
     });
     assert.equal(result.entry_point, "opened");

@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { tempDir } from "../helpers/cli.js";
 import { deliver, FIXTURES, logLines, recordsOnDisk, startServe, stopHard, type ServeProcess } from "../reliability/helpers.js";
 import { waitFor } from "../helpers/wait.js";
+import type { LogLine } from "../helpers/api-types.js";
+import type { ReloadSummary } from "../../src/runtime/reload-plan.js";
 
 const ROUTE_GITHUB = `
     - source_id: github
@@ -115,7 +117,7 @@ describe("forager serve: SIGHUP reload and the operator's log", () => {
 
     writeFileSync(file, agentYaml({ tickSeconds: 1, internal: true }));
     serve.kill("SIGHUP");
-    const reloaded = await waitFor("the reload line", () => linesMatching(serve, /^reloaded: /)[0]);
+    const reloaded = (await waitFor("the reload line", () => linesMatching(serve, /^reloaded: /)[0])) as LogLine & ReloadSummary & { webhook_routes: { added: string[] } };
     assert.deepEqual(reloaded.entry_points.changed, ["daemon/tick"]);
     assert.deepEqual(reloaded.entry_points.added, ["daemon/internal"]);
     assert.deepEqual(reloaded.webhook_routes.added, ["/hooks/internal"]);
@@ -124,7 +126,7 @@ describe("forager serve: SIGHUP reload and the operator's log", () => {
     // The new interval (1 s, was 1 h) and the new route work.
     await waitFor("a timer fire after the reload", () => (timerFires(serve) >= 1 ? true : undefined), { timeoutMs: 20_000 });
     const fired = linesMatching(serve, /^timer daemon\/tick fired/)[0]!;
-    assert.match(fired.execution_id, /^exec_/);
+    assert.match(fired.execution_id ?? "", /^exec_/);
     const accepted = await postInternal(serve);
     assert.equal(accepted.status, 202);
     const hook = (await accepted.json()) as { executions: string[] };
@@ -139,7 +141,7 @@ describe("forager serve: SIGHUP reload and the operator's log", () => {
     assert.equal(ends.length, 1);
     assert.equal(ends[0]!.status, "completed");
     assert.equal(ends[0]!.entry_point, "api");
-    assert.ok(ends[0]!.duration_ms >= 3000, `duration ${ends[0]!.duration_ms}`);
+    assert.ok(Number(ends[0]!.duration_ms) >= 3000, `duration ${ends[0]!.duration_ms}`);
 
     // A broken file: the error is logged and the old definition keeps serving.
     writeFileSync(file, `${agentYaml({ tickSeconds: 1, internal: true })}broken: [\n`);
@@ -167,10 +169,10 @@ describe("forager serve: SIGHUP reload and the operator's log", () => {
     const exit = await serve.exited;
     assert.equal(exit.code, 0, serve.stderr());
     const draining = linesMatching(serve, /^shutting down on SIGTERM/)[0]!;
-    assert.ok(draining.running >= 1);
+    assert.ok(Number(draining.running) >= 1);
     assert.equal(typeof draining.queued, "number");
     const done = linesMatching(serve, /^shutdown complete/)[0]!;
-    assert.ok(done.finished >= 1, JSON.stringify(done));
+    assert.ok(Number(done.finished) >= 1, JSON.stringify(done));
     assert.equal(typeof done.cancelled, "number");
     assert.equal(recordsOnDisk(serve.storage).get(slow)?.status, "completed", "the drain let it finish");
     assert.ok(!existsSync(join(serve.storage, "serve.json")));

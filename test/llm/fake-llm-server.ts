@@ -40,12 +40,49 @@ export interface FakeReply {
   cut?: boolean;
 }
 
+/** What the tests read of an OpenAI chat-completions request (the published wire format). */
+export interface OpenAiChatRequest {
+  model: string;
+  messages: Array<{
+    role: "system" | "user" | "assistant" | "tool";
+    content?: string | null | Array<{ type: string; text?: string }>;
+    tool_calls?: Array<{ id: string; type: "function"; function: { name: string; arguments: string } }>;
+    tool_call_id?: string;
+  }>;
+  tools?: Array<{ type: "function"; function: { name: string; description?: string; parameters: unknown } }>;
+  temperature?: number;
+  max_tokens?: number;
+}
+
+type AnthropicBlock =
+  | { type: "text"; text: string }
+  | { type: "tool_use"; id: string; name: string; input: unknown }
+  | { type: "tool_result"; tool_use_id: string; content: string | Array<{ type: "text"; text: string }>; is_error?: boolean };
+
+/** What the tests read of an Anthropic messages request (the published wire format). */
+export interface AnthropicMessagesRequest {
+  model: string;
+  system?: string | Array<{ type: "text"; text: string }>;
+  messages: Array<{ role: "user" | "assistant"; content: string | AnthropicBlock[] }>;
+  tools?: Array<{ name: string; description?: string; input_schema: unknown }>;
+  temperature?: number;
+  max_tokens?: number;
+}
+
+/**
+ * A request to the OpenAI endpoint, read as its wire format (also for the
+ * fields both formats share: model, temperature, max_tokens).
+ */
+export const openAiBody = (r: ReceivedRequest) => r.body as OpenAiChatRequest;
+/** A request to the Anthropic endpoint, read as its wire format. */
+export const anthropicBody = (r: ReceivedRequest) => r.body as AnthropicMessagesRequest;
+
 export interface ReceivedRequest {
   method: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
-  /** The parsed JSON body (or the raw text when it is not JSON). */
-  body: any;
+  /** The parsed JSON body (the raw text when it is not JSON): read it with `openAiBody` or `anthropicBody`. */
+  body: unknown;
   /** Date.now() when the request arrived. */
   at: number;
 }

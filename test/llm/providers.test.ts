@@ -2,7 +2,7 @@ import { after, before, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { LlmConfig } from "../../src/config/schema.js";
 import { createLlmProvider, LlmError, type LlmProvider } from "../../src/llm/index.js";
-import { startFakeLlmServer, type FakeLlmServer, type ReceivedRequest } from "./fake-llm-server.js";
+import { anthropicBody, openAiBody, startFakeLlmServer, type FakeLlmServer, type ReceivedRequest } from "./fake-llm-server.js";
 import { never, RecordingClock, SET_OUTPUT_TOOL, userRequest } from "./helpers.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -10,37 +10,38 @@ const API_KEY = "sk-test-provider-key-0001";
 
 type Wire = "openai" | "anthropic";
 
+/** The content blocks of an Anthropic request's messages of one role. */
+function blocksOf(r: ReceivedRequest, role: "user" | "assistant") {
+  return anthropicBody(r).messages.flatMap((m) => (m.role === role && Array.isArray(m.content) ? m.content : []));
+}
+
 /** Where each wire format keeps what the tests look at. */
 const wire = {
   openai: {
     auth: (r: ReceivedRequest) => r.headers["authorization"],
     expectedAuth: `Bearer ${API_KEY}`,
     toolResults: (r: ReceivedRequest) =>
-      (r.body.messages as any[])
-        .filter((m) => m.role === "tool")
+      openAiBody(r)
+        .messages.filter((m) => m.role === "tool")
         .map((m) => ({ id: m.tool_call_id, content: m.content })),
     assistantToolCalls: (r: ReceivedRequest) =>
-      (r.body.messages as any[])
-        .filter((m) => m.role === "assistant" && m.tool_calls)
-        .flatMap((m) => m.tool_calls.map((c: any) => ({ id: c.id, name: c.function.name, input: JSON.parse(c.function.arguments) }))),
-    toolNames: (r: ReceivedRequest) => (r.body.tools as any[]).map((t) => t.function.name),
-    toolSchema: (r: ReceivedRequest) => r.body.tools[0].function.parameters,
+      openAiBody(r)
+        .messages.filter((m) => m.role === "assistant")
+        .flatMap((m) => (m.tool_calls ?? []).map((c) => ({ id: c.id, name: c.function.name, input: JSON.parse(c.function.arguments) as unknown }))),
+    toolNames: (r: ReceivedRequest) => (openAiBody(r).tools ?? []).map((t) => t.function.name),
+    toolSchema: (r: ReceivedRequest) => openAiBody(r).tools?.[0]?.function.parameters,
   },
   anthropic: {
     auth: (r: ReceivedRequest) => r.headers["x-api-key"],
     expectedAuth: API_KEY,
     toolResults: (r: ReceivedRequest) =>
-      (r.body.messages as any[])
-        .filter((m) => m.role === "user" && Array.isArray(m.content))
-        .flatMap((m) => m.content.filter((b: any) => b.type === "tool_result"))
-        .map((b: any) => ({ id: b.tool_use_id, content: typeof b.content === "string" ? b.content : b.content[0].text })),
+      blocksOf(r, "user").flatMap((b) =>
+        b.type === "tool_result" ? [{ id: b.tool_use_id, content: typeof b.content === "string" ? b.content : b.content[0]?.text }] : [],
+      ),
     assistantToolCalls: (r: ReceivedRequest) =>
-      (r.body.messages as any[])
-        .filter((m) => m.role === "assistant" && Array.isArray(m.content))
-        .flatMap((m) => m.content.filter((b: any) => b.type === "tool_use"))
-        .map((b: any) => ({ id: b.id, name: b.name, input: b.input })),
-    toolNames: (r: ReceivedRequest) => (r.body.tools as any[]).map((t) => t.name),
-    toolSchema: (r: ReceivedRequest) => r.body.tools[0].input_schema,
+      blocksOf(r, "assistant").flatMap((b) => (b.type === "tool_use" ? [{ id: b.id, name: b.name, input: b.input }] : [])),
+    toolNames: (r: ReceivedRequest) => (anthropicBody(r).tools ?? []).map((t) => t.name),
+    toolSchema: (r: ReceivedRequest) => anthropicBody(r).tools?.[0]?.input_schema,
   },
 } satisfies Record<Wire, unknown>;
 
@@ -89,13 +90,13 @@ for (const provider of ["openai", "anthropic"] as const) {
       await llm.complete(userRequest("x"), never());
       await llm.complete(userRequest("x", { model: "model-b", temperature: 0.7, max_tokens: 50 }), never());
       const [first, second] = server.requests;
-      assert.equal(first!.body.model, "model-a");
-      assert.equal(first!.body.temperature, 0.2);
-      assert.equal(first!.body.max_tokens, 321);
+      assert.equal(openAiBody(first!).model, "model-a");
+      assert.equal(openAiBody(first!).temperature, 0.2);
+      assert.equal(openAiBody(first!).max_tokens, 321);
       assert.equal(wire[provider].auth(first!), wire[provider].expectedAuth);
-      assert.equal(second!.body.model, "model-b");
-      assert.equal(second!.body.temperature, 0.7);
-      assert.equal(second!.body.max_tokens, 50);
+      assert.equal(openAiBody(second!).model, "model-b");
+      assert.equal(openAiBody(second!).temperature, 0.7);
+      assert.equal(openAiBody(second!).max_tokens, 50);
     });
 
     test("tools are offered with their JSON schema and a tool call is parsed", async () => {
@@ -106,7 +107,7 @@ for (const provider of ["openai", "anthropic"] as const) {
       assert.equal(response.finish_reason, "tool_calls");
       const sent = server.requests[0]!;
       assert.deepEqual(wire[provider].toolNames(sent), ["set_output"]);
-      assert.deepEqual(wire[provider].toolSchema(sent).required, ["key", "value"]);
+      assert.deepEqual((wire[provider].toolSchema(sent) as { required?: string[] } | undefined)?.required, ["key", "value"]);
     });
 
     test("the tool calls and their results go back in the next request in the provider's format", async () => {
@@ -142,7 +143,7 @@ for (const provider of ["openai", "anthropic"] as const) {
       const results = wire[provider].toolResults(sent);
       assert.deepEqual(results.map((r) => r.id), ["tc_a", "tc_b"]);
       assert.equal(results[0]!.content, "result A");
-      assert.match(results[1]!.content, /no such page/);
+      assert.match(String(results[1]!.content), /no such page/);
     });
 
     test("429 with Retry-After is retried after the time the server asked for", async () => {
@@ -293,11 +294,11 @@ describe("anthropic message shape", () => {
         },
         never(),
       );
-      const body = server.requests[0]!.body;
+      const body = anthropicBody(server.requests[0]!);
       assert.deepEqual(body.system, [{ type: "text", text: "You are terse." }]);
-      assert.ok((body.messages as any[]).every((m) => m.role === "user" || m.role === "assistant"));
+      assert.ok(body.messages.every((m) => m.role === "user" || m.role === "assistant"));
       const last = body.messages.at(-1);
-      assert.deepEqual(last.content, [
+      assert.deepEqual(last?.content, [
         { type: "tool_result", tool_use_id: "tu_1", content: "timeout", is_error: true },
         { type: "text", text: "Call set_output now." },
       ]);

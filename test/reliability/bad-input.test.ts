@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { tempDir } from "../helpers/cli.js";
 import { deliver, githubSignature, HOOK_SECRET, logLines, pick, pool, prng, startServe, stopHard, type ServeProcess } from "./helpers.js";
+import type { StatsBody } from "../helpers/api-types.js";
 
 const REQUESTS = 2000;
 const SEED = Number(process.env.FORAGER_FUZZ_SEED ?? 20261123);
@@ -131,7 +132,7 @@ describe("bad input against serve", () => {
     assert.equal((await fetch(`${s.info.url}/health`)).status, 200);
     const ok = await deliver(s.info.webhook_url!, "after-fuzz", { action: "opened" });
     assert.equal(ok.status, 202, "a valid webhook is still accepted");
-    const errors = logLines(s.stderr()).filter((l) => l.level === "error" || l.level === "fatal" || l.level >= 50);
+    const errors = logLines(s.stderr()).filter((l) => l.level === "error" || l.level === "fatal" || (typeof l.level === "number" && l.level >= 50));
     assert.deepEqual(errors, []);
   });
 
@@ -177,8 +178,8 @@ describe("bad input against serve", () => {
       if (status < 400 || status >= 500) problems.push(`${method} ${path.slice(0, 60)}: ${status}`);
     }
     assert.deepEqual(problems, []);
-    const stats = (await (await s.control("/stats")).json()) as any;
-    const counts = stats.streams["loadtest/api"].status_counts;
+    const stats = (await (await s.control("/stats")).json()) as StatsBody;
+    const counts = stats.streams["loadtest/api"]!.status_counts;
     assert.equal(counts.queued + counts.running + counts.completed, 0, "no malformed trigger started anything");
     assert.equal(s.child.exitCode, null);
   });

@@ -80,7 +80,7 @@ describe(`connection caps under ulimit -n ${OPEN_FILES}`, () => {
     assert.equal(s.child.exitCode, null, "serve is still running");
     const capLine = logLines(s.stderr()).find((l) => typeof l.webhook_max_connections === "number");
     assert.ok(capLine, "serve says how the open-file limit caps connections");
-    assert.ok(capLine.webhook_max_connections + capLine.control_max_connections < OPEN_FILES);
+    assert.ok(Number(capLine.webhook_max_connections) + Number(capLine.control_max_connections) < OPEN_FILES);
   });
 
   test("a connection that sends nothing is closed after 10 s; half a head gets a 408", async () => {

@@ -12,6 +12,7 @@ import { performance } from "node:perf_hooks";
 import { tempDir } from "../helpers/cli.js";
 import { FIXTURES, recordsOnDisk, startServe, stopHard, type ServeProcess } from "./helpers.js";
 import { waitFor } from "../helpers/wait.js";
+import type { ExecutionResult } from "../helpers/api-types.js";
 
 const AGENT = join(FIXTURES, "blocking.yaml");
 
@@ -21,9 +22,9 @@ async function trigger(serve: ServeProcess): Promise<string> {
   return ((await res.json()) as { execution_id: string }).execution_id;
 }
 
-async function status(serve: ServeProcess, id: string): Promise<any> {
+async function status(serve: ServeProcess, id: string): Promise<ExecutionResult> {
   const res = await serve.control(`/executions/${id}`);
-  return res.json();
+  return (await res.json()) as ExecutionResult;
 }
 
 /** GET /health with a short deadline; the time it took, or throws when it got no answer. */
@@ -62,7 +63,7 @@ describe("a synchronous loop in a function node under serve", () => {
       return record.status === "running" ? undefined : record;
     }, { timeoutMs: 20_000 });
     assert.equal(ended.status, "timed_out", JSON.stringify(ended));
-    assert.equal(ended.error.node_id, "loop");
+    assert.equal(ended.error?.node_id, "loop");
 
     // A second one spins when SIGTERM comes: it is cancelled (shutdown) and the process exits cleanly.
     const second = await trigger(serve);

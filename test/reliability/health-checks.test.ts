@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { tempDir } from "../helpers/cli.js";
 import { startServe, stopHard, type ServeProcess } from "./helpers.js";
 import { waitFor } from "../helpers/wait.js";
+import type { HealthBody } from "../helpers/api-types.js";
 
 describe("/health reports its checks", () => {
   let dir: { path: string; cleanup: () => Promise<void> };
@@ -38,7 +39,7 @@ describe("/health reports its checks", () => {
 
   const health = async () => {
     const res = await fetch(`${serve!.info.url}/health`, { signal: AbortSignal.timeout(5_000) });
-    return { status: res.status, body: (await res.json()) as any };
+    return { status: res.status, body: (await res.json()) as HealthBody };
   };
   /** Polls until /health answers `status` (the probe result is cached for 2 s). */
   const healthIs = (status: number, what: string) => waitFor(what, async () => ((await health()).status === status ? health() : undefined), { timeoutMs: 15_000, stepMs: 100 });
@@ -54,7 +55,7 @@ describe("/health reports its checks", () => {
     writeFileSync(statePath, '{"half": ');
     const badState = await healthIs(503, "503 for unreadable state");
     assert.deepEqual(badState.body.failing, ["state"]);
-    assert.match(badState.body.checks.state, /state\.json is not valid JSON/);
+    assert.match(badState.body.checks.state ?? "", /state\.json is not valid JSON/);
     rmSync(statePath);
     await healthIs(200, "200 once the state file is gone");
 
@@ -66,7 +67,7 @@ describe("/health reports its checks", () => {
     try {
       const ro = await healthIs(503, "503 for read-only storage");
       assert.deepEqual(ro.body.failing, ["storage"]);
-      assert.match(ro.body.checks.storage, /cannot be written \(EROFS\)/);
+      assert.match(ro.body.checks.storage ?? "", /cannot be written \(EROFS\)/);
     } finally {
       execFileSync("mount", ["-o", "remount,rw", mount]);
     }
@@ -82,7 +83,7 @@ describe("/health reports its checks", () => {
     try {
       const full = await healthIs(503, "503 for full storage");
       assert.deepEqual(full.body.failing, ["storage"]);
-      assert.match(full.body.checks.storage, /ENOSPC/);
+      assert.match(full.body.checks.storage ?? "", /ENOSPC/);
     } finally {
       rmSync(filler, { force: true });
     }

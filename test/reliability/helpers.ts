@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { binPath, repoRoot } from "../helpers/cli.js";
+import type { ErrorBody, LogLine, WebhookBody } from "../helpers/api-types.js";
 
 export const FIXTURES = join(import.meta.dirname, "fixtures");
 export const LOAD_AGENT = join(FIXTURES, "load.yaml");
@@ -125,7 +126,7 @@ export function githubSignature(secret: string, body: string | Buffer): string {
 
 export interface DeliveryResponse {
   status: number;
-  body: any;
+  body: WebhookBody & Partial<ErrorBody>;
   headers: Headers;
 }
 
@@ -156,7 +157,7 @@ export async function deliver(
   } catch {
     // not JSON
   }
-  return { status: res.status, body: parsed, headers: res.headers };
+  return { status: res.status, body: parsed as DeliveryResponse["body"], headers: res.headers };
 }
 
 /** Runs `task(i)` for i in [0, count) with at most `concurrency` at once. */
@@ -256,7 +257,8 @@ export interface DiskRecord {
   agent: string;
   entry_point: string;
   status: string;
-  input?: Record<string, any>;
+  /** An event-triggered execution's input carries the event (SPEC 4.2). */
+  input?: { event?: { data?: { payload?: Record<string, unknown>; delivery_id?: string | null }; scheduled_at?: string }; [key: string]: unknown };
   error?: { code: string; message: string; reason?: string } | null;
   [key: string]: unknown;
 }
@@ -274,15 +276,15 @@ export function recordsOnDisk(root: string): Map<string, DiskRecord> {
 }
 
 /** Lines of newline-delimited JSON logs; other lines are returned as `{ raw }`. */
-export function logLines(stderr: string): Array<Record<string, any>> {
+export function logLines(stderr: string): Array<LogLine & { raw?: string }> {
   return stderr
     .split("\n")
     .filter((line) => line.trim() !== "")
     .map((line) => {
       try {
-        return JSON.parse(line) as Record<string, any>;
+        return JSON.parse(line) as LogLine;
       } catch {
-        return { raw: line };
+        return { level: "", msg: line, raw: line };
       }
     });
 }

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { FileSessionStore } from "../../src/storage/sessions.js";
 import { tempDir } from "../helpers/cli.js";
 import { startServe, stopHard, type ServeProcess } from "./helpers.js";
+import type { ErrorBody } from "../helpers/api-types.js";
 
 /** A valid-looking execution record in `<root>/<agent>/sessions/<session>/`. */
 function plantRecord(root: string, agent: string): void {
@@ -51,7 +52,7 @@ describe("ids from requests never reach a path outside storage", () => {
     const s = serve!;
     for (const agent of ["../evil", "..%2Fevil", "../../tmp", "/etc", "evil", "LOADTEST", "a/b", "..", "x".repeat(300)]) {
       const res = await s.control(`/executions?agent=${encodeURIComponent(agent)}`);
-      const body = (await res.json()) as any;
+      const body = (await res.json()) as ErrorBody;
       assert.equal(res.status, 404, `agent=${agent}: ${JSON.stringify(body)}`);
       assert.equal(body.error.code, "not_found");
     }

@@ -14,6 +14,7 @@ import { runCli, tempDir } from "../helpers/cli.js";
 import { startFakeLlmServer } from "../llm/fake-llm-server.js";
 import { deliver, FIXTURES, githubSignature, HOOK_SECRET, recordsOnDisk, startServe, stopHard, walkFiles, type ServeProcess } from "./helpers.js";
 import { waitFor } from "../helpers/wait.js";
+import type { StatsBody } from "../helpers/api-types.js";
 
 const CONTROL_TOKEN = "ctl-token-reliability-5d1e8b2a9c";
 const HEADER_SECRET = "hdr-bearer-secret-0a9b8c7d6e";
@@ -69,9 +70,9 @@ describe("security", () => {
       }
     }
     assert.equal((await fetch(`${s.info.url}/health`)).status, 200, "/health needs no token");
-    const stats = (await (await s.control("/stats")).json()) as any;
+    const stats = (await (await s.control("/stats")).json()) as StatsBody;
     assert.equal(stats.timers_paused, false, "the refused pause did nothing");
-    const counts = stats.streams["loadtest/api"].status_counts;
+    const counts = stats.streams["loadtest/api"]!.status_counts;
     assert.equal(counts.queued + counts.running + counts.completed + counts.failed + counts.cancelled, 0, "the refused triggers did nothing");
   });
 

@@ -12,6 +12,7 @@ import { performance } from "node:perf_hooks";
 import { tempDir } from "../helpers/cli.js";
 import { auditStorage, deliver, pool, recordsOnDisk, sleep, startServe, stopHard, type DiskRecord, type ServeProcess } from "./helpers.js";
 import { waitFor } from "../helpers/wait.js";
+import type { StatsBody, TriggerBody } from "../helpers/api-types.js";
 
 interface Accepted {
   kind: "trigger" | "webhook";
@@ -22,13 +23,13 @@ interface Accepted {
 }
 
 /** Triggers the api entry point; resolves with the 202 body or the status. */
-async function trigger(serve: ServeProcess, input: Record<string, unknown>): Promise<{ status: number; body: any }> {
+async function trigger(serve: ServeProcess, input: Record<string, unknown>): Promise<{ status: number; body: TriggerBody }> {
   const res = await serve.control("/entry-points/api/trigger", {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ input }),
   });
-  return { status: res.status, body: await res.json().catch(() => null) };
+  return { status: res.status, body: (await res.json().catch(() => null)) as TriggerBody };
 }
 
 /** Sends webhooks from `workers` loops until `stop` is set or the server goes away. */
@@ -45,8 +46,8 @@ function webhookStream(serve: ServeProcess, prefix: string, workers: number, sle
       try {
         const r = await deliver(serve.info.webhook_url!, `${prefix}-${i}`, { action: "opened", n: i, sleep_ms: sleepMs });
         if (r.status === 202) {
-          for (const id of r.body.executions) accepted.push({ kind: "webhook", executionId: id, eventId: r.body.event_id, n: i, sentAt });
-          if (r.body.executions.length === 0) accepted.push({ kind: "webhook", executionId: "", eventId: r.body.event_id, n: i, sentAt });
+          for (const id of r.body.executions ?? []) accepted.push({ kind: "webhook", executionId: id, eventId: r.body.event_id, n: i, sentAt });
+          if ((r.body.executions ?? []).length === 0) accepted.push({ kind: "webhook", executionId: "", eventId: r.body.event_id, n: i, sentAt });
         } else refused.push({ status: r.status, sentAt, n: i });
       } catch (err) {
         failures.push({ error: (err as Error).message, sentAt });
@@ -82,14 +83,14 @@ describe("crash: kill -9 of serve under load, then restart on the same storage",
         assert.equal(r.status, 202, JSON.stringify(r.body));
         triggers.push({ kind: "trigger", executionId: r.body.execution_id, n: i, sentAt: 0 });
       });
-      const loaded = (await (await s.control("/stats")).json()) as any;
-      assert.equal(loaded.streams["loadtest/api"].status_counts.running, 50);
-      assert.equal(loaded.streams["loadtest/api"].status_counts.queued, 50);
+      const loaded = (await (await s.control("/stats")).json()) as StatsBody;
+      assert.equal(loaded.streams["loadtest/api"]!.status_counts.running, 50);
+      assert.equal(loaded.streams["loadtest/api"]!.status_counts.queued, 50);
 
       const stream = webhookStream(s, "crash", 10, 30);
       await waitFor("webhooks and timer ticks to flow", async () => {
-        const stats = (await (await s.control("/stats")).json()) as any;
-        return stream.accepted.length >= 50 && stats.timers["loadtest/tick"].fired >= 2 ? true : undefined;
+        const stats = (await (await s.control("/stats")).json()) as StatsBody;
+        return stream.accepted.length >= 50 && (stats.timers["loadtest/tick"]?.fired ?? 0) >= 2 ? true : undefined;
       });
       s.child.kill("SIGKILL");
       const exit = await s.exited;
@@ -104,8 +105,8 @@ describe("crash: kill -9 of serve under load, then restart on the same storage",
       second = await startServe(dir.path, { env });
       const r2 = second;
       await waitFor("a timer tick after the restart", async () => {
-        const stats = (await (await r2.control("/stats")).json()) as any;
-        return stats.timers["loadtest/tick"].fired >= 2 ? true : undefined;
+        const stats = (await (await r2.control("/stats")).json()) as StatsBody;
+        return (stats.timers["loadtest/tick"]?.fired ?? 0) >= 2 ? true : undefined;
       });
       // Every record the control API reports for the accepted ids.
       const webhooks = stream.accepted;

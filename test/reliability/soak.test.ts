@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { tempDir } from "../helpers/cli.js";
 import { auditStorage, deliver, logLines, recordsOnDisk, sleep, startServe, stopHard } from "./helpers.js";
 import { waitFor } from "../helpers/wait.js";
+import type { StatsBody } from "../helpers/api-types.js";
 
 const SECONDS = Number(process.env.FORAGER_SOAK_SECONDS ?? 60);
 const RATE = 20;
@@ -57,10 +58,10 @@ test(`soak: ${SECONDS} s of a 1 s timer and ${RATE} webhooks/s: RSS and fds flat
     }
     await Promise.all(inFlight);
     await waitFor("the last executions", async () => {
-      const stats = (await (await serve.control("/stats")).json()) as any;
+      const stats = (await (await serve.control("/stats")).json()) as StatsBody;
       return stats.active_executions === 0 && stats.queued_executions === 0 ? true : undefined;
     });
-    const stats = (await (await serve.control("/stats")).json()) as any;
+    const stats = (await (await serve.control("/stats")).json()) as StatsBody;
     // The soak's own log, taken before the stop: the stop announces itself with a warning by design.
     const soakLog = serve.stderr();
     serve.kill("SIGTERM");
@@ -74,7 +75,7 @@ test(`soak: ${SECONDS} s of a 1 s timer and ${RATE} webhooks/s: RSS and fds flat
     const rssLate = mean(late.map((s) => s.rssMb));
     const fdEarly = Math.max(...early.map((s) => s.fds));
     const fdLate = Math.max(...late.map((s) => s.fds));
-    const ticks = stats.timers["loadtest/tick"];
+    const ticks = stats.timers["loadtest/tick"]!;
     console.log(
       `# soak: ${SECONDS} s, ${sent} webhooks (${JSON.stringify(Object.fromEntries(statuses))}), timer fired ${ticks.fired} skipped ${ticks.skipped}; ` +
         `RSS ${rssEarly.toFixed(1)} -> ${rssLate.toFixed(1)} MB, fds ${fdEarly} -> ${fdLate} (max ${Math.max(...samples.map((s) => s.fds))})`,
@@ -85,7 +86,7 @@ test(`soak: ${SECONDS} s of a 1 s timer and ${RATE} webhooks/s: RSS and fds flat
     // Flat: after warm-up, the late third may not exceed the early third by more than 25 MB or 30 %.
     assert.ok(rssLate - rssEarly < Math.max(25, rssEarly * 0.3), `RSS grew from ${rssEarly.toFixed(1)} to ${rssLate.toFixed(1)} MB`);
     assert.ok(fdLate <= fdEarly + 10, `open fds grew from ${fdEarly} to ${fdLate}`);
-    const errors = logLines(soakLog).filter((l) => l.raw !== undefined || ["error", "fatal", "warn"].includes(l.level));
+    const errors = logLines(soakLog).filter((l) => l.raw !== undefined || ["error", "fatal", "warn"].includes(String(l.level)));
     assert.deepEqual(errors.slice(0, 5), [], "no error or warning logs, no unstructured lines");
     const hookRecords = [...recordsOnDisk(dir.path).values()].filter((r) => r.entry_point === "hook");
     assert.equal(hookRecords.length, accepted.length, "one execution per accepted webhook");

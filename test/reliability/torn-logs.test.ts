@@ -49,7 +49,7 @@ function ingestLog(storage: string): string {
 const keyLog = (storage: string) => join(storage, "_keys", "webhook-deliveries.jsonl");
 
 /** Parses every line; fails on a partial last line or an unreadable line. */
-function wholeLines(path: string): any[] {
+function wholeLines<T = Record<string, unknown>>(path: string): T[] {
   const text = readFileSync(path, "utf8");
   assert.ok(text.endsWith("\n"), `${path} ends in a partial line`);
   return text
@@ -57,7 +57,7 @@ function wholeLines(path: string): any[] {
     .filter((line) => line !== "")
     .map((line, i) => {
       try {
-        return JSON.parse(line);
+        return JSON.parse(line) as T;
       } catch {
         return assert.fail(`${path}:${i + 1} does not parse: ${line.slice(0, 120)}`);
       }
@@ -103,7 +103,7 @@ describe("torn append logs under forager serve", () => {
     await rm(control);
     const accepted = await deliver(webhook, "after-full", { sleep_ms: 0 });
     assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
-    const events = wholeLines(ingestLog(storage));
+    const events = wholeLines<{ data?: { delivery_id?: string } }>(ingestLog(storage));
     assert.equal(events.filter((e) => e.data?.delivery_id === "after-full").length, 1, "the accepted event's line is readable");
     const keys = wholeLines(keyLog(storage));
     assert.ok(keys.some((k) => k.k === "github:after-full" && k.v === accepted.body.event_id), "its de-duplication key is readable");
@@ -143,9 +143,9 @@ describe("torn append logs under forager serve", () => {
     for (const id of ["n1", "n2"]) {
       const res = await deliver(second.info.webhook_url!, id, { sleep_ms: 0 });
       assert.equal(res.status, 202, JSON.stringify(res.body));
-      ids[id] = res.body.event_id;
+      ids[id] = res.body.event_id!;
     }
-    const events = wholeLines(log);
+    const events = wholeLines<{ data?: { delivery_id?: string } }>(log);
     for (const id of ["n1", "n2"]) assert.equal(events.filter((e) => e.data?.delivery_id === id).length, 1, `${id}'s event line parses`);
     assert.ok(existsSync(`${log}.torn`), "the torn tail is kept aside");
     const keys = wholeLines(keyLog(storage));

@@ -6,6 +6,7 @@ import { WebhookStats } from "../../src/server/webhook-stats.js";
 import { TriggerError } from "../../src/runtime/types.js";
 import { FakeRuntime, resultFor } from "./fake-runtime.js";
 import { waitFor } from "../helpers/wait.js";
+import type { ErrorBody, ExecutionResult, HealthBody, StatsBody, TriggerBody } from "../helpers/api-types.js";
 
 const TOKEN = "test-token-0123456789";
 let runtime: FakeRuntime;
@@ -48,7 +49,7 @@ describe("routes", () => {
     api.startDraining();
     const res = await call("GET", "/health");
     assert.equal(res.status, 503);
-    const body = (await res.json()) as any;
+    const body = (await res.json()) as HealthBody;
     assert.equal(body.status, "draining");
     assert.deepEqual(body.failing, ["draining"]);
     assert.equal((await call("POST", "/entry-points/api/trigger", {})).status, 503);
@@ -58,15 +59,15 @@ describe("routes", () => {
   test("stats carry the runtime's numbers and the webhook counters", async () => {
     webhooks.record("github", "accepted", 202);
     webhooks.record("github", "duplicates", 200);
-    const stats = (await (await call("GET", "/stats")).json()) as any;
-    assert.equal(stats.streams["demo/api"].available_slots, 8);
+    const stats = (await (await call("GET", "/stats")).json()) as StatsBody;
+    assert.equal(stats.streams["demo/api"]!.available_slots, 8);
     assert.deepEqual(stats.webhooks, { github: { accepted: 1, rejected: 0, duplicates: 1 } });
   });
 
   test("trigger: 202 with ids; agent prefix and input are passed on", async () => {
     const res = await call("POST", "/agents/demo/entry-points/api/trigger", { input: { q: "hi" }, idempotency_key: "k1" });
     assert.equal(res.status, 202);
-    const body = (await res.json()) as any;
+    const body = (await res.json()) as TriggerBody;
     assert.match(body.execution_id, /^exec_/);
     assert.match(body.session_id, /^session_/);
     assert.equal(body.status, "queued");
@@ -76,7 +77,7 @@ describe("routes", () => {
   test("trigger with wait: 200 and the result JSON; timeout bounds the wait", async () => {
     const res = await call("POST", "/entry-points/api/trigger", { wait: true });
     assert.equal(res.status, 200);
-    const body = (await res.json()) as any;
+    const body = (await res.json()) as ExecutionResult;
     assert.equal(body.schema_version, 1);
     assert.equal(body.status, "completed");
     runtime.waitImpl = async (_id, options) => {
@@ -85,7 +86,7 @@ describe("routes", () => {
     };
     const late = await call("POST", "/entry-points/api/trigger", { wait: true, timeout: 0.5 });
     assert.equal(late.status, 202);
-    const lateBody = (await late.json()) as any;
+    const lateBody = (await late.json()) as TriggerBody;
     assert.equal(lateBody.status, "queued");
     assert.equal(lateBody.wait_timed_out, true);
   });
@@ -94,15 +95,15 @@ describe("routes", () => {
     runtime.submitImpl = async () => ({ status: "skipped", reason: "busy" });
     const skipped = await call("POST", "/entry-points/api/trigger", {});
     assert.equal(skipped.status, 200);
-    assert.equal(((await skipped.json()) as any).status, "skipped");
+    assert.equal(((await skipped.json()) as TriggerBody).status, "skipped");
 
     runtime.submitImpl = async () => ({ status: "rejected", reason: "queue full", retry_after_seconds: 3 });
     const rejected = await call("POST", "/entry-points/api/trigger", {});
     assert.equal(rejected.status, 429);
     assert.equal(rejected.headers.get("retry-after"), "3");
-    const rejectedBody = (await rejected.json()) as any;
+    const rejectedBody = (await rejected.json()) as TriggerBody;
     assert.equal(rejectedBody.status, "rejected");
-    assert.equal(rejectedBody.error.message, "queue full");
+    assert.equal(rejectedBody.error?.message, "queue full");
 
     runtime.submitImpl = async () => ({ status: "running", execution_id: "exec_first", session_id: "session_x", duplicate: true });
     const dup = await call("POST", "/entry-points/api/trigger", { idempotency_key: "same" });
@@ -118,14 +119,14 @@ describe("routes", () => {
     };
     const missing = await call("POST", "/agents/demo/entry-points/nope/trigger", {});
     assert.equal(missing.status, 404);
-    assert.equal(((await missing.json()) as any).error.code, "not_found");
+    assert.equal(((await missing.json()) as ErrorBody).error.code, "not_found");
   });
 
   test("malformed trigger bodies are 400 with an error object and never reach the runtime", async () => {
     for (const body of ["{bad", "[1]", JSON.stringify({ input: [1] }), JSON.stringify({ wait: "yes" }), JSON.stringify({ timeout: -1 }), JSON.stringify({ inputs: {} })]) {
       const res = await call("POST", "/entry-points/api/trigger", body);
       assert.equal(res.status, 400, body);
-      const parsed = (await res.json()) as any;
+      const parsed = (await res.json()) as ErrorBody;
       assert.equal(typeof parsed.error.code, "string");
       assert.equal(typeof parsed.error.message, "string");
     }
@@ -140,15 +141,15 @@ describe("routes", () => {
   test("executions: get, list with filters, cancel; unknown ids are 404", async () => {
     runtime.executions.set("exec_a", resultFor("exec_a"));
     runtime.executions.set("exec_b", { ...resultFor("exec_b", "running"), success: false });
-    assert.equal(((await (await call("GET", "/executions/exec_a")).json()) as any).status, "completed");
+    assert.equal(((await (await call("GET", "/executions/exec_a")).json()) as ExecutionResult).status, "completed");
     assert.equal((await call("GET", "/executions/exec_zzz")).status, 404);
-    const running = (await (await call("GET", "/executions?status=running&limit=5")).json()) as any[];
+    const running = (await (await call("GET", "/executions?status=running&limit=5")).json()) as ExecutionResult[];
     assert.deepEqual(running.map((e) => e.execution_id), ["exec_b"]);
     assert.equal((await call("GET", "/executions?status=bogus")).status, 400);
     assert.equal((await call("GET", "/executions?limit=0")).status, 400);
     const cancelled = await call("POST", "/executions/exec_b/cancel");
     assert.equal(cancelled.status, 200);
-    assert.equal(((await cancelled.json()) as any).status, "cancelled");
+    assert.equal(((await cancelled.json()) as ExecutionResult).status, "cancelled");
     assert.equal((await call("POST", "/executions/exec_zzz/cancel")).status, 404);
     const wrongMethod = await call("DELETE", "/executions/exec_a");
     assert.equal(wrongMethod.status, 405);
@@ -183,13 +184,13 @@ describe("routes", () => {
     // Nothing can answer before the gate opens; wait until both stats requests reached the runtime.
     await waitFor("the second stats request", () => asked === 2);
     release();
-    assert.equal(((await (await stats).json()) as any).queued_executions, 77);
+    assert.equal(((await (await stats).json()) as StatsBody).queued_executions, 77);
     assert.match(await (await metrics).text(), /^forager_queued_executions 77$/m);
     assert.deepEqual(await (await paused).json(), { timers_paused: true });
     runtime.getStats = () => Promise.reject(new Error("backend unreachable"));
     const failed = await call("GET", "/stats");
     assert.equal(failed.status, 500);
-    assert.equal(((await failed.json()) as any).error.code, "internal_error");
+    assert.equal(((await failed.json()) as ErrorBody).error.code, "internal_error");
   });
 
   test("metrics: Prometheus text, every line a comment or a sample", async () => {

@@ -11,6 +11,7 @@ import { WebhookServer } from "../../src/server/webhook-server.js";
 import { signGithub } from "../../src/server/verify/index.js";
 import { FakeRuntime } from "./fake-runtime.js";
 import { isSecretQueryName } from "../../src/server/webhook-payload.js";
+import type { ErrorBody, WebhookEventData } from "../helpers/api-types.js";
 
 const SECRET = "gh-webhook-secret";
 const routes = [
@@ -69,7 +70,7 @@ describe("webhook server", () => {
     assert.equal((body.executions as string[]).length, 1);
     assert.equal(init.type, "webhook_received");
     assert.equal(init.stream_id, "github");
-    const data = init.data as Record<string, any>;
+    const data = init.data as WebhookEventData;
     assert.equal(data.path, "/webhooks/github");
     assert.equal(data.method, "POST");
     assert.equal(data.delivery_id, "d-1");
@@ -146,12 +147,12 @@ describe("webhook server", () => {
     t.after(stop);
     const bad = await fetch(`${base}/hooks/internal`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
     assert.equal(bad.status, 400);
-    assert.equal(((await bad.json()) as any).error.code, "invalid_json");
+    assert.equal(((await bad.json()) as ErrorBody).error.code, "invalid_json");
     await fetch(`${base}/hooks/internal`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "a=1&b=x%20y&a=2" });
     await fetch(`${base}/hooks/internal`, { method: "PUT", headers: { "content-type": "text/plain" }, body: "hello \xff" });
-    assert.deepEqual((runtime.ingested[0]!.data as any).payload, { a: ["1", "2"], b: "x y" });
-    assert.deepEqual((runtime.ingested[1]!.data as any).payload, { raw_body: "hello \xff" });
-    assert.equal((runtime.ingested[1]!.data as any).delivery_id, null);
+    assert.deepEqual((runtime.ingested[0]!.data as WebhookEventData).payload, { a: ["1", "2"], b: "x y" });
+    assert.deepEqual((runtime.ingested[1]!.data as WebhookEventData).payload, { raw_body: "hello \xff" });
+    assert.equal((runtime.ingested[1]!.data as WebhookEventData).delivery_id, null);
   });
 
   test("429 with Retry-After when queues are full; the delivery id is released", async (t) => {

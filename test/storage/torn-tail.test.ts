@@ -30,7 +30,7 @@ async function withFullDisk<T>(which: string, fn: () => Promise<T>): Promise<T> 
 }
 
 /** Every line of `path`; fails when one does not parse or the file ends without a newline. */
-async function wholeLines(path: string): Promise<any[]> {
+async function wholeLines(path: string): Promise<Array<Record<string, unknown>>> {
   const text = await readFile(path, "utf8");
   assert.ok(text.endsWith("\n"), `${path} ends in a partial line: ${JSON.stringify(text.slice(-60))}`);
   return text

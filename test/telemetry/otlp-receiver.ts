@@ -8,12 +8,79 @@ import { createRequire } from "node:module";
 import { gunzipSync } from "node:zlib";
 
 const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const root = require("otlp-proto-root/build/src/generated/root.js") as any;
-const TraceRequest = root.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
-const TraceResponse = root.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
-const MetricsRequest = root.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
-const MetricsResponse = root.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse;
+
+/** The part of a protobufjs static message class this receiver uses. */
+interface MessageClass {
+  decode(bytes: Uint8Array): unknown;
+  toObject(message: unknown, options: { longs: NumberConstructor; bytes: StringConstructor }): unknown;
+  create(properties: object): unknown;
+  encode(message: unknown): { finish(): Uint8Array };
+}
+interface Collector {
+  [service: string]: { v1: Record<string, MessageClass> };
+}
+const root = require("otlp-proto-root/build/src/generated/root.js") as { opentelemetry: { proto: { collector: Collector } } };
+const { trace, metrics } = root.opentelemetry.proto.collector;
+const TraceRequest = trace!.v1.ExportTraceServiceRequest!;
+const TraceResponse = trace!.v1.ExportTraceServiceResponse!;
+const MetricsRequest = metrics!.v1.ExportMetricsServiceRequest!;
+const MetricsResponse = metrics!.v1.ExportMetricsServiceResponse!;
+
+// OTLP requests as protobufjs toObject (longs as numbers, bytes as base64)
+// or OTLP JSON (ids as hex, 64-bit numbers as strings) give them.
+type Num = number | string;
+interface OtlpAnyValue {
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: Num;
+  doubleValue?: Num;
+  arrayValue?: { values?: OtlpAnyValue[] };
+}
+interface OtlpKeyValue {
+  key: string;
+  value?: OtlpAnyValue;
+}
+interface OtlpTracesRequest {
+  resourceSpans?: Array<{
+    resource?: { attributes?: OtlpKeyValue[] };
+    scopeSpans?: Array<{
+      scope?: { name?: string };
+      spans?: Array<{
+        traceId?: string;
+        spanId?: string;
+        parentSpanId?: string;
+        name: string;
+        kind?: Num;
+        startTimeUnixNano?: Num;
+        endTimeUnixNano?: Num;
+        attributes?: OtlpKeyValue[];
+        status?: { code?: Num; message?: string };
+      }>;
+    }>;
+  }>;
+}
+interface OtlpDataPoint {
+  attributes?: OtlpKeyValue[];
+  asDouble?: Num;
+  asInt?: Num;
+  count?: Num;
+  sum?: Num;
+  explicitBounds?: Num[];
+  bucketCounts?: Num[];
+}
+interface OtlpMetricsRequest {
+  resourceMetrics?: Array<{
+    scopeMetrics?: Array<{
+      metrics?: Array<{
+        name: string;
+        unit?: string;
+        sum?: { dataPoints?: OtlpDataPoint[] };
+        gauge?: { dataPoints?: OtlpDataPoint[] };
+        histogram?: { dataPoints?: OtlpDataPoint[] };
+      }>;
+    }>;
+  }>;
+}
 
 export type AttrValue = string | number | boolean | AttrValue[] | undefined;
 
@@ -87,25 +154,24 @@ export class OtlpReceiver {
     const json = contentType.includes("json");
     if (path === "/v1/traces") {
       if (json) {
-        this.addTraces(JSON.parse(body.toString("utf8")), "json");
+        this.addTraces(JSON.parse(body.toString("utf8")) as OtlpTracesRequest, "json");
         return { type: "application/json", data: "{}" };
       }
-      this.addTraces(TraceRequest.toObject(TraceRequest.decode(body), { longs: Number, bytes: String }), "protobuf");
+      this.addTraces(TraceRequest.toObject(TraceRequest.decode(body), { longs: Number, bytes: String }) as OtlpTracesRequest, "protobuf");
       return { type: "application/x-protobuf", data: Buffer.from(TraceResponse.encode(TraceResponse.create({})).finish()) };
     }
     if (path === "/v1/metrics") {
       if (json) {
-        this.addMetrics(JSON.parse(body.toString("utf8")), "json");
+        this.addMetrics(JSON.parse(body.toString("utf8")) as OtlpMetricsRequest, "json");
         return { type: "application/json", data: "{}" };
       }
-      this.addMetrics(MetricsRequest.toObject(MetricsRequest.decode(body), { longs: Number, bytes: String }), "protobuf");
+      this.addMetrics(MetricsRequest.toObject(MetricsRequest.decode(body), { longs: Number, bytes: String }) as OtlpMetricsRequest, "protobuf");
       return { type: "application/x-protobuf", data: Buffer.from(MetricsResponse.encode(MetricsResponse.create({})).finish()) };
     }
     throw new Error(`unexpected path ${path}`);
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  private addTraces(request: any, encoding: string): void {
+  private addTraces(request: OtlpTracesRequest, encoding: string): void {
     for (const rs of request.resourceSpans ?? []) {
       const resource = attributes(rs.resource?.attributes);
       for (const ss of rs.scopeSpans ?? []) {
@@ -129,8 +195,7 @@ export class OtlpReceiver {
     }
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  private addMetrics(request: any, encoding: string): void {
+  private addMetrics(request: OtlpMetricsRequest, encoding: string): void {
     for (const rm of request.resourceMetrics ?? []) {
       for (const sm of rm.scopeMetrics ?? []) {
         for (const m of sm.metrics ?? []) {
@@ -140,8 +205,7 @@ export class OtlpReceiver {
             name: m.name,
             unit: m.unit ?? "",
             kind,
-            // eslint-disable-next-line @typescript-eslint/no-explicit-any
-            points: (data.dataPoints ?? []).map((p: any) => ({
+            points: (data.dataPoints ?? []).map((p) => ({
               attributes: attributes(p.attributes),
               ...("asDouble" in p ? { value: Number(p.asDouble) } : "asInt" in p ? { value: Number(p.asInt) } : {}),
               ...(kind === "histogram"
@@ -162,20 +226,18 @@ function id(value: unknown, encoding: string): string {
   return encoding === "json" ? value.toLowerCase() : Buffer.from(value, "base64").toString("hex");
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function attributes(list: any[] | undefined): Record<string, AttrValue> {
+function attributes(list: OtlpKeyValue[] | undefined): Record<string, AttrValue> {
   const out: Record<string, AttrValue> = {};
   for (const kv of list ?? []) out[kv.key] = anyValue(kv.value);
   return out;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function anyValue(v: any): AttrValue {
+function anyValue(v: OtlpAnyValue | undefined): AttrValue {
   if (!v) return undefined;
-  if ("stringValue" in v) return v.stringValue;
-  if ("boolValue" in v) return v.boolValue;
-  if ("intValue" in v) return Number(v.intValue);
-  if ("doubleValue" in v) return Number(v.doubleValue);
-  if ("arrayValue" in v) return (v.arrayValue.values ?? []).map(anyValue);
+  if (v.stringValue !== undefined) return v.stringValue;
+  if (v.boolValue !== undefined) return v.boolValue;
+  if (v.intValue !== undefined) return Number(v.intValue);
+  if (v.doubleValue !== undefined) return Number(v.doubleValue);
+  if (v.arrayValue !== undefined) return (v.arrayValue.values ?? []).map(anyValue);
   return undefined;
 }
