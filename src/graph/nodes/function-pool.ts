@@ -15,8 +15,8 @@
  * within its kill grace has its worker terminated, and the call settles
  * then. So a call always settles within the kill grace of its abort.
  *
- * A call that is the only one in the pool, to a function that answered
- * within `syncWaitMs` (1 ms) last time, is waited for synchronously for at
+ * A call that is the only one in the pool, to a function that took under
+ * half of `syncWaitMs` (1 ms) last time, is waited for synchronously for at
  * most that long (function-short-wait.ts); past it, it goes on like any other.
  */
 import { availableParallelism } from "node:os";
@@ -278,7 +278,7 @@ export class FunctionPool {
       (logger[message.level] as (...args: unknown[]) => void)(...message.args);
       return;
     }
-    this.answerTimes.record(functionKey(pending.call), performance.now() - pending.postedAt!);
+    this.answerTimes.record(functionKey(pending.call), message.ms);
     this.release(slot);
     if (message.ok) {
       const value = message.value;

@@ -49,8 +49,9 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: "log"; id: number; level: LogLevelName; bindings: Record<string, unknown>; args: unknown[] }
-  | { type: "done"; id: number; ok: true; value: unknown }
-  | { type: "done"; id: number; ok: false; failure: CallFailure };
+  /** `ms`: how long the call took in the worker, from its message to its answer (scheduling delays left out). */
+  | { type: "done"; id: number; ms: number; ok: true; value: unknown }
+  | { type: "done"; id: number; ms: number; ok: false; failure: CallFailure };
 
 /** Why a call did not return a value. */
 export type CallFailure =

@@ -169,7 +169,8 @@ async function run(message: Extract<ToWorker, { type: "run" }>): Promise<void> {
   const { id } = message;
   const call = new Call(id);
   current = call;
-  const fail = (failure: CallFailure) => send({ type: "done", id, ok: false, failure });
+  const started = performance.now();
+  const fail = (failure: CallFailure) => send({ type: "done", id, ms: performance.now() - started, ok: false, failure });
   try {
     let namespace = loaded.get(message.url);
     if (!namespace) {
@@ -191,7 +192,7 @@ async function run(message: Extract<ToWorker, { type: "run" }>): Promise<void> {
       return fail({ kind: "threw", error: serializeError(err) });
     }
     try {
-      send({ type: "done", id, ok: true, value });
+      send({ type: "done", id, ms: performance.now() - started, ok: true, value });
     } catch (err) {
       fail({ kind: "uncloneable", message: err instanceof Error ? err.message : String(err) });
     }
