@@ -1,3 +1,5 @@
+import { didYouMean } from "./util/suggest.js";
+
 /**
  * Every error forager raises on purpose is a ForagerError with a stable
  * `code`; the CLI maps codes to exit codes and prints `message` as one line.
@@ -33,6 +35,7 @@ export interface DefinitionIssue {
   message: string;
 }
 
+/** One issue as `file:line:col path: message`, the form the CLI prints. */
 export function formatIssue(issue: DefinitionIssue): string {
   // Line 0: the file as a whole (not found, unreadable) or an object with no positions.
   const where = issue.line > 0 ? `${issue.file}:${issue.line}:${issue.col}` : `${issue.file}:`;
@@ -69,7 +72,37 @@ export class StateError extends ForagerError {
   }
 }
 
+/** The message of anything thrown. */
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/**
+ * An option the library does not know, or of the wrong shape (a number
+ * where an options object belongs): refused, never silently ignored.
+ */
+export class InvalidOptionError extends ForagerError {
+  constructor(message: string) {
+    super("invalid_option", message);
+    this.name = "InvalidOptionError";
+  }
+}
+
+/**
+ * Checks an options argument: undefined, or a plain object whose keys are
+ * all in `known`. `what` names the argument in the message
+ * (`waitForCompletion options`).
+ */
+export function checkOptions(what: string, value: unknown, known: readonly string[]): void {
+  if (value === undefined) return;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    const got = Array.isArray(value) ? "a list" : value === null ? "null" : `the ${typeof value} ${JSON.stringify(value)}`;
+    throw new InvalidOptionError(`${what} must be an object (keys: ${known.join(", ")}); got ${got}`);
+  }
+  const unknown = Object.keys(value).filter((key) => !known.includes(key));
+  if (unknown.length > 0) {
+    const names = unknown.map((key) => `"${key}"${didYouMean(key, known)}`).join(", ");
+    throw new InvalidOptionError(`${what}: unknown option${unknown.length > 1 ? "s" : ""} ${names}; known: ${known.join(", ")}`);
+  }
 }

@@ -1,9 +1,17 @@
 /**
  * forager as a library: the headless runtime (SPEC section 8), the agent
  * loader, and the types and errors they use. Explicit named exports only.
+ *
+ * What is exported here is the promise; everything else (the runtime's
+ * stores, bus, `submit` and `ingest`, the options that inject them) is
+ * tagged internal in its doc comment and left out of dist/index.d.ts
+ * (`stripInternal`).
+ * Importing this module loads no heavy package: zod, yaml, the CEL engine,
+ * the JSON Schema validator, croner and pino load on first use.
+ * Every error thrown on purpose is a ForagerError with a stable `code`.
  */
 export { AgentRuntime, type AgentRuntimeOptions, type TriggerOptions } from "./runtime/agent-runtime.js";
-export type { EntryPointSpec } from "./runtime/entry-point-spec.js";
+export type { EntryPointSpec, EntryPointFileSpec } from "./runtime/entry-point-spec.js";
 export type { ReloadSummary } from "./runtime/reload-plan.js";
 export { TriggerRefusedError } from "./runtime/errors.js";
 export {
@@ -19,7 +27,7 @@ export {
   type TriggerRequest,
   type WaitOptions,
 } from "./runtime/types.js";
-export { loadAgent, agentFromObject, type LoadOptions } from "./config/index.js";
+export { loadAgent, agentFromObject, loadAgentSource, validateAgentFile, type LoadOptions, type ValidationOutcome } from "./config/index.js";
 export type {
   Agent,
   EntryPointDef,
@@ -32,7 +40,7 @@ export type {
   NodeDef,
   ToolDef,
 } from "./config/schema.js";
-export { ForagerError, UsageError, DefinitionError, StateError, ConnectionError, type DefinitionIssue } from "./errors.js";
+export { ForagerError, UsageError, DefinitionError, StateError, ConnectionError, InvalidOptionError, type DefinitionIssue } from "./errors.js";
 export {
   EXECUTION_STATUSES,
   isTerminal,
@@ -52,4 +60,4 @@ export { ToolError } from "./tools/types.js";
 export type { SessionStore, StateStore, KeyStore, ExecutionSummary, ListQuery } from "./storage/types.js";
 export { FileSessionStore, MemorySessionStore, FileStateStore, MemoryStateStore, FileKeyStore, MemoryKeyStore } from "./storage/index.js";
 export { systemClock, FakeClock, type Clock } from "./util/clock.js";
-export { createLogger, silentLogger, type Logger } from "./logging/index.js";
+export { createLogger, silentLogger, type Logger, type LoggerOptions, type LogFormat, type LogLevel } from "./logging/index.js";

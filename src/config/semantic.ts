@@ -6,14 +6,14 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { onFirstUse } from "../util/lazy.js";
 import { checkExpression, ExpressionError, templateExpressions } from "../expr/index.js";
 import { didYouMean } from "../util/suggest.js";
 import type { AgentFile, EntryPointDef } from "./schema.js";
 import type { KeyPath } from "./positions.js";
 import type { SchemaProblem } from "./zod-issues.js";
+import { timerProblems } from "./timer-rules.js";
 
-const croner = onFirstUse<typeof import("croner")>("croner", () => (typeof require === "function" ? require("croner") : undefined));
+export { cronProblem, isValidTimeZone } from "./timer-rules.js";
 
 export interface SemanticOptions {
   /** Folder that function modules resolve against; undefined skips the file check. */
@@ -60,56 +60,14 @@ function checkCondition(expression: string | undefined, path: KeyPath, out: Sche
   }
 }
 
-/** True when Intl knows the IANA zone. */
-export function isValidTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** undefined when the cron pattern is usable, else croner's reason. */
-export function cronProblem(pattern: string, timezone?: string): string | undefined {
-  const fields = pattern.trim().split(/\s+/).filter(Boolean);
-  if (fields.length !== 5 && fields.length !== 6) {
-    return `expected 5 fields (minute hour day month weekday) or 6 (with seconds first); found ${fields.length}`;
-  }
-  try {
-    new (croner().Cron)(pattern, { paused: true, ...(timezone && isValidTimeZone(timezone) ? { timezone } : {}) }).stop();
-    return undefined;
-  } catch (err) {
-    return (err instanceof Error ? err.message : String(err)).replace(/^CronPattern:\s*/, "");
-  }
-}
-
 function checkEntryPoint(ep: EntryPointDef, index: number, nodeIds: string[], out: SchemaProblem[]): void {
   const base: KeyPath = ["entry_points", index];
   if (ep.entry_node !== undefined && !nodeIds.includes(ep.entry_node)) {
     out.push({ path: [...base, "entry_node"], message: `no node "${ep.entry_node}"${didYouMean(ep.entry_node, nodeIds)}` });
   }
   if (ep.trigger_type === "timer") {
-    const cfg = ep.trigger_config;
-    const set = (["interval_minutes", "interval_seconds", "cron"] as const).filter((k) => cfg[k] !== undefined);
-    if (set.length !== 1) {
-      out.push({
-        path: [...base, "trigger_config"],
-        message:
-          set.length === 0
-            ? "a timer needs one of interval_minutes, interval_seconds or cron; found none"
-            : `a timer needs exactly one of interval_minutes, interval_seconds or cron; found ${set.join(" and ")}`,
-      });
-    }
-    if (cfg.timezone !== undefined && !isValidTimeZone(cfg.timezone)) {
-      out.push({
-        path: [...base, "trigger_config", "timezone"],
-        message: `unknown time zone '${cfg.timezone}': expected an IANA name like Europe/Berlin or UTC`,
-      });
-    }
-    if (cfg.cron !== undefined) {
-      const problem = cronProblem(cfg.cron, cfg.timezone);
-      if (problem) out.push({ path: [...base, "trigger_config", "cron"], message: `invalid cron '${cfg.cron}': ${problem}` });
+    for (const problem of timerProblems(ep.trigger_config)) {
+      out.push({ path: [...base, "trigger_config", ...(problem.key ? [problem.key] : [])], message: problem.message });
     }
   }
   if (ep.trigger_type === "event") checkCondition(ep.trigger_config.when, [...base, "trigger_config", "when"], out);

@@ -30,13 +30,13 @@ export interface ExecuteOptions {
   /** Needed when the graph has llm nodes. */
   llm?: LlmProvider;
   tools: ToolResolver;
-  /** The worker threads function nodes run in; default: a process-wide pool whose idle workers never hold the process. */
+  /** @internal The worker threads function nodes run in; default: a process-wide pool whose idle workers never hold the process. */
   functions?: FunctionPool;
   logger: Logger;
   clock?: Clock;
   /** The entry point's limits merged with the graph's (stricter wins) plus any CLI --timeout. */
   limits?: Limits;
-  /** What set the timeout, named in the timed-out message; default `limits.timeout_seconds`. */
+  /** @internal What set the timeout, named in the timed-out message; default `limits.timeout_seconds`. */
   timeoutSource?: string;
   /** When the execution was queued (ISO); defaults to now. */
   queuedAt?: string;
@@ -46,6 +46,7 @@ export interface ExecuteOptions {
   /** The execution this one re-runs; kept in the record as `rerun_of`. */
   rerunOf?: string;
   /**
+   * @internal
    * The caller already saved this execution's record with status running
    * (so a trigger is on disk before it is acknowledged): skip the first save.
    */

@@ -8,8 +8,10 @@ import type pinoFactory from "pino";
 import type { Logger as PinoLogger, DestinationStream } from "pino";
 import { onFirstUse } from "../util/lazy.js";
 import { REDACT_PATHS, REDACTED, scrubSecrets } from "./redact.js";
-import { colorEnabled, resolveLogFormat, resolveLogLevel, type LogFormat, type LogLevel } from "./levels.js";
+import { colorEnabled, isLogLevel, LOG_LEVELS, resolveLogFormat, resolveLogLevel, type LogFormat, type LogLevel } from "./levels.js";
+import { checkOptions, InvalidOptionError } from "../errors.js";
 
+/** forager's logger: a pino logger (child loggers carry context). */
 export type Logger = PinoLogger;
 export { LOG_LEVELS, colorEnabled, isLogLevel, resolveLogFormat, resolveLogLevel, type LogFormat, type LogLevel } from "./levels.js";
 export { registerSecret, scrubSecrets, isSecretName, clearSecrets, SECRET_HEADERS, REDACTED } from "./redact.js";
@@ -17,19 +19,38 @@ export { registerSecret, scrubSecrets, isSecretName, clearSecrets, SECRET_HEADER
 // Loaded on the first logger made, not when this module is imported.
 const pino = onFirstUse<typeof pinoFactory>("pino", () => (typeof require === "function" ? require("pino") : undefined));
 
+/** Options of createLogger; every key may be left out. */
 export interface LoggerOptions {
-  format?: LogFormat;
+  /**
+   * "json": newline-delimited JSON; "human": readable lines; "auto" (the
+   * default): JSON when LOG_FORMAT=json, or ENV=production unless
+   * LOG_FORMAT=human, readable otherwise (read from `env`).
+   */
+  format?: LogFormat | "auto";
+  /** Default: LOG_LEVEL from `env`, else info. */
   level?: LogLevel;
   /** Where lines go; default stderr. */
   destination?: DestinationStream | NodeJS.WritableStream;
   /** Colour for human output; default: stderr is a TTY and NO_COLOR is unset. */
   color?: boolean;
+  /** The environment "auto" and the level default read; default process.env. */
   env?: NodeJS.ProcessEnv;
 }
 
+const LOGGER_OPTIONS = ["format", "level", "destination", "color", "env"] as const;
+const FORMATS = ["json", "human", "auto"];
+
+/** A pino logger writing to stderr (or `destination`), secrets censored; see LoggerOptions. */
 export function createLogger(options: LoggerOptions = {}): Logger {
+  checkOptions("createLogger options", options, LOGGER_OPTIONS);
+  if (options.format !== undefined && !FORMATS.includes(options.format)) {
+    throw new InvalidOptionError(`createLogger: format must be one of ${FORMATS.join(", ")}; got ${JSON.stringify(options.format)}`);
+  }
+  if (options.level !== undefined && !isLogLevel(options.level)) {
+    throw new InvalidOptionError(`createLogger: level must be one of ${LOG_LEVELS.join(", ")}; got ${JSON.stringify(options.level)}`);
+  }
   const env = options.env ?? process.env;
-  const format = options.format ?? resolveLogFormat(env);
+  const format = options.format === undefined || options.format === "auto" ? resolveLogFormat(env) : options.format;
   const level = options.level ?? resolveLogLevel(env);
   const base = {
     level,

@@ -3,10 +3,12 @@
  * so the CLI can resolve its flags without loading the logger itself.
  */
 
+/** How log lines are written: newline-delimited JSON, or readable lines for people. */
 export type LogFormat = "json" | "human";
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** JSON when LOG_FORMAT=json, or ENV=production unless LOG_FORMAT=human; readable otherwise. */
 export function resolveLogFormat(env: NodeJS.ProcessEnv = process.env): LogFormat {
   const explicit = env.LOG_FORMAT?.toLowerCase();
   if (explicit === "json") return "json";

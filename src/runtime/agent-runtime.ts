@@ -16,7 +16,7 @@
  */
 import { runtimeDefaults } from "../config/defaults.js";
 import type { Agent, ResolvedEntryPoint, RuntimeConfig } from "../config/schema.js";
-import { ForagerError, StateError } from "../errors.js";
+import { checkOptions, ForagerError, InvalidOptionError, StateError } from "../errors.js";
 import { EventBus } from "../events/bus.js";
 import { terminalEvent } from "../events/terminal.js";
 import type { EventFilter, EventHandler, EventInit, ForagerEvent } from "../events/types.js";
@@ -33,7 +33,7 @@ import { createBackend, type RuntimeBackend } from "./backend.js";
 import { Dispatcher } from "./dispatcher.js";
 import { admitOnce } from "./idempotency.js";
 import { RetentionSchedule } from "./retention-schedule.js";
-import { resolveEntryPoint, type EntryPointSpec } from "./entry-point-spec.js";
+import { resolveEntryPoint, type EntryPointFileSpec, type EntryPointSpec } from "./entry-point-spec.js";
 import { TriggerRefusedError } from "./errors.js";
 import { EventIntake } from "./event-intake.js";
 import { ExecutionRunner, openStorage, usesState } from "./execution-runner.js";
@@ -60,8 +60,11 @@ import {
 /** Events that end an execution. */
 const FINAL_EVENTS: ReadonlySet<string> = new Set(["execution_completed", "execution_failed", "execution_cancelled"]);
 
+/** Options of `new AgentRuntime()`; an unknown key is an `invalid_option` ForagerError. */
 export interface AgentRuntimeOptions {
+  /** The agent to serve (from loadAgent or agentFromObject). */
   agent?: Agent;
+  /** Several agents, served together; names must be unique. */
   agents?: Agent[];
   /** Where sessions, state, keys and the ingest log live; none = in-memory stores (ignored with `backend`). */
   storagePath?: string;
@@ -71,17 +74,24 @@ export interface AgentRuntimeOptions {
   tools?: ToolResolver | ((agent: Agent) => ToolResolver);
   /** Overrides the agents' `runtime` settings. */
   config?: Partial<RuntimeConfig>;
+  /** Time source of timers and records; default the system clock (FakeClock in tests). */
   clock?: Clock;
+  /** Default: a silent logger. */
   logger?: Logger;
   /** The graph executor; default: executeGraph. */
   execute?: ExecuteGraph;
+  /** @internal The event bus; default: a new one. */
   bus?: EventBus;
+  /** @internal Where records live; default from `storagePath`. */
   store?: SessionStore;
+  /** @internal */
   state?: StateStore;
+  /** @internal */
   keys?: KeyStore;
-  /** The global slot limiter; default in-process with `max_concurrent_executions` slots. */
+  /** @internal The global slot limiter; default in-process with `max_concurrent_executions` slots. */
   limiter?: SlotLimiter;
   /**
+   * @internal
    * Everything above from storagePath to limiter in one object (backend.ts);
    * default createBackend(config, {storagePath, store, state, keys, limiter}).
    * Pass either this or those, not both. The caller closes a backend it passes.
@@ -89,10 +99,18 @@ export interface AgentRuntimeOptions {
   backend?: RuntimeBackend;
 }
 
+const RUNTIME_OPTIONS = ["agent", "agents", "storagePath", "llm", "tools", "config", "clock", "logger", "execute", "bus", "store", "state", "keys", "limiter", "backend"];
+
+/** Options of `trigger()`. */
 export interface TriggerOptions {
+  /** The agent whose entry point to trigger; optional with one agent. */
   agent?: string;
+  /** A second trigger with the same key returns the first one's execution id instead of starting another. */
   idempotencyKey?: string;
 }
+
+const TRIGGER_OPTIONS = ["agent", "idempotencyKey"];
+const WAIT_OPTIONS = ["timeoutMs", "signal"];
 
 interface AgentSlot {
   agent: Agent;
@@ -101,9 +119,11 @@ interface AgentSlot {
 
 /** The headless runtime: entry points, queues, timers, events, stats. */
 export class AgentRuntime implements RuntimeHandle {
+  /** The runtime settings in force: defaults, then the first agent's `runtime`, then `options.config`. */
   readonly config: RuntimeConfig;
+  /** @internal */
   readonly bus: EventBus;
-  /** Sessions, state, keys, ingest log, limiter and mutexes (backend.ts). */
+  /** @internal Sessions, state, keys, ingest log, limiter and mutexes (backend.ts). */
   readonly backend: RuntimeBackend;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -122,6 +142,8 @@ export class AgentRuntime implements RuntimeHandle {
   private unsubscribe?: () => void;
 
   constructor(private readonly options: AgentRuntimeOptions = {}) {
+    checkOptions("AgentRuntime options", options, RUNTIME_OPTIONS);
+    checkOptions("AgentRuntime options.config", options.config, [...Object.keys(runtimeDefaults()), "storage_path"]);
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger();
     const agents = [...(options.agent ? [options.agent] : []), ...(options.agents ?? [])];
@@ -203,14 +225,17 @@ export class AgentRuntime implements RuntimeHandle {
     }
   }
 
+  /** @internal */
   get store(): SessionStore {
     return this.backend.store;
   }
 
+  /** @internal */
   get stateStore(): StateStore {
     return this.backend.state;
   }
 
+  /** @internal */
   get keys(): KeyStore {
     return this.backend.keys;
   }
@@ -232,7 +257,7 @@ export class AgentRuntime implements RuntimeHandle {
    * Adds (or replaces) an entry point. Takes the seed's camelCase spec or
    * the file's snake_case form; `agentName` may be left out with one agent.
    */
-  registerEntryPoint(spec: EntryPointSpec | Record<string, unknown>, agentName?: string): void {
+  registerEntryPoint(spec: EntryPointSpec | EntryPointFileSpec, agentName?: string): void {
     if (this.lifecycle === "stopping" || this.lifecycle === "stopped") {
       throw new StateError(`cannot register an entry point: the runtime is ${this.lifecycle}`);
     }
@@ -322,6 +347,7 @@ export class AgentRuntime implements RuntimeHandle {
    * point or invalid input, TriggerRefusedError when skipped or rejected.
    */
   async trigger(entryPointId: string, input: Record<string, unknown> = {}, options: TriggerOptions = {}): Promise<string> {
+    checkOptions("trigger options", options, TRIGGER_OPTIONS);
     if (this.lifecycle !== "running") {
       const hint = this.lifecycle === "created" || this.lifecycle === "starting" ? "; await start() first" : "";
       throw new StateError(`cannot trigger "${entryPointId}": the runtime is ${this.lifecycle}${hint}`);
@@ -331,7 +357,7 @@ export class AgentRuntime implements RuntimeHandle {
     return outcome.execution_id;
   }
 
-  /** The server's form of trigger: says what happened instead of throwing for skip/reject. */
+  /** @internal The server's form of trigger: says what happened instead of throwing for skip/reject. */
   async submit(request: TriggerRequest): Promise<TriggerOutcome> {
     const stream = this.findStream(request.agent, request.entryPoint);
     this.assertRunning();
@@ -361,6 +387,7 @@ export class AgentRuntime implements RuntimeHandle {
   }
 
   /**
+   * @internal
    * Records an external event (a webhook) and triggers the event entry
    * points it matches. Resolves after the event and the queued executions
    * are on disk; "full" (nothing recorded) when every matching entry point
@@ -406,6 +433,10 @@ export class AgentRuntime implements RuntimeHandle {
 
   /** The execution's result once it has finished; undefined on timeout or for an unknown id. */
   async waitForCompletion(executionId: string, options: WaitOptions = {}): Promise<ExecutionResult | undefined> {
+    if (typeof options === "number") {
+      throw new InvalidOptionError(`waitForCompletion takes an options object, not a number: write { timeoutMs: ${options} } (milliseconds)`);
+    }
+    checkOptions("waitForCompletion options", options, WAIT_OPTIONS);
     const job = this.dispatcher.jobs.get(executionId);
     if (!job) {
       const known = await this.getExecution(executionId);

@@ -10,7 +10,11 @@ import { ForagerError } from "../errors.js";
 import { isPlainObject } from "../util/json.js";
 import { checkTimerConfig } from "./schedule.js";
 
-/** The seed's EntryPointSpec in TypeScript naming; snake_case keys are accepted too. */
+/**
+ * An entry point to register in code (`registerEntryPoint`), in the seed's
+ * camelCase naming. No open keys: a misspelt option fails to compile. The
+ * agent file's snake_case form is EntryPointFileSpec.
+ */
 export interface EntryPointSpec {
   id: string;
   name?: string;
@@ -24,7 +28,21 @@ export interface EntryPointSpec {
   maxQueued?: number;
   inputSchema?: Record<string, unknown>;
   limits?: Record<string, unknown>;
-  [snakeCaseKey: string]: unknown;
+}
+
+/** The same entry point in the agent file's snake_case naming (`entry_points:` items). */
+export interface EntryPointFileSpec {
+  id: string;
+  name?: string;
+  entry_node?: string;
+  trigger_type?: "manual" | "api" | "timer" | "event";
+  trigger_config?: Record<string, unknown>;
+  isolation_level?: "isolated" | "shared" | "synchronized";
+  max_concurrent?: number;
+  overlap?: "queue" | "skip" | "cancel_previous" | "reject";
+  max_queued?: number;
+  input_schema?: Record<string, unknown>;
+  limits?: Record<string, unknown>;
 }
 
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -36,8 +54,8 @@ function snakeKeys(value: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** Turns either spec form into a resolved entry point of `agent`; throws ForagerError on any problem. */
-export function resolveEntryPoint(agent: Agent, spec: EntryPointSpec | Record<string, unknown>): ResolvedEntryPoint {
-  const raw = snakeKeys(spec as Record<string, unknown>);
+export function resolveEntryPoint(agent: Agent, spec: EntryPointSpec | EntryPointFileSpec): ResolvedEntryPoint {
+  const raw = snakeKeys(spec as unknown as Record<string, unknown>);
   // Only the names of trigger_config and limits change case; schemas inside stay as written.
   if (isPlainObject(raw.trigger_config)) raw.trigger_config = snakeKeys(raw.trigger_config);
   if (isPlainObject(raw.limits)) raw.limits = snakeKeys(raw.limits);

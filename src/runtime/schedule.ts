@@ -7,6 +7,7 @@ import type { Cron } from "croner";
 import { onFirstUse } from "../util/lazy.js";
 import type { TimerConfig } from "../config/schema.js";
 import { ForagerError } from "../errors.js";
+import { timerProblems } from "../config/timer-rules.js";
 
 const croner = onFirstUse<typeof import("croner")>("croner", () => (typeof require === "function" ? require("croner") : undefined));
 
@@ -90,14 +91,11 @@ export function scheduleFor(config: TimerConfig, anchorMs: number): Schedule {
   return new IntervalSchedule(anchorMs, Math.max(1, Math.round(seconds * 1000)));
 }
 
-/** Checks a timer config without building state; throws ForagerError saying what is wrong. */
+/**
+ * Checks a timer config without building state, by the loader's rule
+ * (config/timer-rules.ts); throws ForagerError naming every problem.
+ */
 export function checkTimerConfig(config: TimerConfig): void {
-  if (config.timezone) {
-    try {
-      new Intl.DateTimeFormat("en-US", { timeZone: config.timezone });
-    } catch {
-      throw new ForagerError("invalid_timer", `timezone "${config.timezone}" is not a known IANA time zone`);
-    }
-  }
-  scheduleFor(config, 0);
+  const problems = timerProblems(config);
+  if (problems.length > 0) throw new ForagerError("invalid_timer", problems.map((p) => p.message).join("; "));
 }

@@ -2,6 +2,7 @@
  * The narrow surface the server, the CLI and timers use to talk to the
  * runtime. The server never reaches into runtime internals.
  */
+import { ForagerError } from "../errors.js";
 import type { EventFilter, EventHandler, EventInit, ForagerEvent } from "../events/types.js";
 import type { ExecutionResult, ExecutionStatus } from "../result.js";
 import type { ExecutionSummary, ListQuery } from "../storage/types.js";
@@ -39,12 +40,12 @@ export type TriggerOutcome =
 /** What `rerun` did: a trigger outcome, with the id it re-ran when an execution started or queued. */
 export type RerunOutcome = TriggerOutcome & { rerun_of: string };
 
-/** A request that named something that does not exist, or input that fails its schema. */
-export class TriggerError extends Error {
+/** A request that named something that does not exist, or input that fails its schema; `code` is `kind`. */
+export class TriggerError extends ForagerError {
   readonly kind: "not_found" | "invalid_input" | "not_running";
   readonly details?: unknown;
   constructor(kind: TriggerError["kind"], message: string, details?: unknown) {
-    super(message);
+    super(kind, message);
     this.name = "TriggerError";
     this.kind = kind;
     this.details = details;
@@ -91,7 +92,6 @@ export interface RuntimeStats {
     dropped_from_history: number;
     subscriber_errors: number;
   };
-  [section: string]: unknown;
 }
 
 export interface WaitOptions {
@@ -108,8 +108,10 @@ export interface StopOptions {
 export interface RuntimeHandle {
   readonly state: LifecycleState;
   agentNames(): string[];
+  /** @internal */
   submit(request: TriggerRequest): Promise<TriggerOutcome>;
   /**
+   * @internal
    * Records an external event (a webhook) durably, then triggers the event
    * entry points it matches. Resolves only after the event and the queued
    * executions are on disk.

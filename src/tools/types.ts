@@ -4,6 +4,7 @@
  * ToolError: it fails a `tool` node and is handed back to the model in an
  * `llm` node.
  */
+import { ForagerError } from "../errors.js";
 import type { Logger } from "../logging/index.js";
 import type { EventInit, ForagerEvent } from "../events/types.js";
 import type { ProcessGroupRecord } from "../util/process-groups.js";
@@ -35,12 +36,14 @@ export interface Tool {
   call(args: Record<string, unknown>, ctx: ToolContext): Promise<unknown>;
 }
 
-export class ToolError extends Error {
+/** A tool call that failed (code `tool_error`): fails a `tool` node, and is handed back to the model in an `llm` node. */
+export class ToolError extends ForagerError {
   /** What the tool returned before failing, if anything (e.g. a shell tool's stdout). */
   readonly result?: unknown;
+  /** The tool's name in the agent file. */
   readonly tool: string;
   constructor(tool: string, message: string, options: { result?: unknown; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super("tool_error", message, options.cause === undefined ? {} : { cause: options.cause });
     this.name = "ToolError";
     this.tool = tool;
     this.result = options.result;

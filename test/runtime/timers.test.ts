@@ -168,7 +168,7 @@ describe("timers", () => {
     assert.deepEqual(Object.keys((await runtime.getStats()).timers), ["camel/report"]);
     assert.throws(
       () => runtime.registerEntryPoint({ id: "bad", triggerType: "timer", triggerConfig: { cron: "61 * * * *" } }),
-      /entry point "bad" of agent camel: cron "61 \* \* \* \*" is not valid/,
+      /entry point "bad" of agent camel: invalid cron '61 \* \* \* \*': Invalid value for minute: 61/,
     );
     assert.throws(() => runtime.registerEntryPoint({ id: "x", entryNode: "missing" }), /entry_node "missing" is not a node/);
   });
