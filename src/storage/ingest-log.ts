@@ -33,8 +33,9 @@ export function ingestLogPath(root: string, source: string, timestamp: string): 
 
 /** The JSON-lines ingest log under `root`. */
 export class FileIngestLog implements IngestLog {
-  // Few hot files (one per source and day): handles stay open between writes.
-  private readonly files = new AppendFiles(8);
+  // Few hot files (one per source and day): handles stay open between
+  // writes, and a batch is written on the event loop (append-files.ts).
+  private readonly files = new AppendFiles(8, { sync: true });
   private readonly log = new JsonLinesAppender(this.files);
 
   constructor(readonly root: string) {}

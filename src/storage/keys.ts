@@ -62,7 +62,8 @@ export class FileKeyStore implements KeyStore {
   readonly dir: string;
   private readonly clock: Clock;
   private readonly namespaces = new Map<string, Promise<Namespace>>();
-  private readonly files = new AppendFiles();
+  // Batches of short lines: written on the event loop (append-files.ts).
+  private readonly files = new AppendFiles(32, { sync: true });
 
   constructor(root: string, options: { clock?: Clock } = {}) {
     this.dir = join(root, "_keys");

@@ -2,7 +2,8 @@
  * A full disk, simulated at the file-system seam for tests (a tmpfs cannot
  * be mounted portably). Loaded with `node --import`, it wraps the writes of
  * node:fs/promises (module functions and FileHandle methods). While the file
- * named by FORAGER_TEST_DISK_FULL exists, a write to a path containing the
+ * named by FORAGER_TEST_DISK_FULL exists, a write (fs.writeSync on a handle's
+ * descriptor too) to a path containing the
  * file's content (every path when it is empty) puts half of its bytes on disk
  * and then fails with ENOSPC, as a write that runs out of space does.
  *
@@ -63,10 +64,22 @@ export function install(fullFor) {
   };
   // FileHandle's prototype is reachable only through a handle.
   const firstOpen = fsp.open;
+  const fdPaths = new Map();
   fsp.open = async function (...args) {
     const handle = await firstOpen.apply(this, args);
     wrapHandleMethods(handle);
+    fdPaths.set(handle.fd, String(args[0]));
     return handle;
+  };
+  // Appends written on the event loop go through fs.writeSync on a handle's descriptor.
+  const fs = createRequire(import.meta.url)("node:fs");
+  const writeSync = fs.writeSync;
+  fs.writeSync = function (fd, data, ...rest) {
+    const path = fdPaths.get(fd);
+    if (!isFull(path) || typeof data === "string") return writeSync.call(this, fd, data, ...rest);
+    const [offset = 0, length = data.byteLength - offset] = rest;
+    writeSync.call(this, fd, data, offset, Math.floor(length / 2));
+    throw enospc(path);
   };
   for (const name of ["appendFile", "writeFile"]) {
     const original = fsp[name];
