@@ -173,11 +173,6 @@ export class LineFiles implements Appender {
     }
   }
 
-  /** `path` is new or known whole (its folder was just made): its first append needs no check. */
-  markChecked(path: string): void {
-    this.clean.add(path);
-  }
-
   /** Forgets that `path` was checked (it was replaced or removed). */
   forget(path: string): void {
     this.clean.delete(path);

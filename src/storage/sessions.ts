@@ -18,8 +18,8 @@ import { systemClock, type Clock } from "../util/clock.js";
 import { isAgentName, isSafeId } from "../util/ids.js";
 import { KeyedQueue } from "../util/keyed-queue.js";
 import { isTempFileName, readJsonFile, writeJsonAtomic } from "./atomic.js";
-import { LineFiles } from "./append-files.js";
 import { JsonLinesAppender, readJsonLines } from "./event-log.js";
+import { SessionLogFiles } from "./session-logs.js";
 import { removeStaleTempFiles, sweepTempFiles } from "./temp-files.js";
 import { reapSessionProcesses, removeProcessFile, writeProcessFile } from "./process-files.js";
 import type { ProcessGroupRecord } from "../util/process-groups.js";
@@ -51,7 +51,7 @@ export class FileSessionStore implements SessionStore {
   private readonly clock: Clock;
   private readonly sweepSessionFolders: boolean;
   private readonly indexes = new Map<string, AgentIndex>();
-  private readonly eventFiles = new LineFiles();
+  private readonly eventFiles = new SessionLogFiles();
   private readonly events = new JsonLinesAppender(this.eventFiles);
   /**
    * Session folders this store has made sure exist (bounded, oldest dropped):

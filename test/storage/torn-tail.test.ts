@@ -9,6 +9,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AppendFiles, LineFiles, type Appender } from "../../src/storage/append-files.js";
 import { JsonLinesAppender, readJsonLines } from "../../src/storage/event-log.js";
+import { SessionLogFiles } from "../../src/storage/session-logs.js";
 import { FileKeyStore } from "../../src/storage/keys.js";
 import { FileSessionStore } from "../../src/storage/sessions.js";
 import { FakeClock } from "../../src/util/clock.js";
@@ -48,6 +49,7 @@ async function wholeLines(path: string): Promise<Array<Record<string, unknown>>>
 const appenders: Array<[string, () => Appender & { closeAll?(): Promise<void> }]> = [
   ["AppendFiles (kept open)", () => new AppendFiles()],
   ["LineFiles (open per append)", () => new LineFiles()],
+  ["SessionLogFiles (open while the session appends)", () => new SessionLogFiles()],
 ];
 
 for (const [name, make] of appenders) {
