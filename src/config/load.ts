@@ -10,6 +10,7 @@ import { yaml } from "./yaml.js";
 import { DefinitionError, type DefinitionIssue } from "../errors.js";
 import { interpolateDocument, type InterpolatedValue } from "./interpolate.js";
 import { documentLocator, formatPath, NO_POSITIONS, type KeyPath, type Locator, type PathSegment } from "./positions.js";
+import { rememberProvenance } from "./provenance.js";
 import { readAgentText } from "./read.js";
 import { registerAgentSecrets, resolveAgent } from "./resolve.js";
 import { schemas, type Agent, type AgentFile } from "./schema.js";
@@ -36,25 +37,7 @@ export interface ValidationOutcome {
   warnings?: DefinitionIssue[];
 }
 
-// Agents loaded from files remember where each key was, for issues found
-// later (mergeRuntimeConfig) without widening the Agent type.
-const locators = new WeakMap<Agent, { file: string; locator: Locator }>();
-
-// The runtime keys each file wrote itself, so merging several files can
-// tell "set to the default value" from "not set".
-const explicitRuntimeKeys = new WeakMap<Agent, ReadonlySet<string>>();
-
-/** True when the agent's file set `runtime.<key>` itself; undefined when unknown (built in code). */
-export function setsRuntimeKey(agent: Agent, key: string): boolean | undefined {
-  return explicitRuntimeKeys.get(agent)?.has(key);
-}
-
-/** The issue for a key path of an already loaded agent (line 0 when unknown). */
-export function issueAt(agent: Agent, path: KeyPath, message: string): DefinitionIssue {
-  const known = locators.get(agent);
-  const where = known ? known.locator.locate(path) : { line: 0, col: 0 };
-  return { file: known?.file ?? agent.source_path, ...where, path: formatPath(path), message };
-}
+export { issueAt, setsRuntimeKey } from "./provenance.js";
 
 function yamlErrorMessage(err: YAMLError, text: string): string {
   const first = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
@@ -292,9 +275,12 @@ function checkDocument(doc: Document, ctx: CheckContext, yamlIssues: DefinitionI
   if (issues.length > 0 || !file) return { issues };
   registerAgentSecrets(file);
   const agent = resolveAgent(file, ctx.sourcePath, ctx.baseDir);
-  locators.set(agent, { file: ctx.file, locator: ctx.locator });
   const runtime = record.runtime;
-  explicitRuntimeKeys.set(agent, new Set(runtime && typeof runtime === "object" ? Object.keys(runtime) : []));
+  rememberProvenance(agent, {
+    file: ctx.file,
+    locator: ctx.locator,
+    runtimeKeys: new Set(runtime && typeof runtime === "object" ? Object.keys(runtime) : []),
+  });
   return { agent, issues: [] };
 }
 

@@ -4,7 +4,7 @@
  * files disagreeing is a definition error, never a silent pick.
  */
 import { DefinitionError, type DefinitionIssue } from "../errors.js";
-import { issueAt, setsRuntimeKey } from "./load.js";
+import { issueAt, setsRuntimeKey } from "./provenance.js";
 import { runtimeDefaults } from "./defaults.js";
 import type { Agent, RuntimeConfig, WebhookRouteDef } from "./schema.js";
 
