@@ -1,7 +1,8 @@
 /**
  * The agent file, as one zod schema: the source of the TypeScript types,
- * the defaults, the JSON Schema (`forager schema`) and the structural
- * checks. Cross-references (edges name nodes, tools exist, cron parses)
+ * the defaults it applies (their values kept in defaults.ts), the JSON
+ * Schema (`forager schema`) and the structural checks. Built on first use
+ * (`schemas()`), so importing this module costs nothing. Cross-references (edges name nodes, tools exist, cron parses)
  * are checked afterwards in semantic.ts, with positions.
  *
  * Keys are snake_case and match Hive's names where Hive has one.
