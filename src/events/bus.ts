@@ -13,6 +13,7 @@ import type {
   EventInit,
   EventPublisher,
   EventSubscriber,
+  SubscribeOptions,
   EventType,
   ForagerEvent,
 } from "./types.js";
@@ -116,8 +117,13 @@ export class EventBus implements EventPublisher, EventSubscriber {
     return event;
   }
 
-  /** Adds a handler; events reach it in publish order. Returns the unsubscribe function. */
-  subscribe(handler: EventHandler, filter?: EventFilter): () => void {
+  /**
+   * Adds a handler; events reach it in publish order. Returns the
+   * unsubscribe function. This bus holds one process's events, so both
+   * scopes (SubscriptionScope) see the same ones here; a shared backend
+   * adds the other processes' events to `cluster` subscribers.
+   */
+  subscribe(handler: EventHandler, filter?: EventFilter, _options?: SubscribeOptions): () => void {
     const sub: Subscription = {
       handler,
       matches: eventMatcher(filter),

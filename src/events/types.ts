@@ -71,7 +71,22 @@ export interface EventPublisher {
   publish(init: EventInit): ForagerEvent;
 }
 
+/**
+ * Which events a subscriber sees when the runtime spans several processes.
+ * `local`: the events this process publishes (its executions, its timers,
+ * webhooks it received); what acts on events uses it (event intake, so an
+ * event triggers once in the cluster; per-process metrics). `cluster`: every
+ * process's events, for observers such as `GET /events`. In one process the
+ * two are the same events.
+ */
+export type SubscriptionScope = "local" | "cluster";
+
+export interface SubscribeOptions {
+  /** Default `local`. */
+  scope?: SubscriptionScope;
+}
+
 export interface EventSubscriber {
   /** Returns a function that removes the subscription. */
-  subscribe(handler: EventHandler, filter?: EventFilter): () => void;
+  subscribe(handler: EventHandler, filter?: EventFilter, options?: SubscribeOptions): () => void;
 }

@@ -19,7 +19,7 @@ import type { Agent, ResolvedEntryPoint, RuntimeConfig } from "../config/schema.
 import { checkOptions, ForagerError, InvalidOptionError, StateError } from "../errors.js";
 import { EventBus } from "../events/bus.js";
 import { terminalEvent } from "../events/terminal.js";
-import type { EventFilter, EventHandler, EventInit, ForagerEvent } from "../events/types.js";
+import type { EventFilter, EventHandler, EventInit, ForagerEvent, SubscribeOptions } from "../events/types.js";
 import type { ExecuteGraph } from "../graph/types.js";
 import type { LlmProvider } from "../llm/types.js";
 import { silentLogger, type Logger } from "../logging/index.js";
@@ -333,7 +333,8 @@ export class AgentRuntime implements RuntimeHandle {
     const interrupted = await openStorage({ store: this.store, state: this.stateStore, logger: this.logger }, stateAgents);
     for (const record of interrupted) this.bus.publish(terminalEvent(record));
     await this.retention.runNow();
-    this.unsubscribe = this.bus.subscribe((event) => this.onEvent(event));
+    // Local: each event is matched to event entry points once, by the process that published it.
+    this.unsubscribe = this.bus.subscribe((event) => this.onEvent(event), undefined, { scope: "local" });
     this.startedAtMs = this.clock.now();
     this.lifecycle = "running";
     for (const slot of this.agents.values()) for (const stream of slot.streams.values()) this.publishStream("stream_started", stream);
@@ -470,8 +471,8 @@ export class AgentRuntime implements RuntimeHandle {
     this.paused = false;
   }
 
-  subscribe(handler: EventHandler, filter?: EventFilter): () => void {
-    return this.bus.subscribe(handler, filter);
+  subscribe(handler: EventHandler, filter?: EventFilter, options?: SubscribeOptions): () => void {
+    return this.bus.subscribe(handler, filter, options);
   }
 
   /** SPEC 4.5. Counters only: O(entry points), whatever the history. */

@@ -3,7 +3,7 @@
  * runtime. The server never reaches into runtime internals.
  */
 import { ForagerError } from "../errors.js";
-import type { EventFilter, EventHandler, EventInit, ForagerEvent } from "../events/types.js";
+import type { EventFilter, EventHandler, EventInit, ForagerEvent, SubscribeOptions } from "../events/types.js";
 import type { ExecutionResult, ExecutionStatus } from "../result.js";
 import type { ExecutionSummary, ListQuery } from "../storage/types.js";
 
@@ -133,6 +133,7 @@ export interface RuntimeHandle {
   readonly timersPaused: boolean;
   /** Async because a shared backend answers with a round trip; in process it resolves at once. */
   getStats(): Promise<RuntimeStats>;
-  subscribe(handler: EventHandler, filter?: EventFilter): () => void;
+  /** `options.scope`: `local` (default) for this process's events, `cluster` for every process's (SubscriptionScope). */
+  subscribe(handler: EventHandler, filter?: EventFilter, options?: SubscribeOptions): () => void;
   stop(options?: StopOptions): Promise<void>;
 }

@@ -69,7 +69,7 @@ export class MetricsCollector {
   attach(runtime: Pick<RuntimeHandle, "subscribe">): void {
     this.unsubscribe = runtime.subscribe((event) => this.observe(event), {
       types: ["execution_started", "execution_completed", "execution_failed", "execution_cancelled", "llm_turn_complete", "timer_fired"],
-    });
+    }, { scope: "local" });
   }
 
   detach(): void {

@@ -72,7 +72,8 @@ export class EventStreams {
     };
     res.on("drain", onDrain);
     const send = (event: ForagerEvent) => write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-    const unsubscribe = runtime.subscribe(send, options.types && options.types.length > 0 ? { types: options.types } : undefined);
+    // Cluster: an observer on any process sees the whole runtime's events.
+    const unsubscribe = runtime.subscribe(send, options.types && options.types.length > 0 ? { types: options.types } : undefined, { scope: "cluster" });
     const heartbeat = setInterval(() => write(": heartbeat\n\n"), options.heartbeatMs ?? HEARTBEAT_MS);
     heartbeat.unref();
     const close = () => {

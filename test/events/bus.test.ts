@@ -126,6 +126,18 @@ describe("EventBus", () => {
     );
   });
 
+  test("in one process, local and cluster subscribers see the same events", async () => {
+    const bus = new EventBus();
+    const local: string[] = [];
+    const cluster: string[] = [];
+    bus.subscribe((e) => void local.push(e.id), undefined, { scope: "local" });
+    bus.subscribe((e) => void cluster.push(e.id), undefined, { scope: "cluster" });
+    const ids = [bus.publish({ type: "node_started" }).id, bus.publish({ type: "timer_fired" }).id];
+    await bus.drain();
+    assert.deepEqual(local, ids);
+    assert.deepEqual(cluster, ids);
+  });
+
   test("history is bounded, oldest first, and counts what it dropped", () => {
     const bus = new EventBus({ historySize: 3 });
     for (let n = 0; n < 5; n++) bus.publish({ type: n % 2 ? "node_started" : "node_completed", data: { n } });

@@ -238,9 +238,12 @@ describe("routes", () => {
       req.end();
     });
     assert.match(received, /event: execution_completed\ndata: \{.*"execution_id":"e1"/);
+    // Observers see the cluster; the metrics collector counts this process only.
+    assert.deepEqual(runtime.scopes, ["local", "cluster"]);
     assert.doesNotMatch(received, /node_started/);
     // The metrics collector keeps its own subscription; the SSE one must be gone.
     await waitFor("the SSE subscription to end", () => runtime.subscribers.size <= 1);
     assert.equal(runtime.subscribers.size, 1);
+    assert.equal([...runtime.subscribers][0]!.scope, "local");
   });
 });

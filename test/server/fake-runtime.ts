@@ -1,5 +1,5 @@
 /** A RuntimeHandle for server tests: records calls, answers what each test tells it to. */
-import type { EventFilter, EventHandler, EventInit, ForagerEvent } from "../../src/events/types.js";
+import type { EventFilter, EventHandler, EventInit, ForagerEvent, SubscribeOptions, SubscriptionScope } from "../../src/events/types.js";
 import type { ExecutionResult } from "../../src/result.js";
 import type {
   IngestOutcome,
@@ -44,7 +44,9 @@ export class FakeRuntime implements RuntimeHandle {
   readonly cancelled: string[] = [];
   readonly stopCalls: StopOptions[] = [];
   readonly executions = new Map<string, ExecutionResult>();
-  readonly subscribers = new Set<{ handler: EventHandler; filter?: EventFilter }>();
+  /** The scope of every subscription made, in order. */
+  readonly scopes: (SubscriptionScope | undefined)[] = [];
+  readonly subscribers = new Set<{ handler: EventHandler; filter?: EventFilter; scope?: SubscriptionScope }>();
   /** Override per test. */
   ingestImpl: (init: EventInit) => Promise<IngestOutcome> = async (init) => ({
     status: "accepted",
@@ -166,8 +168,9 @@ export class FakeRuntime implements RuntimeHandle {
     };
   }
 
-  subscribe(handler: EventHandler, filter?: EventFilter): () => void {
-    const entry = { handler, filter };
+  subscribe(handler: EventHandler, filter?: EventFilter, options?: SubscribeOptions): () => void {
+    const entry = { handler, filter, scope: options?.scope };
+    this.scopes.push(options?.scope);
     this.subscribers.add(entry);
     return () => this.subscribers.delete(entry);
   }
