@@ -129,32 +129,27 @@ export class FileSessionStore implements SessionStore {
     const dir = this.sessionDir(record.agent, record.session_id);
     const path = this.recordPath(record.agent, record.session_id, record.execution_id);
     await this.ensureFolder(dir);
+    // The record first: the index (memory and file) never points at a record that was not written.
+    await writeJsonAtomic(path, record);
     const newSession = !index.newestOfSession.has(record.session_id);
     const entry = index.begin(summarize(record));
     try {
-      // The record and session.json are written side by side; the index line
-      // only once the record is on disk: the index never points at a record
-      // that was not written.
-      const writes = [writeJsonAtomic(path, record)];
       // session.json is written when a session starts and when its newest
       // execution finishes, not on every status change in between: it is a
       // summary for people, and each write costs a file on the hot path.
       if (index.isNewestOfSession(entry) && (newSession || isTerminal(record.status))) {
-        writes.push(
-          writeJsonAtomic(join(dir, "session.json"), {
-            schema_version: 1,
-            session_id: record.session_id,
-            agent: record.agent,
-            latest_execution_id: record.execution_id,
-            entry_point: record.entry_point,
-            status: record.status,
-            queued_at: record.queued_at,
-            started_at: record.started_at,
-            finished_at: record.finished_at,
-          }),
-        );
+        await writeJsonAtomic(join(dir, "session.json"), {
+          schema_version: 1,
+          session_id: record.session_id,
+          agent: record.agent,
+          latest_execution_id: record.execution_id,
+          entry_point: record.entry_point,
+          status: record.status,
+          queued_at: record.queued_at,
+          started_at: record.started_at,
+          finished_at: record.finished_at,
+        });
       }
-      await Promise.all(writes);
       await index.record(entry);
     } finally {
       index.end(record.execution_id);
