@@ -30,7 +30,7 @@ import { abortReason } from "../util/abort.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { jsonSchemaErrors } from "../util/json-schema.js";
 import { createBackend, type RuntimeBackend } from "./backend.js";
-import { Dispatcher } from "./dispatcher.js";
+import type { ExecutionQueue } from "./execution-queue.js";
 import { admitOnce } from "./idempotency.js";
 import { RetentionSchedule } from "./retention-schedule.js";
 import { resolveEntryPoint, type EntryPointFileSpec, type EntryPointSpec } from "./entry-point-spec.js";
@@ -128,7 +128,7 @@ export class AgentRuntime implements RuntimeHandle {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly agents = new Map<string, AgentSlot>();
-  private readonly dispatcher: Dispatcher;
+  private readonly queue: ExecutionQueue;
   private readonly intake: EventIntake;
   private readonly timers: TimerScheduler;
   /** Runs each execution; owns the tool resolvers, providers and function workers it builds. */
@@ -181,21 +181,14 @@ export class AgentRuntime implements RuntimeHandle {
       isRunning: () => this.lifecycle === "running",
     });
     const runtime = this;
-    this.dispatcher = new Dispatcher(
-      {
-        clock: this.clock,
-        logger: this.logger,
-        store: this.store,
-        publish: (init) => this.bus.publish(init),
-        get accepting() {
-          return runtime.lifecycle === "running";
-        },
-        runExecution: (job, stream, signal) => this.runExecution(job, stream, signal),
+    this.queue = this.backend.createQueue({
+      clock: this.clock,
+      logger: this.logger,
+      publish: (init) => this.bus.publish(init),
+      get accepting() {
+        return runtime.lifecycle === "running";
       },
-      this.backend.limiter,
-      this.backend.mutexes,
-      { max: this.config.execution_result_max, ttlMs: this.config.cache_ttl * 1000 },
-    );
+    });
     this.timers = new TimerScheduler({
       clock: this.clock,
       keys: this.keys,
@@ -205,17 +198,17 @@ export class AgentRuntime implements RuntimeHandle {
       },
       publish: (init) => void this.bus.publish(init),
       agentActive: (agent, idleSeconds) => {
-        const idle = this.dispatcher.idleSeconds(agent);
+        const idle = this.queue.idleSeconds(agent);
         return idle !== null && idle < idleSeconds;
       },
-      fire: (stream, input) => this.dispatcher.admit(stream, input),
+      fire: (stream, input) => this.queue.admit(stream, input),
     });
     this.intake = new EventIntake({
       clock: this.clock,
       logger: this.logger,
       ingestLog,
       publish: (init) => this.bus.publish(init),
-      admit: (stream, input, admitOptions) => this.dispatcher.admit(stream, input, admitOptions),
+      admit: (stream, input, admitOptions) => this.queue.admit(stream, input, admitOptions),
       cancel: (executionId, reason) => this.cancel(executionId, reason),
     });
     for (const agent of agents) {
@@ -273,7 +266,8 @@ export class AgentRuntime implements RuntimeHandle {
     }
     const ep = resolveEntryPoint(slot.agent, spec);
     const existing = slot.streams.get(ep.id);
-    if (existing && (existing.active.size > 0 || existing.queue.length > 0)) {
+    const load = existing && this.queue.counts(existing);
+    if (load && (load.active > 0 || load.waiting > 0)) {
       throw new StateError(`cannot replace entry point "${ep.id}" of agent ${slot.agent.name} while it has executions`);
     }
     this.attachStream(slot, ep, "added");
@@ -335,6 +329,7 @@ export class AgentRuntime implements RuntimeHandle {
     await this.retention.runNow();
     // Local: each event is matched to event entry points once, by the process that published it.
     this.unsubscribe = this.bus.subscribe((event) => this.onEvent(event), undefined, { scope: "local" });
+    this.queue.start((job, stream, signal) => this.runExecution(job, stream, signal));
     this.startedAtMs = this.clock.now();
     this.lifecycle = "running";
     for (const slot of this.agents.values()) for (const stream of slot.streams.values()) this.publishStream("stream_started", stream);
@@ -372,13 +367,13 @@ export class AgentRuntime implements RuntimeHandle {
     }
     const key = request.idempotencyKey;
     const traceparent = request.traceparent;
-    if (key === undefined) return this.dispatcher.admit(stream, input, { traceparent, rerunOf: request.rerunOf });
+    if (key === undefined) return this.queue.admit(stream, input, { traceparent, rerunOf: request.rerunOf });
     return admitOnce(
       {
         keys: this.keys,
         nowMs: () => this.clock.now(),
         assertRunning: () => this.assertRunning(),
-        admit: (target, admitted, idempotencyKey) => this.dispatcher.admit(target, admitted, { idempotencyKey, traceparent }),
+        admit: (target, admitted, idempotencyKey) => this.queue.admit(target, admitted, { idempotencyKey, traceparent }),
         getExecution: (id) => this.getExecution(id),
       },
       stream,
@@ -400,9 +395,9 @@ export class AgentRuntime implements RuntimeHandle {
   }
 
   async getExecution(executionId: string): Promise<ExecutionResult | undefined> {
-    const job = this.dispatcher.jobs.get(executionId);
+    const job = this.queue.live(executionId);
     if (job) return liveResult(job);
-    return this.dispatcher.results.get(executionId) ?? (await this.store.get(executionId));
+    return this.queue.recent(executionId) ?? (await this.store.get(executionId));
   }
 
   listExecutions(query?: ListQuery): Promise<ExecutionSummary[]> {
@@ -411,9 +406,7 @@ export class AgentRuntime implements RuntimeHandle {
 
   /** Cancels a queued or running execution and resolves with its result once it has stopped. */
   async cancel(executionId: string, reason = "user"): Promise<ExecutionResult | undefined> {
-    const job = this.dispatcher.jobs.get(executionId);
-    if (job) return this.dispatcher.cancel(job, reason);
-    return this.getExecution(executionId);
+    return (await this.queue.cancel(executionId, reason)) ?? this.getExecution(executionId);
   }
 
   /**
@@ -423,7 +416,7 @@ export class AgentRuntime implements RuntimeHandle {
    * Undefined when the id is unknown.
    */
   async rerun(executionId: string): Promise<RerunOutcome | undefined> {
-    const live = this.dispatcher.jobs.get(executionId);
+    const live = this.queue.live(executionId);
     const source = live
       ? { agent: live.owner.agentName, entry_point: live.owner.entryPointId, input: live.input }
       : await this.store.get(executionId);
@@ -438,8 +431,8 @@ export class AgentRuntime implements RuntimeHandle {
       throw new InvalidOptionError(`waitForCompletion takes an options object, not a number: write { timeoutMs: ${options} } (milliseconds)`);
     }
     checkOptions("waitForCompletion options", options, WAIT_OPTIONS);
-    const job = this.dispatcher.jobs.get(executionId);
-    if (!job) {
+    const done = this.queue.settled(executionId);
+    if (!done) {
       const known = await this.getExecution(executionId);
       return known && isTerminal(known.status) ? known : undefined;
     }
@@ -450,7 +443,7 @@ export class AgentRuntime implements RuntimeHandle {
     let onAbort: (() => void) | undefined;
     try {
       return await new Promise<ExecutionResult | undefined>((resolve, reject) => {
-        whenDone(job).then(resolve, reject);
+        done.then(resolve, reject);
         if (timeoutMs !== undefined) timer = setTimeout(() => resolve(undefined), timeoutMs);
         if (signal) {
           onAbort = () => reject(abortReason(signal));
@@ -479,18 +472,19 @@ export class AgentRuntime implements RuntimeHandle {
   async getStats(): Promise<RuntimeStats> {
     const streams: RuntimeStats["streams"] = {};
     for (const slot of this.agents.values()) {
-      const idle = this.dispatcher.idleSeconds(slot.agent.name);
+      const idle = this.queue.idleSeconds(slot.agent.name);
       for (const stream of slot.streams.values()) streams[stream.key] = stream.stats(idle === null ? null : Math.round(idle * 1000) / 1000);
     }
     const bus = this.bus.stats();
+    const totals = this.queue.totals();
     const running = this.lifecycle === "running";
     return {
       running,
       uptime_seconds: this.startedAtMs === 0 || this.lifecycle === "created" ? 0 : Math.round(this.clock.now() - this.startedAtMs) / 1000,
       timers_paused: this.paused,
-      active_executions: this.dispatcher.runningTotal,
-      queued_executions: this.dispatcher.queuedTotal,
-      max_concurrent_executions: this.dispatcher.limiter.max,
+      active_executions: totals.running,
+      queued_executions: totals.queued,
+      max_concurrent_executions: this.backend.limiter.max,
       streams,
       timers: this.timers.stats(),
       event_bus: {
@@ -530,10 +524,10 @@ export class AgentRuntime implements RuntimeHandle {
       }
     };
     await step("stop timers", () => this.timers.stop());
-    await step("cancel queued executions", () => this.dispatcher.cancelAllQueued("shutdown"));
+    await step("cancel queued executions", () => this.queue.cancelAllQueued("shutdown"));
     await step("wait for running executions", () => this.waitForRunning(graceMs));
-    await step("cancel running executions", () => Promise.all(this.dispatcher.runningJobs().map((job) => this.dispatcher.cancel(job, "shutdown"))));
-    await step("record cancelled executions", () => this.dispatcher.flushWrites());
+    await step("cancel running executions", () => Promise.all(this.queue.runningJobs().map((job) => this.queue.cancel(job.id, "shutdown"))));
+    await step("record cancelled executions", () => this.queue.flushWrites());
     this.retention.disarm();
     await step("finish a retention pass", () => this.retention.idle());
     await step("close function workers, tools and providers", () =>
@@ -551,7 +545,7 @@ export class AgentRuntime implements RuntimeHandle {
   }
 
   private async waitForRunning(graceMs: number): Promise<void> {
-    const running = this.dispatcher.runningJobs();
+    const running = this.queue.runningJobs();
     if (running.length === 0 || graceMs <= 0) return;
     // The grace period is real time (a process manager's kill timer does not follow a test clock).
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -597,7 +591,7 @@ export class AgentRuntime implements RuntimeHandle {
   }
 
   private onEvent(event: ForagerEvent): void {
-    if (event.graph_id && event.execution_id) this.dispatcher.touch(event.graph_id);
+    if (event.graph_id && event.execution_id) this.queue.touch(event.graph_id);
     // Published once the final record is saved: the session now counts for retention.
     if (event.graph_id && FINAL_EVENTS.has(event.type)) this.retention.noteFinished(event.graph_id);
     if (this.lifecycle === "running") this.intake.onEvent(event);
@@ -610,18 +604,18 @@ export class AgentRuntime implements RuntimeHandle {
    */
   private attachStream(slot: AgentSlot, ep: ResolvedEntryPoint, change: "added" | "changed" | "unchanged"): void {
     const key = `${slot.agent.name}/${ep.id}`;
-    let stream = this.dispatcher.streamByKey(key);
+    let stream = this.queue.streamByKey(key);
     if (stream) stream.redefine(slot.agent, ep);
     else {
       stream = new EntryPointStream(slot.agent, ep);
-      this.dispatcher.addStream(stream);
+      this.queue.addStream(stream);
     }
     const wasServing = slot.streams.get(ep.id) === stream;
     slot.streams.set(ep.id, stream);
     this.intake.setStream(stream);
     if (ep.trigger_type !== "timer") this.timers.remove(key);
     else if (!wasServing || change !== "unchanged") this.timers.add(stream, { reloaded: wasServing && change === "changed" });
-    this.dispatcher.refill(stream);
+    this.queue.refill(stream);
     if (!wasServing && this.lifecycle === "running") this.publishStream("stream_started", stream);
   }
 
@@ -637,7 +631,7 @@ export class AgentRuntime implements RuntimeHandle {
 
   /** Closes a replaced definition's tools and provider once the executions accepted with it are done. */
   private releaseWhenDone(agent: Agent): void {
-    const pending = this.dispatcher.jobsOf(agent).map((job) => whenDone(job));
+    const pending = this.queue.jobsOf(agent).map((job) => whenDone(job));
     const onError = (err: unknown) => this.logger.error({ err, agent: agent.name }, "closing a replaced definition's tool resolver or provider failed");
     void Promise.all(pending).then(() => this.runner.release(agent, onError));
   }

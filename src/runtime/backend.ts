@@ -17,12 +17,11 @@ import { createIngestLog, createKeyStore, createSessionStore, createStateStore, 
 import type { IngestLog } from "../storage/ingest-log.js";
 import type { KeyStore, SessionStore, StateStore } from "../storage/types.js";
 import type { Clock } from "../util/clock.js";
-import { InProcessLimiter, Mutex, type SlotLimiter } from "./limiter.js";
+import { Dispatcher } from "./dispatcher.js";
+import type { ExecutionQueue, QueueHost } from "./execution-queue.js";
+import { InProcessLimiter, InProcessMutexes, type MutexSource, type SlotLimiter } from "./limiter.js";
 
-/** The per-agent mutexes of synchronized isolation (SPEC 4.3): one per agent name, made on first use. */
-export interface MutexSource {
-  forAgent(agentName: string): Mutex;
-}
+export { InProcessMutexes, type MutexSource } from "./limiter.js";
 
 export interface RuntimeBackend {
   readonly kind: "file" | "memory";
@@ -34,6 +33,8 @@ export interface RuntimeBackend {
   /** The runtime-wide cap, `max_concurrent_executions`. */
   readonly limiter: SlotLimiter;
   readonly mutexes: MutexSource;
+  /** The execution queue over this backend's store, limiter and mutexes; the runtime makes one. */
+  createQueue(host: QueueHost): ExecutionQueue;
   /** Closes what this backend opened itself; parts handed in stay open (they are the caller's). */
   close(): Promise<void>;
 }
@@ -52,35 +53,28 @@ export interface BackendDeps {
   mutexes?: MutexSource;
 }
 
-/** In-process mutexes, one per agent, kept for the runtime's life (an agent name is a few bytes). */
-export class InProcessMutexes implements MutexSource {
-  private readonly byAgent = new Map<string, Mutex>();
-
-  forAgent(agentName: string): Mutex {
-    let mutex = this.byAgent.get(agentName);
-    if (!mutex) {
-      mutex = new Mutex();
-      this.byAgent.set(agentName, mutex);
-    }
-    return mutex;
-  }
-}
-
 /** The backend the config and storage path ask for: `file` with a storage path, else `memory`. */
-export function createBackend(config: Pick<RuntimeConfig, "max_concurrent_executions">, deps: BackendDeps): RuntimeBackend {
+export function createBackend(
+  config: Pick<RuntimeConfig, "max_concurrent_executions" | "execution_result_max" | "cache_ttl">,
+  deps: BackendDeps,
+): RuntimeBackend {
   const { storagePath: root, clock, logger } = deps;
   // The concrete stores are chosen in storage/create.ts, the same place `forager sessions` gets its store from.
   const storage: StorageOptions = { storagePath: root, clock, logger };
   const keys: KeyStore = deps.keys ?? createKeyStore(config, storage);
   const ownsKeys = deps.keys === undefined;
+  const parts = {
+    store: deps.store ?? createSessionStore(config, storage),
+    limiter: deps.limiter ?? new InProcessLimiter(config.max_concurrent_executions),
+    mutexes: deps.mutexes ?? new InProcessMutexes(),
+  };
   return {
     kind: root ? "file" : "memory",
-    store: deps.store ?? createSessionStore(config, storage),
+    ...parts,
     state: deps.state ?? createStateStore(config, storage),
     keys,
     ingestLog: deps.ingestLog ?? createIngestLog(config, storage),
-    limiter: deps.limiter ?? new InProcessLimiter(config.max_concurrent_executions),
-    mutexes: deps.mutexes ?? new InProcessMutexes(),
+    createQueue: (host) => new Dispatcher(host, parts, { max: config.execution_result_max, ttlMs: config.cache_ttl * 1000 }),
     async close() {
       // The session store is flushed and the ingest log closed by the runtime's own stop steps.
       if (ownsKeys) await keys.close?.();

@@ -1,74 +1,94 @@
 /**
- * Moves executions through their life: admission by the entry point's
- * overlap policy, the per-agent mutex (synchronized isolation), the global
- * slot limiter, running, cancelling and finishing. Everything here is
- * bookkeeping in memory plus the records a queued or never-run execution
- * needs on disk; running a graph is the host's job.
+ * The in-process ExecutionQueue (execution-queue.ts). Moves executions
+ * through their life: admission by the entry point's overlap policy, the
+ * per-agent mutex (synchronized isolation), the global slot limiter,
+ * running, cancelling and finishing. Everything here is bookkeeping in
+ * memory plus the records a queued or never-run execution needs on disk;
+ * running a graph is the runner's job (`start`).
  *
- * Seams: the cap is the backend's SlotLimiter and the agent mutexes its
- * MutexSource (backend.ts); the overlap policy is decideAdmission. The queue
- * itself (each stream's Fifo, the running set, the jobs Map) is in-process
- * memory: a shared queue needs this class behind an interface first.
+ * The cap is the backend's SlotLimiter and the agent mutexes its
+ * MutexSource (backend.ts); the overlap policy is decideAdmission. The
+ * queues (each stream's Fifo and running set) and the live jobs are this
+ * process's memory: a queue shared across processes is another
+ * ExecutionQueue, not a change here.
  */
-import { errorMessage, ForagerError } from "../errors.js";
+import { errorMessage, ForagerError, StateError } from "../errors.js";
 import { terminalEvent } from "../events/terminal.js";
-import type { EventInit, ForagerEvent } from "../events/types.js";
 import type { Logger } from "../logging/index.js";
 import type { ExecutionRecord, ExecutionResult } from "../result.js";
 import type { SessionStore } from "../storage/types.js";
-import type { Clock } from "../util/clock.js";
 import { newExecutionId, newSessionId } from "../util/ids.js";
 import { queuedRecord, settle, unrunRecord, whenDone, type Job } from "./job.js";
-import type { MutexSource } from "./backend.js";
-import type { SlotLimiter } from "./limiter.js";
+import type { AdmissionCounts } from "./admission.js";
+import type { AdmitOptions, ExecutionQueue, JobRunner, QueueHost } from "./execution-queue.js";
+import type { MutexSource, SlotLimiter } from "./limiter.js";
 import { ResultsCache } from "./results-cache.js";
 import type { EntryPointStream } from "./stream.js";
 import type { TriggerOutcome } from "./types.js";
 
-export interface DispatcherHost {
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly store: SessionStore;
-  publish(init: EventInit): ForagerEvent;
-  /** False once the runtime is stopping: nothing new starts. */
-  readonly accepting: boolean;
-  /** Runs the graph for `job`; must resolve (never reject) once the execution has really stopped. */
-  runExecution(job: Job, stream: EntryPointStream, signal: AbortSignal): Promise<ExecutionResult>;
-}
+export type { AdmitOptions } from "./execution-queue.js";
 
 interface AgentActivity {
   running: number;
   lastActivityMs: number;
 }
 
-export interface AdmitOptions {
-  idempotencyKey?: string;
-  /** The trigger's W3C traceparent, kept with the job while it waits in a queue. */
-  traceparent?: string;
-  /** The execution this one re-runs. */
-  rerunOf?: string;
-  /** Called synchronously once the execution exists, before it can publish anything. */
-  onCreated?: (job: Job) => void;
+/** What the in-process queue takes from the backend. */
+export interface DispatcherParts {
+  readonly store: SessionStore;
+  readonly limiter: SlotLimiter;
+  readonly mutexes: MutexSource;
 }
 
-export class Dispatcher {
+export class Dispatcher implements ExecutionQueue {
   /** Jobs not finished yet, by execution id. */
-  readonly jobs = new Map<string, Job>();
-  readonly results: ResultsCache;
+  private readonly jobs = new Map<string, Job>();
+  private readonly results: ResultsCache;
+  private readonly store: SessionStore;
+  private readonly limiter: SlotLimiter;
+  private readonly mutexes: MutexSource;
+  private runner?: JobRunner;
   private readonly streamsByKey = new Map<string, EntryPointStream>();
   private readonly activity = new Map<string, AgentActivity>();
   /** Writes of records for executions the executor never ran; stop() waits for them. */
   private readonly writes = new Set<Promise<void>>();
-  queuedTotal = 0;
-  runningTotal = 0;
+  private queuedTotal = 0;
+  private runningTotal = 0;
 
   constructor(
-    private readonly host: DispatcherHost,
-    readonly limiter: SlotLimiter,
-    private readonly mutexes: MutexSource,
+    private readonly host: QueueHost,
+    parts: DispatcherParts,
     results: { max: number; ttlMs: number },
   ) {
+    this.store = parts.store;
+    this.limiter = parts.limiter;
+    this.mutexes = parts.mutexes;
     this.results = new ResultsCache(results.max, results.ttlMs, () => host.clock.now());
+  }
+
+  start(runner: JobRunner): void {
+    this.runner = runner;
+  }
+
+  counts(stream: EntryPointStream): AdmissionCounts {
+    return stream.admissionCounts();
+  }
+
+  totals(): { running: number; queued: number } {
+    return { running: this.runningTotal, queued: this.queuedTotal };
+  }
+
+  live(executionId: string): Job | undefined {
+    return this.jobs.get(executionId);
+  }
+
+  settled(executionId: string): Promise<ExecutionResult> | undefined {
+    const job = this.jobs.get(executionId);
+    return job && whenDone(job);
+  }
+
+  recent(executionId: string): ExecutionResult | undefined {
+    return this.results.get(executionId);
   }
 
   addStream(stream: EntryPointStream): void {
@@ -99,7 +119,7 @@ export class Dispatcher {
     this.pump(stream);
   }
 
-  activityOf(agent: string): AgentActivity {
+  private activityOf(agent: string): AgentActivity {
     let a = this.activity.get(agent);
     if (!a) {
       a = { running: 0, lastActivityMs: 0 };
@@ -126,6 +146,7 @@ export class Dispatcher {
    * queued execution's record is on disk.
    */
   async admit(stream: EntryPointStream, input: Record<string, unknown>, options: AdmitOptions = {}): Promise<TriggerOutcome> {
+    if (!this.runner) throw new StateError("the execution queue takes no work before start(runner)");
     const decision = stream.decide();
     if (decision.kind === "skip") return { status: "skipped", reason: decision.reason };
     if (decision.kind === "reject") {
@@ -161,7 +182,7 @@ export class Dispatcher {
       const supersededSuccessor = stream.successor === victim;
       stream.successor = job;
       if (supersededSuccessor) this.cancelQueued(victim, "cancel_previous");
-      else void this.cancel(victim, "cancel_previous");
+      else void this.cancelJob(victim, "cancel_previous");
     }
     // Every admitted job is on disk before admit resolves, also one that
     // started at once: a trigger or webhook acknowledged and then lost to a
@@ -175,15 +196,20 @@ export class Dispatcher {
       await job.persisted;
       if (failure !== undefined) {
         // Not on disk, so not accepted: it must not run unrecorded either.
-        void this.cancel(job, "storage_error");
+        void this.cancelJob(job, "storage_error");
         throw new ForagerError("storage_error", `could not record the execution on disk: ${errorMessage(failure)}`, { cause: failure });
       }
     }
     return { status: job.phase === "queued" ? "queued" : job.phase === "running" ? "running" : job.result!.status, execution_id: job.id, session_id: job.sessionId };
   }
 
+  cancel(executionId: string, reason: string): Promise<ExecutionResult | undefined> {
+    const job = this.jobs.get(executionId);
+    return job ? this.cancelJob(job, reason) : Promise.resolve(undefined);
+  }
+
   /** Cancels a queued or running job; resolves with its final result once it has stopped. */
-  cancel(job: Job, reason: string): Promise<ExecutionResult> {
+  private cancelJob(job: Job, reason: string): Promise<ExecutionResult> {
     if (job.phase === "finished") return Promise.resolve(job.result!);
     job.cancelReason ??= reason;
     if (job.phase === "running") {
@@ -264,7 +290,8 @@ export class Dispatcher {
     if (job.cancelReason) job.controller.abort(job.cancelReason);
     // The queued record must land before the executor's first write.
     if (job.persisted) await job.persisted;
-    const result = await this.host.runExecution(job, stream, signal);
+    // admit refuses work before start, so a runner is set.
+    const result = await this.runner!(job, stream, signal);
     activity.running--;
     activity.lastActivityMs = this.host.clock.now();
     this.runningTotal--;
@@ -304,7 +331,7 @@ export class Dispatcher {
   }
 
   private persistAdmitted(job: Job): Promise<void> {
-    const store = this.host.store;
+    const store = this.store;
     const writes: Promise<unknown>[] = [store.save(queuedRecord(job))];
     if (job.phase === "queued") {
       const published = this.host.publish({
@@ -331,8 +358,8 @@ export class Dispatcher {
     const published = this.host.publish(terminalEvent(record));
     const write = (async () => {
       if (job.persisted) await job.persisted;
-      await this.host.store.save(record);
-      await this.host.store.appendEvents(record.agent, record.session_id, [published]);
+      await this.store.save(record);
+      await this.store.appendEvents(record.agent, record.session_id, [published]);
     })().catch((err: unknown) => {
       this.host.logger.error({ err, execution_id: job.id }, "could not record a cancelled execution");
     });

@@ -81,3 +81,22 @@ export class Mutex extends InProcessLimiter {
     super(1);
   }
 }
+
+/** The per-agent mutexes of synchronized isolation (SPEC 4.3): one per agent name, made on first use. */
+export interface MutexSource {
+  forAgent(agentName: string): Mutex;
+}
+
+/** In-process mutexes, one per agent, kept for the runtime's life (an agent name is a few bytes). */
+export class InProcessMutexes implements MutexSource {
+  private readonly byAgent = new Map<string, Mutex>();
+
+  forAgent(agentName: string): Mutex {
+    let mutex = this.byAgent.get(agentName);
+    if (!mutex) {
+      mutex = new Mutex();
+      this.byAgent.set(agentName, mutex);
+    }
+    return mutex;
+  }
+}

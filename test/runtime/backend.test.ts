@@ -14,7 +14,7 @@ import { waitFor } from "../helpers/wait.js";
 import { fakeExecutor, plainAgent, tempDir } from "./helpers.js";
 
 const deps = { clock: systemClock, logger: silentLogger() };
-const config = { max_concurrent_executions: 7 };
+const config = { max_concurrent_executions: 7, execution_result_max: 100, cache_ttl: 60 };
 
 describe("createBackend", () => {
   test("a storage path gives the file backend, none the memory backend; the limiter has max_concurrent_executions slots", async (t) => {
