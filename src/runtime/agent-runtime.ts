@@ -7,12 +7,12 @@
  * Seams for growing past one process: sessions, state, keys, the ingest
  * log, the global slot limiter and the per-agent mutexes all come from one
  * RuntimeBackend (backend.ts: file or memory today), and the overlap policy
- * is a pure function of counts (admission.ts). Still bound to this process
- * whatever the backend: the execution queue and the live jobs (dispatcher.ts),
- * the timers' clock (timers.ts), event-trigger loop protection
- * (event-intake.ts) and the event bus. A shared backend needs those seams too
- * before it can stand in without touching the executor or the entry point
- * semantics.
+ * is a pure function of counts (admission.ts). The runtime reaches executions
+ * only through the ExecutionQueue interface (execution-queue.ts), falling
+ * back to the session store for what the queue does not hold. Still bound
+ * to this process whatever the backend: the only queue is the in-process
+ * Dispatcher, the limiter and mutexes have no holder ids or fences
+ * (limiter.ts), and timers keep their own clock (timers.ts).
  */
 import { runtimeDefaults } from "../config/defaults.js";
 import type { Agent, ResolvedEntryPoint, RuntimeConfig } from "../config/schema.js";

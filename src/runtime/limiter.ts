@@ -1,10 +1,12 @@
 /**
  * Concurrency seams. `SlotLimiter` is the runtime-wide cap
  * (`max_concurrent_executions`) shared by every stream of every agent;
- * the per-agent `Mutex` serialises synchronized entry points. Both are
- * in-process today; a distributed implementation (Redis semaphores, BullMQ
- * concurrency) can stand behind the same two interfaces without touching
- * the executor or the entry point semantics.
+ * the per-agent `Mutex` serialises synchronized entry points; the backend
+ * hands both out (backend.ts). Both are in-process only. A shared
+ * implementation cannot stand behind these interfaces as they are:
+ * `release()` names no holder (a lease that lapsed cannot be told apart
+ * from its successor's) and a grant carries no fence number a state write
+ * could be checked against. Those two additions come first.
  */
 import { Fifo } from "./fifo.js";
 
