@@ -288,7 +288,11 @@ export class Dispatcher implements ExecutionQueue {
     activity.lastActivityMs = now;
     const signal = job.controller.signal;
     if (job.cancelReason) job.controller.abort(job.cancelReason);
-    // The queued record must land before the executor's first write.
+    // A job that starts at once is called from inside admit, which records
+    // it (job.persisted, job.recordedRunning) right after this call returns:
+    // one microtask lets it, so the admitted record lands before the
+    // executor's first write and the executor does not write "running" again.
+    await Promise.resolve();
     if (job.persisted) await job.persisted;
     // admit refuses work before start, so a runner is set.
     const result = await this.runner!(job, stream, signal);
