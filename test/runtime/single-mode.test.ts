@@ -17,13 +17,17 @@ for (const entryPoint of [
   test(`cancel_previous (max_concurrent ${entryPoint.max_concurrent}): the successor starts after the victim's code returned`, async (t) => {
     const dir = await tempDir(t);
     const log = join(dir, "intervals.log");
-    // Runs until aborted (or 3 s), then goes on for 1.8 s more, ignoring the abort (inside the 2 s kill grace).
+    // A held execution runs until aborted, then goes on for 1.8 s more,
+    // ignoring the abort (inside the 2 s kill grace); the successor returns
+    // at once. No timer decides the order, so a slow machine cannot either.
     const source = `
 import { appendFileSync } from "node:fs";
 export default async function ({ input, signal }) {
   appendFileSync(${JSON.stringify(log)}, "start " + input.n + " " + Date.now() + "\\n");
-  await new Promise((resolve) => { setTimeout(resolve, 3000); signal.addEventListener("abort", resolve); });
-  await new Promise((resolve) => setTimeout(resolve, 1800));
+  if (input.hold) {
+    if (!signal.aborted) await new Promise((resolve) => signal.addEventListener("abort", resolve));
+    await new Promise((resolve) => setTimeout(resolve, 1800));
+  }
   appendFileSync(${JSON.stringify(log)}, "end " + input.n + " " + Date.now() + "\\n");
   return { done: true };
 }
@@ -35,7 +39,7 @@ export default async function ({ input, signal }) {
     // Fill every slot; the next trigger then replaces the oldest running execution (n = 1).
     const running: string[] = [];
     for (let n = 1; n <= entryPoint.max_concurrent; n++) {
-      running.push(await runtime.trigger("api", { n }));
+      running.push(await runtime.trigger("api", { n, hold: true }));
       await waitFor(`execution ${n}'s code to start`, () => existsSync(log) && readFileSync(log, "utf8").includes(`start ${n} `));
     }
     const next = entryPoint.max_concurrent + 1;
