@@ -11,8 +11,9 @@
  * only through the ExecutionQueue interface (execution-queue.ts), falling
  * back to the session store for what the queue does not hold. Still bound
  * to this process whatever the backend: the only queue is the in-process
- * Dispatcher, the limiter and mutexes have no holder ids or fences
- * (limiter.ts), and timers keep their own clock (timers.ts).
+ * Dispatcher, the limiter and mutexes are in-process ones (they take holder
+ * ids and hand out fences, limiter.ts), and timers keep their own clock
+ * (timers.ts).
  */
 import { runtimeDefaults } from "../config/defaults.js";
 import type { Agent, ResolvedEntryPoint, RuntimeConfig } from "../config/schema.js";

@@ -252,7 +252,7 @@ export class Dispatcher implements ExecutionQueue {
   private acquire(job: Job, stream: EntryPointStream): void {
     const takeSlot = () => {
       let granted = false;
-      const withdraw = this.limiter.request(() => {
+      const withdraw = this.limiter.request(job.id, () => {
         granted = true;
         job.withdraw = undefined;
         job.holdsSlot = true;
@@ -262,10 +262,11 @@ export class Dispatcher implements ExecutionQueue {
     };
     if (job.entryPoint.isolation_level !== "synchronized") return takeSlot();
     let granted = false;
-    const withdraw = this.mutexes.forAgent(stream.agentName).request(() => {
+    const withdraw = this.mutexes.forAgent(stream.agentName).request(job.id, (fence) => {
       granted = true;
       job.withdraw = undefined;
       job.holdsMutex = true;
+      job.mutexFence = fence;
       takeSlot();
     });
     if (!granted) job.withdraw = withdraw;
@@ -313,8 +314,9 @@ export class Dispatcher implements ExecutionQueue {
     job.holdsSlot = job.holdsMutex = false;
     this.results.add(result);
     settle(job, result);
-    if (holdsSlot) this.limiter.release();
-    if (holdsMutex) this.mutexes.forAgent(stream.agentName).release();
+    // The holder id is the execution id: a release for anyone else frees nothing.
+    if (holdsSlot && !this.limiter.release(job.id)) this.host.logger.error({ execution_id: job.id }, "released a global slot it did not hold");
+    if (holdsMutex && !this.mutexes.forAgent(stream.agentName).release(job.id)) this.host.logger.error({ execution_id: job.id }, "released an agent mutex it did not hold");
     this.pump(stream);
   }
 

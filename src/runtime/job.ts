@@ -50,6 +50,8 @@ export interface Job {
   /** Holds the agent's synchronized-isolation mutex / a global slot; released when it finishes. */
   holdsMutex?: boolean;
   holdsSlot?: boolean;
+  /** The fence of the agent-mutex grant: the execution's state writes carry it (storage/fenced-state.ts). */
+  mutexFence?: number;
 }
 
 export function iso(ms: number | undefined): string | null {

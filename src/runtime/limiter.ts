@@ -2,15 +2,24 @@
  * Concurrency seams. `SlotLimiter` is the runtime-wide cap
  * (`max_concurrent_executions`) shared by every stream of every agent;
  * the per-agent `Mutex` serialises synchronized entry points; the backend
- * hands both out (backend.ts). Both are in-process only. A shared
- * implementation cannot stand behind these interfaces as they are:
- * `release()` names no holder (a lease that lapsed cannot be told apart
- * from its successor's) and a grant carries no fence number a state write
- * could be checked against. Those two additions come first.
+ * hands both out (backend.ts). The implementations here are in-process.
+ *
+ * Every request names its holder (the execution id) and `release` names it
+ * again, so a release for a holder that no longer holds (a lease that
+ * lapsed, a double release) is refused instead of freeing a stranger's
+ * slot. Every grant carries a fence: a number that grows with each grant
+ * of that limiter or mutex. A state write made under the agent mutex
+ * carries its grant's fence (storage/fenced-state.ts), and a write whose
+ * fence is older than the mutex's current one is refused: a holder that
+ * lost the mutex cannot clobber its successor's read-modify-write. A
+ * shared implementation (one counter per mutex in Redis) stands behind the
+ * same interfaces.
  */
+import { ForagerError } from "../errors.js";
 import { Fifo } from "./fifo.js";
 
-export type Grant = () => void;
+/** Called once the slot is the holder's; `fence` is larger than every fence this limiter granted before. */
+export type Grant = (fence: number) => void;
 
 /** A counting semaphore with FIFO waiters and callback grants (no promise per waiter). */
 export interface SlotLimiter {
@@ -18,62 +27,88 @@ export interface SlotLimiter {
   readonly active: number;
   readonly waiting: number;
   /**
-   * Calls `grant` once a slot is free: synchronously when one is free now,
-   * else in FIFO order across all callers. Returns a function that
-   * withdraws a request that has not been granted yet (true when withdrawn).
+   * Calls `grant` once a slot is free for `holderId`: synchronously when
+   * one is free now, else in FIFO order across all callers. A holder id
+   * asks once at a time. Returns a function that withdraws a request that
+   * has not been granted yet (true when withdrawn).
    */
-  request(grant: Grant): () => boolean;
-  release(): void;
+  request(holderId: string, grant: Grant): () => boolean;
+  /**
+   * Frees the slot `holderId` holds and grants it to the next waiter. False,
+   * and nothing changes, when that holder holds no slot.
+   */
+  release(holderId: string): boolean;
 }
 
 interface Waiter {
+  holderId: string;
   grant: Grant;
   withdrawn: boolean;
 }
 
 export class InProcessLimiter implements SlotLimiter {
-  private current = 0;
-  private live = 0;
+  /** Holder id → the fence of its grant. */
+  private readonly holders = new Map<string, number>();
+  private readonly pending = new Set<string>();
   private readonly waiters = new Fifo<Waiter>();
+  private lastFence = 0;
 
   constructor(readonly max: number) {}
 
   get active(): number {
-    return this.current;
+    return this.holders.size;
   }
 
   get waiting(): number {
-    return this.live;
+    return this.pending.size;
   }
 
-  request(grant: Grant): () => boolean {
-    if (this.current < this.max && this.live === 0) {
-      this.current++;
-      grant();
+  /** The fence of the latest grant (0 before the first): a write carrying an older one comes from a former holder. */
+  get fence(): number {
+    return this.lastFence;
+  }
+
+  /** The fence `holderId` was granted, while it holds a slot. */
+  fenceOf(holderId: string): number | undefined {
+    return this.holders.get(holderId);
+  }
+
+  request(holderId: string, grant: Grant): () => boolean {
+    if (this.holders.has(holderId) || this.pending.has(holderId)) {
+      throw new ForagerError("duplicate_holder", `"${holderId}" already holds or waits for this slot; release or withdraw it first`);
+    }
+    if (this.holders.size < this.max && this.pending.size === 0) {
+      this.give(holderId, grant);
       return () => false;
     }
-    const waiter: Waiter = { grant, withdrawn: false };
+    const waiter: Waiter = { holderId, grant, withdrawn: false };
     this.waiters.push(waiter);
-    this.live++;
+    this.pending.add(holderId);
     return () => {
       if (waiter.withdrawn) return false;
       waiter.withdrawn = true;
-      this.live--;
+      this.pending.delete(holderId);
       return true;
     };
   }
 
-  release(): void {
-    this.current--;
-    while (this.current < this.max) {
+  release(holderId: string): boolean {
+    if (!this.holders.delete(holderId)) return false;
+    while (this.holders.size < this.max) {
       const next = this.waiters.shift();
-      if (!next) return;
+      if (!next) break;
       if (next.withdrawn) continue;
       next.withdrawn = true;
-      this.live--;
-      this.current++;
-      next.grant();
+      this.pending.delete(next.holderId);
+      this.give(next.holderId, next.grant);
     }
+    return true;
+  }
+
+  private give(holderId: string, grant: Grant): void {
+    const fence = ++this.lastFence;
+    this.holders.set(holderId, fence);
+    grant(fence);
   }
 }
 
