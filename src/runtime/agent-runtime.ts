@@ -203,7 +203,7 @@ export class AgentRuntime implements RuntimeHandle {
         return idle !== null && idle < idleSeconds;
       },
       fire: (stream, input) => this.queue.admit(stream, input),
-    });
+    }, this.backend.ticks(this.clock));
     this.intake = new EventIntake({
       clock: this.clock,
       logger: this.logger,
@@ -334,7 +334,7 @@ export class AgentRuntime implements RuntimeHandle {
     this.startedAtMs = this.clock.now();
     this.lifecycle = "running";
     for (const slot of this.agents.values()) for (const stream of slot.streams.values()) this.publishStream("stream_started", stream);
-    await this.timers.start();
+    await this.timers.startWithCatchUp();
     this.retention.arm();
   }
 

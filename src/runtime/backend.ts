@@ -9,7 +9,8 @@
  * Two backends exist: `file` (a storage path: the file stores, in-process
  * limiter and mutexes) and `memory` (no storage path: everything in memory,
  * for tests and embedding). Still process-local whatever the backend: the
- * execution queue (dispatcher.ts), timers (timers.ts) and the event bus.
+ * execution queue (dispatcher.ts), timer ticks (`ticks`: the clock tick
+ * source of tick-source.ts) and the event bus.
  */
 import type { RuntimeConfig } from "../config/schema.js";
 import type { Logger } from "../logging/index.js";
@@ -20,6 +21,7 @@ import type { Clock } from "../util/clock.js";
 import { Dispatcher } from "./dispatcher.js";
 import type { ExecutionQueue, QueueHost } from "./execution-queue.js";
 import { InProcessLimiter, InProcessMutexes, type MutexSource, type SlotLimiter } from "./limiter.js";
+import { ClockTickSource, type TickSourceFactory } from "./tick-source.js";
 
 export { InProcessMutexes, type MutexSource } from "./limiter.js";
 
@@ -35,6 +37,8 @@ export interface RuntimeBackend {
   readonly mutexes: MutexSource;
   /** The execution queue over this backend's store, limiter and mutexes; the runtime makes one. */
   createQueue(host: QueueHost): ExecutionQueue;
+  /** When timer entry points are due: the runtime makes one tick source, on its own clock. */
+  readonly ticks: TickSourceFactory;
   /** Closes what this backend opened itself; parts handed in stay open (they are the caller's). */
   close(): Promise<void>;
 }
@@ -75,6 +79,7 @@ export function createBackend(
     keys,
     ingestLog: deps.ingestLog ?? createIngestLog(config, storage),
     createQueue: (host) => new Dispatcher(host, parts, { max: config.execution_result_max, ttlMs: config.cache_ttl * 1000 }),
+    ticks: (timerClock) => new ClockTickSource(timerClock),
     async close() {
       // The session store is flushed and the ingest log closed by the runtime's own stop steps.
       if (ownsKeys) await keys.close?.();

@@ -4,21 +4,22 @@
  * a persisted watermark for catch-up after downtime, and one
  * `timer_fired` / `timer_skipped` event per tick.
  *
- * Seam: it talks to the runtime only through `TimerHost` and keeps its
- * watermark in a KeyStore, so a distributed scheduler (BullMQ job
- * schedulers firing a cron once across a cluster) can replace it without
- * touching entry point semantics.
+ * Seam: it talks to the runtime only through `TimerHost`, keeps its
+ * watermark in a KeyStore, and leaves WHEN a tick is due to a `TickSource`
+ * (tick-source.ts): `tick()` is WHAT a due tick does. A distributed source
+ * (BullMQ job schedulers firing a cron once across a cluster) can replace
+ * the in-process one without touching entry point semantics.
  */
 import type { TimerConfig } from "../config/schema.js";
 import type { EventInit } from "../events/types.js";
 import type { Logger } from "../logging/index.js";
 import type { KeyStore } from "../storage/types.js";
-import type { Clock, ClockTimer } from "../util/clock.js";
+import type { Clock } from "../util/clock.js";
 import { scheduleFor, type Schedule } from "./schedule.js";
 import type { EntryPointStream } from "./stream.js";
+import { ClockTickSource, type TickSource } from "./tick-source.js";
 import type { TimerStats, TriggerOutcome } from "./types.js";
 
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 const WATERMARK_NAMESPACE = "timer_watermark";
 /** Watermarks outlive any sensible downtime (a year). */
 const WATERMARK_TTL_SECONDS = 365 * 86_400;
@@ -51,7 +52,6 @@ interface TimerEntry {
   config: TimerConfig;
   schedule?: Schedule;
   nextAtMs: number | null;
-  handle?: ClockTimer;
   lastFiredAtMs: number | null;
   fired: number;
   skipped: number;
@@ -62,7 +62,10 @@ export class TimerScheduler {
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
 
-  constructor(private readonly host: TimerHost) {}
+  constructor(
+    private readonly host: TimerHost,
+    private readonly ticks: TickSource = new ClockTickSource(host.clock),
+  ) {}
 
   /**
    * Adds or replaces the timer of a timer entry point. `reloaded`: the
@@ -74,7 +77,7 @@ export class TimerScheduler {
     const ep = stream.entryPoint;
     if (ep.trigger_type !== "timer") return;
     const previous = this.entries.get(stream.key);
-    if (previous?.handle) this.host.clock.clearTimeout(previous.handle);
+    if (previous) this.ticks.disarm(stream.key);
     const entry: TimerEntry = {
       stream,
       config: ep.trigger_config,
@@ -96,12 +99,18 @@ export class TimerScheduler {
   remove(key: string): void {
     const entry = this.entries.get(key);
     if (!entry) return;
-    if (entry.handle) this.host.clock.clearTimeout(entry.handle);
-    entry.handle = undefined;
+    this.ticks.disarm(key);
     this.entries.delete(key);
   }
 
-  async start(): Promise<void> {
+  /**
+   * Starts the timers; the host calls it once, at its start. Each timer gets
+   * its startup catch-up (ticks missed since its watermark: reported, and
+   * with `catch_up: last` the newest fired), then `run_immediately`, then
+   * its first tick armed on the TickSource. A timer a reload adds later
+   * gets the same in `add()`, since it is new to this process.
+   */
+  async startWithCatchUp(): Promise<void> {
     if (this.running) return;
     this.running = true;
     await Promise.all([...this.entries.values()].map((entry) => this.startEntry(entry)));
@@ -110,9 +119,8 @@ export class TimerScheduler {
   /** Stops arming timers and waits for ticks in progress. */
   async stop(): Promise<void> {
     this.running = false;
-    for (const entry of this.entries.values()) {
-      if (entry.handle) this.host.clock.clearTimeout(entry.handle);
-      entry.handle = undefined;
+    for (const [key, entry] of this.entries) {
+      this.ticks.disarm(key);
       entry.nextAtMs = null;
     }
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
@@ -151,12 +159,12 @@ export class TimerScheduler {
         this.emitSkipped(entry, newest, "missed", { count, catch_up: entry.config.catch_up });
         if (catchUp && this.running) {
           firedAtStart = true;
-          await this.tick(entry, newest, "catch_up");
+          await this.fire(entry, newest, "catch_up");
         }
       }
     }
     if (entry.config.run_immediately && !firedAtStart && this.running) {
-      await this.tick(entry, now, "run_immediately");
+      await this.fire(entry, now, "run_immediately");
     }
     if (this.running) this.arm(entry, entry.schedule.next(now));
   }
@@ -176,20 +184,23 @@ export class TimerScheduler {
   private arm(entry: TimerEntry, atMs: number | null): void {
     entry.nextAtMs = atMs;
     if (atMs === null || !this.running) return;
-    const delay = Math.min(Math.max(0, atMs - this.host.clock.now()), MAX_TIMEOUT_MS);
-    entry.handle = this.host.clock.setTimeout(() => {
-      entry.handle = undefined;
+    this.ticks.arm(entry.stream.key, atMs, (scheduledAtMs) => {
       // Stopped, or replaced or removed by a reload.
       if (!this.running || this.entries.get(entry.stream.key) !== entry) return;
-      // A wait longer than one setTimeout allows is done in steps.
-      if (this.host.clock.now() < atMs) return this.arm(entry, atMs);
-      this.track(this.onDue(entry, atMs));
-    }, delay);
-    entry.handle.unref?.();
+      this.track(this.tick(entry.stream.key, scheduledAtMs));
+    });
   }
 
-  private async onDue(entry: TimerEntry, scheduledAtMs: number): Promise<void> {
-    const schedule = entry.schedule!;
+  /**
+   * What happens when the tick of `key` scheduled at `scheduledAtMs` is due:
+   * ticks missed by a stall are reported, the next one is armed, then this
+   * one fires unless paused or the agent is active (watermark first). The
+   * TickSource calls it; a timer not started or gone is ignored.
+   */
+  async tick(key: string, scheduledAtMs: number): Promise<void> {
+    const entry = this.entries.get(key);
+    if (!this.running || !entry?.schedule) return;
+    const schedule = entry.schedule;
     const now = this.host.clock.now();
     // The next tick comes from the schedule, not from when this one's work ends: no drift.
     let next = schedule.next(scheduledAtMs);
@@ -201,10 +212,10 @@ export class TimerScheduler {
       next = schedule.next(now);
     }
     this.arm(entry, next);
-    await this.tick(entry, scheduledAtMs, "scheduled");
+    await this.fire(entry, scheduledAtMs, "scheduled");
   }
 
-  private async tick(entry: TimerEntry, scheduledAtMs: number, reason: TimerFireReason): Promise<void> {
+  private async fire(entry: TimerEntry, scheduledAtMs: number, reason: TimerFireReason): Promise<void> {
     // The watermark goes to disk before the fire: after a crash the tick counts as handled, never fired twice.
     await this.writeWatermark(entry, scheduledAtMs);
     if (this.host.timersPaused) return this.skip(entry, scheduledAtMs, "paused");
