@@ -137,7 +137,10 @@ describe("forager serve: SIGHUP reload and the operator's log", () => {
 
     // The execution that ran across the reload was not lost, and its end is logged once.
     await waitFor("the long execution", async () => ((await status(serve, longRun)) === "completed" ? true : undefined), { timeoutMs: 20_000 });
-    const ends = lines(serve).filter((l) => l.execution_id === longRun && /^execution daemon\/api completed/.test(l.msg));
+    // The record can be read before the end line reaches serve's stderr: wait for the line.
+    const endsOf = () => lines(serve).filter((l) => l.execution_id === longRun && /^execution daemon\/api completed/.test(l.msg));
+    await waitFor("the long execution's end line", () => endsOf().length > 0);
+    const ends = endsOf();
     assert.equal(ends.length, 1);
     assert.equal(ends[0]!.status, "completed");
     assert.equal(ends[0]!.entry_point, "api");
