@@ -642,6 +642,8 @@ export class AgentRuntime implements RuntimeHandle {
   }
 
   private runExecution(job: Job, _stream: EntryPointStream, signal: AbortSignal): Promise<ExecutionResult> {
+    // Loop protection: the chain in the job data, before the execution publishes anything.
+    this.intake.started(job);
     // The definition the execution was accepted with, whatever a reload did since.
     return this.runner.run(executionRequest(job), signal, (status, error, nowMs) => unrunRecord(job, status, error, nowMs));
   }

@@ -164,6 +164,7 @@ export class Dispatcher implements ExecutionQueue {
       idempotencyKey: options.idempotencyKey,
       ...(options.traceparent ? { traceparent: options.traceparent } : {}),
       rerunOf: options.rerunOf,
+      ...(options.chain ? { chain: options.chain } : {}),
       phase: "queued",
     };
     this.jobs.set(job.id, job);

@@ -10,7 +10,8 @@ import type { Logger } from "../logging/index.js";
 import type { IngestLog } from "../storage/ingest-log.js";
 import type { Clock } from "../util/clock.js";
 import type { AdmitOptions } from "./dispatcher.js";
-import { ChainTracker, eventMatches } from "./event-triggers.js";
+import { ChainTracker, eventMatches, extendChain } from "./event-triggers.js";
+import type { Job } from "./job.js";
 import type { EntryPointStream } from "./stream.js";
 import type { IngestOptions, IngestOutcome, TriggerOutcome } from "./types.js";
 
@@ -96,9 +97,21 @@ export class EventIntake {
     );
   }
 
+  /**
+   * A job starts here: what it publishes from now on carries the chain from
+   * its job data, also when another process admitted it.
+   */
+  started(job: Job): void {
+    this.recordChain(job);
+  }
+
   /** Writes what is buffered and closes the ingest log's files. */
   async close(): Promise<void> {
     await this.host.ingestLog.close();
+  }
+
+  private recordChain(job: Job): void {
+    if (job.chain) this.chains.record(job.id, job.chain);
   }
 
   private matching(event: ForagerEvent, upstream: readonly string[]): EntryPointStream[] {
@@ -108,8 +121,10 @@ export class EventIntake {
   private async trigger(matching: EntryPointStream[], event: ForagerEvent, upstream: readonly string[], traceparent?: string): Promise<string[]> {
     const outcomes = await Promise.all(
       matching.map(async (stream) => {
-        // The chain is recorded before the execution can publish anything.
-        const outcome = await this.host.admit(stream, { event }, { traceparent, onCreated: (job) => this.chains.record(job.id, stream.key, upstream) });
+        // The chain travels in the job data; `started` records it where the job runs. Recorded
+        // here too, from the same data, before the job's queued event is published.
+        const chain = extendChain(upstream, stream.key);
+        const outcome = await this.host.admit(stream, { event }, { traceparent, chain, onCreated: (job) => this.recordChain(job) });
         if (!("execution_id" in outcome)) {
           this.host.logger.info({ agent: stream.agentName, entry_point: stream.id, event: event.type, reason: outcome.reason }, `event trigger ${outcome.status}`);
         }

@@ -14,7 +14,21 @@ import type { EntryPointStream } from "./stream.js";
 /** An entry point with trigger_type event. */
 export type EventEntryPoint = Extract<ResolvedEntryPoint, { trigger_type: "event" }>;
 
-/** Upstream entry point keys per execution id, so chains through other agents are seen. Bounded. */
+/**
+ * The chain an execution started by `streamKey` carries: the entry point keys
+ * upstream of the event that triggered it, then its own. It travels in the
+ * job data (Job.chain), so whichever process runs the job knows it.
+ */
+export function extendChain(upstream: readonly string[], streamKey: string): readonly string[] {
+  return upstream.includes(streamKey) ? upstream : [...upstream, streamKey];
+}
+
+/**
+ * Upstream entry point keys per execution id, so chains through other agents
+ * are seen. Filled from the job data where the job's events are published:
+ * where it is admitted (its queued and never-started events) and where it
+ * starts (everything it publishes while it runs). Bounded.
+ */
 export class ChainTracker {
   private readonly chains = new Map<string, readonly string[]>();
 
@@ -25,15 +39,14 @@ export class ChainTracker {
     return (event.execution_id && this.chains.get(event.execution_id)) || [];
   }
 
-  /** Remembers that `executionId` was started by `streamKey` from an event with `upstream` behind it. */
-  record(executionId: string, streamKey: string, upstream: readonly string[]): readonly string[] {
-    const chain = upstream.includes(streamKey) ? upstream : [...upstream, streamKey];
+  /** Remembers the chain of `executionId` (extendChain). */
+  record(executionId: string, chain: readonly string[]): void {
+    this.chains.delete(executionId);
     this.chains.set(executionId, chain);
     if (this.chains.size > this.max) {
       const oldest = this.chains.keys().next().value;
       if (oldest !== undefined) this.chains.delete(oldest);
     }
-    return chain;
   }
 }
 

@@ -34,6 +34,8 @@ export interface AdmitOptions {
   traceparent?: string;
   /** The execution this one re-runs. */
   rerunOf?: string;
+  /** Loop protection of an event-triggered execution, kept in the job data (Job.chain). */
+  chain?: readonly string[];
   /** Called synchronously once the execution exists, before it can publish anything. */
   onCreated?: (job: Job) => void;
 }

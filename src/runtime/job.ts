@@ -32,6 +32,12 @@ export interface Job {
   readonly traceparent?: string;
   /** The execution this one re-runs. */
   readonly rerunOf?: string;
+  /**
+   * Event triggers only: the entry point keys upstream of this execution,
+   * its own last (loop protection, event-triggers.ts). In the job data so the
+   * process that starts the job knows it without having admitted it.
+   */
+  readonly chain?: readonly string[];
   phase: JobPhase;
   /** Set while the job waits for the agent mutex or a global slot: withdraws that request. */
   withdraw?: () => boolean;
