@@ -1,8 +1,9 @@
 /**
  * AgentRuntime: the headless runtime as a library (SPEC 4 and 8), and the
- * composition root of the runtime: entry point streams and their queues
- * (stream.ts, dispatcher.ts), the global limiter (limiter.ts), timers
- * (timers.ts), event intake (event-intake.ts) and stats.
+ * composition root of the runtime: agents and their entry point streams
+ * (agent-registry.ts, stream.ts), queues (dispatcher.ts), the global limiter
+ * (limiter.ts), timers (timers.ts), event intake (event-intake.ts), triggers
+ * (trigger-admission.ts), stats (runtime-stats.ts) and stop (shutdown.ts).
  *
  * Seams for growing past one process: sessions, state, keys, the ingest
  * log, the global slot limiter and the per-agent mutexes all come from one
@@ -16,32 +17,31 @@
  * (timers.ts).
  */
 import { runtimeDefaults } from "../config/defaults.js";
-import type { Agent, ResolvedEntryPoint, RuntimeConfig } from "../config/schema.js";
-import { checkOptions, ForagerError, InvalidOptionError, StateError } from "../errors.js";
+import type { Agent, RuntimeConfig } from "../config/schema.js";
+import { checkOptions, StateError } from "../errors.js";
 import { EventBus } from "../events/bus.js";
 import { terminalEvent } from "../events/terminal.js";
 import type { EventFilter, EventHandler, EventInit, ForagerEvent, SubscribeOptions } from "../events/types.js";
-import type { ExecuteGraph } from "../graph/types.js";
-import type { LlmProvider } from "../llm/types.js";
 import { silentLogger, type Logger } from "../logging/index.js";
-import { isTerminal, type ExecutionResult } from "../result.js";
+import type { ExecutionResult } from "../result.js";
 import type { ExecutionSummary, KeyStore, ListQuery, SessionStore, StateStore } from "../storage/types.js";
-import type { ToolResolver } from "../tools/types.js";
-import { abortReason } from "../util/abort.js";
 import { systemClock, type Clock } from "../util/clock.js";
-import { jsonSchemaErrors } from "../util/json-schema.js";
-import { createBackend, type RuntimeBackend } from "./backend.js";
+import { AgentRegistry } from "./agent-registry.js";
+import type { RuntimeBackend } from "./backend.js";
 import type { ExecutionQueue } from "./execution-queue.js";
-import { admitOnce } from "./idempotency.js";
 import { RetentionSchedule } from "./retention-schedule.js";
-import { resolveEntryPoint, type EntryPointFileSpec, type EntryPointSpec } from "./entry-point-spec.js";
+import type { EntryPointFileSpec, EntryPointSpec } from "./entry-point-spec.js";
 import { TriggerRefusedError } from "./errors.js";
 import { EventIntake } from "./event-intake.js";
 import { ExecutionRunner, openStorage, usesState } from "./execution-runner.js";
-import { executionRequest, liveResult, unrunRecord, whenDone, type Job } from "./job.js";
-import type { SlotLimiter } from "./limiter.js";
-import { planReload, type CurrentAgent, type ReloadSummary } from "./reload-plan.js";
-import { EntryPointStream } from "./stream.js";
+import { executionRequest, liveResult, unrunRecord, type Job } from "./job.js";
+import type { ReloadSummary } from "./reload-plan.js";
+import { resolveBackend, RUNTIME_OPTIONS, TRIGGER_OPTIONS, type AgentRuntimeOptions, type TriggerOptions } from "./runtime-options.js";
+import { buildRuntimeStats } from "./runtime-stats.js";
+import { waitForSettled } from "./settled-wait.js";
+import { shutdown } from "./shutdown.js";
+import { admitTrigger } from "./trigger-admission.js";
+import type { EntryPointStream } from "./stream.js";
 import { TimerScheduler } from "./timers.js";
 import {
   TriggerError,
@@ -57,66 +57,10 @@ import {
   type WaitOptions,
 } from "./types.js";
 
+export type { AgentRuntimeOptions, TriggerOptions } from "./runtime-options.js";
 
 /** Events that end an execution. */
 const FINAL_EVENTS: ReadonlySet<string> = new Set(["execution_completed", "execution_failed", "execution_cancelled"]);
-
-/** Options of `new AgentRuntime()`; an unknown key is an `invalid_option` ForagerError. */
-export interface AgentRuntimeOptions {
-  /** The agent to serve (from loadAgent or agentFromObject). */
-  agent?: Agent;
-  /** Several agents, served together; names must be unique. */
-  agents?: Agent[];
-  /** Where sessions, state, keys and the ingest log live; none = in-memory stores (ignored with `backend`). */
-  storagePath?: string;
-  /** A provider, or a factory per agent; default: built from the agent's `llm` when it has llm nodes. */
-  llm?: LlmProvider | ((agent: Agent) => LlmProvider | Promise<LlmProvider>);
-  /** A resolver, or a factory per agent; default: the agent's tools and MCP servers. */
-  tools?: ToolResolver | ((agent: Agent) => ToolResolver);
-  /** Overrides the agents' `runtime` settings. */
-  config?: Partial<RuntimeConfig>;
-  /** Time source of timers and records; default the system clock (FakeClock in tests). */
-  clock?: Clock;
-  /** Default: a silent logger. */
-  logger?: Logger;
-  /** The graph executor; default: executeGraph. */
-  execute?: ExecuteGraph;
-  /** @internal The event bus; default: a new one. */
-  bus?: EventBus;
-  /** @internal Where records live; default from `storagePath`. */
-  store?: SessionStore;
-  /** @internal */
-  state?: StateStore;
-  /** @internal */
-  keys?: KeyStore;
-  /** @internal The global slot limiter; default in-process with `max_concurrent_executions` slots. */
-  limiter?: SlotLimiter;
-  /**
-   * @internal
-   * Everything above from storagePath to limiter in one object (backend.ts);
-   * default createBackend(config, {storagePath, store, state, keys, limiter}).
-   * Pass either this or those, not both. The caller closes a backend it passes.
-   */
-  backend?: RuntimeBackend;
-}
-
-const RUNTIME_OPTIONS = ["agent", "agents", "storagePath", "llm", "tools", "config", "clock", "logger", "execute", "bus", "store", "state", "keys", "limiter", "backend"];
-
-/** Options of `trigger()`. */
-export interface TriggerOptions {
-  /** The agent whose entry point to trigger; optional with one agent. */
-  agent?: string;
-  /** A second trigger with the same key returns the first one's execution id instead of starting another. */
-  idempotencyKey?: string;
-}
-
-const TRIGGER_OPTIONS = ["agent", "idempotencyKey"];
-const WAIT_OPTIONS = ["timeoutMs", "signal"];
-
-interface AgentSlot {
-  agent: Agent;
-  streams: Map<string, EntryPointStream>;
-}
 
 /** The headless runtime: entry points, queues, timers, events, stats. */
 export class AgentRuntime implements RuntimeHandle {
@@ -128,7 +72,8 @@ export class AgentRuntime implements RuntimeHandle {
   readonly backend: RuntimeBackend;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly agents = new Map<string, AgentSlot>();
+  /** The agents and their entry point streams (agent-registry.ts). */
+  private readonly registry: AgentRegistry;
   private readonly queue: ExecutionQueue;
   private readonly intake: EventIntake;
   private readonly timers: TimerScheduler;
@@ -150,18 +95,7 @@ export class AgentRuntime implements RuntimeHandle {
     const agents = [...(options.agent ? [options.agent] : []), ...(options.agents ?? [])];
     this.config = { ...runtimeDefaults(), ...(agents[0]?.runtime ?? {}), ...(options.config ?? {}) };
     this.bus = options.bus ?? new EventBus({ logger: this.logger, clock: this.clock });
-    this.backend = options.backend ?? createBackend(this.config, {
-      storagePath: options.storagePath,
-      clock: this.clock,
-      logger: this.logger,
-      store: options.store,
-      state: options.state,
-      keys: options.keys,
-      limiter: options.limiter,
-    });
-    if (options.backend && (options.store || options.state || options.keys || options.limiter || options.storagePath !== undefined)) {
-      throw new ForagerError("invalid_options", "pass either a backend or storagePath/store/state/keys/limiter, not both: the backend holds all of them");
-    }
+    this.backend = resolveBackend(options, this.config, this.clock, this.logger);
     const { ingestLog } = this.backend;
     this.runner = new ExecutionRunner({
       bus: this.bus,
@@ -212,11 +146,16 @@ export class AgentRuntime implements RuntimeHandle {
       admit: (stream, input, admitOptions) => this.queue.admit(stream, input, admitOptions),
       cancel: (executionId, reason) => this.cancel(executionId, reason),
     });
-    for (const agent of agents) {
-      if (this.agents.has(agent.name)) throw new ForagerError("duplicate_agent", `two agents are named "${agent.name}"; agent names must be unique`);
-      this.agents.set(agent.name, { agent, streams: new Map() });
-      for (const ep of agent.entry_points) this.registerEntryPoint(ep, agent.name);
-    }
+    this.registry = new AgentRegistry({
+      queue: this.queue,
+      intake: this.intake,
+      timers: this.timers,
+      runner: this.runner,
+      bus: this.bus,
+      logger: this.logger,
+      isRunning: () => this.lifecycle === "running",
+    });
+    for (const agent of agents) this.registry.add(agent);
   }
 
   /** @internal */
@@ -244,7 +183,7 @@ export class AgentRuntime implements RuntimeHandle {
   }
 
   agentNames(): string[] {
-    return [...this.agents.keys()];
+    return this.registry.names();
   }
 
   /**
@@ -255,23 +194,7 @@ export class AgentRuntime implements RuntimeHandle {
     if (this.lifecycle === "stopping" || this.lifecycle === "stopped") {
       throw new StateError(`cannot register an entry point: the runtime is ${this.lifecycle}`);
     }
-    const slot = this.agentSlot(agentName);
-    if (!slot) {
-      const known = this.agentNames();
-      throw new ForagerError(
-        "unknown_agent",
-        agentName === undefined
-          ? `registerEntryPoint needs an agent name: the runtime has ${known.length === 0 ? "no agents" : `several (${known.join(", ")})`}`
-          : `no agent named "${agentName}" in this runtime (agents: ${known.join(", ") || "none"})`,
-      );
-    }
-    const ep = resolveEntryPoint(slot.agent, spec);
-    const existing = slot.streams.get(ep.id);
-    const load = existing && this.queue.counts(existing);
-    if (load && (load.active > 0 || load.waiting > 0)) {
-      throw new StateError(`cannot replace entry point "${ep.id}" of agent ${slot.agent.name} while it has executions`);
-    }
-    this.attachStream(slot, ep, "added");
+    this.registry.register(spec, agentName);
   }
 
   /**
@@ -287,29 +210,7 @@ export class AgentRuntime implements RuntimeHandle {
     if (this.lifecycle === "stopping" || this.lifecycle === "stopped") {
       throw new StateError(`cannot reload: the runtime is ${this.lifecycle}`);
     }
-    const current = new Map<string, CurrentAgent>();
-    for (const [name, slot] of this.agents) {
-      current.set(name, { agent: slot.agent, entryPoints: new Map([...slot.streams].map(([id, stream]) => [id, stream.entryPoint])) });
-    }
-    const plan = planReload(current, agents);
-    for (const old of plan.removedAgents) {
-      const slot = this.agents.get(old.name)!;
-      for (const id of [...slot.streams.keys()]) this.detachStream(slot, id);
-      this.agents.delete(old.name);
-      this.releaseWhenDone(old);
-    }
-    for (const { agent, previous, entryPoints, removedEntryPoints } of plan.agents) {
-      let slot = this.agents.get(agent.name);
-      if (!slot) {
-        slot = { agent, streams: new Map() };
-        this.agents.set(agent.name, slot);
-      }
-      slot.agent = agent;
-      for (const id of removedEntryPoints) this.detachStream(slot, id);
-      for (const { ep, change } of entryPoints) this.attachStream(slot, ep, change);
-      if (previous && previous !== agent) this.releaseWhenDone(previous);
-    }
-    return plan.summary;
+    return this.registry.reload(agents);
   }
 
   /** Opens storage, marks crashed sessions interrupted, starts event triggers and timers. Idempotent. */
@@ -324,7 +225,7 @@ export class AgentRuntime implements RuntimeHandle {
   private async doStart(): Promise<void> {
     this.lifecycle = "starting";
     await this.runner.load();
-    const stateAgents = [...this.agents.values()].filter((slot) => slot.agent.entry_points.some(usesState)).map((slot) => slot.agent.name);
+    const stateAgents = [...this.registry.slots()].filter((slot) => slot.agent.entry_points.some(usesState)).map((slot) => slot.agent.name);
     const interrupted = await openStorage({ store: this.store, state: this.stateStore, logger: this.logger }, stateAgents);
     for (const record of interrupted) this.bus.publish(terminalEvent(record));
     await this.retention.runNow();
@@ -333,7 +234,7 @@ export class AgentRuntime implements RuntimeHandle {
     this.queue.start((job, stream, signal) => this.runExecution(job, stream, signal));
     this.startedAtMs = this.clock.now();
     this.lifecycle = "running";
-    for (const slot of this.agents.values()) for (const stream of slot.streams.values()) this.publishStream("stream_started", stream);
+    for (const stream of this.registry.streams()) this.registry.publishStream("stream_started", stream);
     await this.timers.startWithCatchUp();
     this.retention.arm();
   }
@@ -356,30 +257,18 @@ export class AgentRuntime implements RuntimeHandle {
 
   /** @internal The server's form of trigger: says what happened instead of throwing for skip/reject. */
   async submit(request: TriggerRequest): Promise<TriggerOutcome> {
-    const stream = this.findStream(request.agent, request.entryPoint);
+    const stream = this.registry.findStream(request.agent, request.entryPoint);
     this.assertRunning();
-    const input = request.input ?? {};
-    const schema = stream.entryPoint.input_schema;
-    if (schema) {
-      const problems = jsonSchemaErrors(schema, input);
-      if (problems.length > 0) {
-        throw new TriggerError("invalid_input", `input does not match the input_schema of entry point ${stream.key}: ${problems.join("; ")}`, problems);
-      }
-    }
-    const key = request.idempotencyKey;
-    const traceparent = request.traceparent;
-    if (key === undefined) return this.queue.admit(stream, input, { traceparent, rerunOf: request.rerunOf });
-    return admitOnce(
+    return admitTrigger(
       {
+        queue: this.queue,
         keys: this.keys,
         nowMs: () => this.clock.now(),
         assertRunning: () => this.assertRunning(),
-        admit: (target, admitted, idempotencyKey) => this.queue.admit(target, admitted, { idempotencyKey, traceparent }),
         getExecution: (id) => this.getExecution(id),
       },
       stream,
-      input,
-      key,
+      request,
     );
   }
 
@@ -428,33 +317,7 @@ export class AgentRuntime implements RuntimeHandle {
 
   /** The execution's result once it has finished; undefined on timeout or for an unknown id. */
   async waitForCompletion(executionId: string, options: WaitOptions = {}): Promise<ExecutionResult | undefined> {
-    if (typeof options === "number") {
-      throw new InvalidOptionError(`waitForCompletion takes an options object, not a number: write { timeoutMs: ${options} } (milliseconds)`);
-    }
-    checkOptions("waitForCompletion options", options, WAIT_OPTIONS);
-    const done = this.queue.settled(executionId);
-    if (!done) {
-      const known = await this.getExecution(executionId);
-      return known && isTerminal(known.status) ? known : undefined;
-    }
-    const { timeoutMs, signal } = options;
-    if (signal?.aborted) throw abortReason(signal);
-    // Waits are in real time: they serve callers (HTTP requests, scripts), not schedules.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let onAbort: (() => void) | undefined;
-    try {
-      return await new Promise<ExecutionResult | undefined>((resolve, reject) => {
-        done.then(resolve, reject);
-        if (timeoutMs !== undefined) timer = setTimeout(() => resolve(undefined), timeoutMs);
-        if (signal) {
-          onAbort = () => reject(abortReason(signal));
-          signal.addEventListener("abort", onAbort, { once: true });
-        }
-      });
-    } finally {
-      if (timer) clearTimeout(timer);
-      if (signal && onAbort) signal.removeEventListener("abort", onAbort);
-    }
+    return waitForSettled({ settled: (id) => this.queue.settled(id), getExecution: (id) => this.getExecution(id) }, executionId, options);
   }
 
   async pauseTimers(): Promise<void> {
@@ -471,31 +334,16 @@ export class AgentRuntime implements RuntimeHandle {
 
   /** SPEC 4.5. Counters only: O(entry points), whatever the history. */
   async getStats(): Promise<RuntimeStats> {
-    const streams: RuntimeStats["streams"] = {};
-    for (const slot of this.agents.values()) {
-      const idle = this.queue.idleSeconds(slot.agent.name);
-      for (const stream of slot.streams.values()) streams[stream.key] = stream.stats(idle === null ? null : Math.round(idle * 1000) / 1000);
-    }
-    const bus = this.bus.stats();
-    const totals = this.queue.totals();
-    const running = this.lifecycle === "running";
-    return {
-      running,
-      uptime_seconds: this.startedAtMs === 0 || this.lifecycle === "created" ? 0 : Math.round(this.clock.now() - this.startedAtMs) / 1000,
-      timers_paused: this.paused,
-      active_executions: totals.running,
-      queued_executions: totals.queued,
-      max_concurrent_executions: this.backend.limiter.max,
-      streams,
-      timers: this.timers.stats(),
-      event_bus: {
-        total_events: bus.total_events,
-        subscriptions: bus.subscriptions,
-        events_by_type: bus.events_by_type,
-        dropped_from_history: bus.dropped_from_history,
-        subscriber_errors: bus.subscriber_errors,
-      },
-    };
+    return buildRuntimeStats({
+      slots: this.registry.slots(),
+      queue: this.queue,
+      bus: this.bus,
+      timers: this.timers,
+      running: this.lifecycle === "running",
+      uptimeSeconds: this.startedAtMs === 0 || this.lifecycle === "created" ? 0 : Math.round(this.clock.now() - this.startedAtMs) / 1000,
+      timersPaused: this.paused,
+      maxConcurrent: this.backend.limiter.max,
+    });
   }
 
   /**
@@ -517,49 +365,24 @@ export class AgentRuntime implements RuntimeHandle {
     }
     if (this.lifecycle === "starting") await this.startPromise?.catch(() => undefined);
     this.lifecycle = "stopping";
-    const step = async (name: string, fn: () => unknown) => {
-      try {
-        await fn();
-      } catch (err) {
-        this.logger.error({ err }, `stopping the runtime: ${name} failed`);
-      }
-    };
-    await step("stop timers", () => this.timers.stop());
-    await step("cancel queued executions", () => this.queue.cancelAllQueued("shutdown"));
-    await step("wait for running executions", () => this.waitForRunning(graceMs));
-    await step("cancel running executions", () => Promise.all(this.queue.runningJobs().map((job) => this.queue.cancel(job.id, "shutdown"))));
-    await step("record cancelled executions", () => this.queue.flushWrites());
-    this.retention.disarm();
-    await step("finish a retention pass", () => this.retention.idle());
-    await step("close function workers, tools and providers", () =>
-      this.runner.close((err) => this.logger.error({ err }, "stopping the runtime: closing a function worker, tool resolver or provider failed")),
+    await shutdown(
+      {
+        logger: this.logger,
+        timers: this.timers,
+        queue: this.queue,
+        retention: this.retention,
+        runner: this.runner,
+        registry: this.registry,
+        bus: this.bus,
+        store: this.store,
+        intake: this.intake,
+        backend: this.backend,
+        ownsBackend: !this.options.backend,
+        unsubscribe: this.unsubscribe,
+      },
+      graceMs,
     );
-    for (const slot of this.agents.values()) for (const stream of slot.streams.values()) this.publishStream("stream_stopped", stream);
-    await step("drain the event bus", () => this.bus.drain());
-    this.unsubscribe?.();
-    await step("flush storage", () => this.store.flush());
-    await step("close the ingest log", () => this.intake.close());
-    // A key store passed in is the caller's to close.
-    // A backend passed in is the caller's to close; ours closes only the parts it built.
-    if (!this.options.backend) await step("close the backend", () => this.backend.close());
     this.lifecycle = "stopped";
-  }
-
-  private async waitForRunning(graceMs: number): Promise<void> {
-    const running = this.queue.runningJobs();
-    if (running.length === 0 || graceMs <= 0) return;
-    // The grace period is real time (a process manager's kill timer does not follow a test clock).
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      await Promise.race([
-        Promise.all(running.map((job) => whenDone(job))),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, graceMs);
-        }),
-      ]);
-    } finally {
-      if (timer) clearTimeout(timer);
-    }
   }
 
   // ------------------------------------------------------------ internals
@@ -570,75 +393,11 @@ export class AgentRuntime implements RuntimeHandle {
     }
   }
 
-  private agentSlot(agentName?: string): AgentSlot | undefined {
-    if (agentName !== undefined) return this.agents.get(agentName);
-    return this.agents.size === 1 ? this.agents.values().next().value : undefined;
-  }
-
-  private findStream(agentName: string | undefined, entryPointId: string): EntryPointStream {
-    const slot = this.agentSlot(agentName);
-    if (!slot) {
-      const known = this.agentNames().join(", ") || "none";
-      throw new TriggerError(
-        "not_found",
-        agentName === undefined ? `name an agent: this runtime has several (${known})` : `no agent named "${agentName}" (agents: ${known})`,
-      );
-    }
-    const stream = slot.streams.get(entryPointId);
-    if (!stream) {
-      throw new TriggerError("not_found", `agent ${slot.agent.name} has no entry point "${entryPointId}" (it has: ${[...slot.streams.keys()].join(", ")})`);
-    }
-    return stream;
-  }
-
   private onEvent(event: ForagerEvent): void {
     if (event.graph_id && event.execution_id) this.queue.touch(event.graph_id);
     // Published once the final record is saved: the session now counts for retention.
     if (event.graph_id && FINAL_EVENTS.has(event.type)) this.retention.noteFinished(event.graph_id);
     if (this.lifecycle === "running") this.intake.onEvent(event);
-  }
-
-  /**
-   * Puts an entry point in service. The stream object of a key is reused
-   * (also one a reload removed that still drains), so its queue, counters
-   * and running executions carry over and the overlap policy sees them.
-   */
-  private attachStream(slot: AgentSlot, ep: ResolvedEntryPoint, change: "added" | "changed" | "unchanged"): void {
-    const key = `${slot.agent.name}/${ep.id}`;
-    let stream = this.queue.streamByKey(key);
-    if (stream) stream.redefine(slot.agent, ep);
-    else {
-      stream = new EntryPointStream(slot.agent, ep);
-      this.queue.addStream(stream);
-    }
-    const wasServing = slot.streams.get(ep.id) === stream;
-    slot.streams.set(ep.id, stream);
-    this.intake.setStream(stream);
-    if (ep.trigger_type !== "timer") this.timers.remove(key);
-    else if (!wasServing || change !== "unchanged") this.timers.add(stream, { reloaded: wasServing && change === "changed" });
-    this.queue.refill(stream);
-    if (!wasServing && this.lifecycle === "running") this.publishStream("stream_started", stream);
-  }
-
-  /** Takes an entry point out of service: no triggers, timer or events; what it accepted still runs. */
-  private detachStream(slot: AgentSlot, id: string): void {
-    const stream = slot.streams.get(id);
-    if (!stream) return;
-    slot.streams.delete(id);
-    this.timers.remove(stream.key);
-    this.intake.removeStream(stream.key);
-    if (this.lifecycle === "running") this.publishStream("stream_stopped", stream);
-  }
-
-  /** Closes a replaced definition's tools and provider once the executions accepted with it are done. */
-  private releaseWhenDone(agent: Agent): void {
-    const pending = this.queue.jobsOf(agent).map((job) => whenDone(job));
-    const onError = (err: unknown) => this.logger.error({ err, agent: agent.name }, "closing a replaced definition's tool resolver or provider failed");
-    void Promise.all(pending).then(() => this.runner.release(agent, onError));
-  }
-
-  private publishStream(type: "stream_started" | "stream_stopped", stream: EntryPointStream): void {
-    this.bus.publish({ type, graph_id: stream.agentName, stream_id: stream.id, data: { trigger_type: stream.entryPoint.trigger_type } });
   }
 
   private runExecution(job: Job, _stream: EntryPointStream, signal: AbortSignal): Promise<ExecutionResult> {
