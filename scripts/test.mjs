@@ -58,7 +58,10 @@ if (process.env.FORAGER_TEST_SKIP_BUILD !== "1") {
 
 const result = spawnSync(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=120000", ...files],
+  // The timeout only catches a hang. Files that spawn many CLI processes take
+  // well over two minutes on a 2-core machine that is busy with other work,
+  // so the guard is five minutes, not two.
+  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=300000", ...files],
   { cwd: root, stdio: "inherit" },
 );
 process.exit(result.status ?? 1);
