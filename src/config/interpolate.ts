@@ -5,7 +5,7 @@
  */
 import type { Document, Scalar } from "yaml";
 import { yaml } from "./yaml.js";
-import { isSecretName, registerSecret } from "../logging/redact.js";
+import { isSecretName } from "../logging/redact.js";
 import type { KeyPath } from "./positions.js";
 
 export interface InterpolationProblem {
@@ -27,6 +27,8 @@ export interface InterpolatedValue {
 export interface InterpolationResult {
   problems: InterpolationProblem[];
   values: InterpolatedValue[];
+  /** Values of secret-looking variables substituted into the file: the loader scrubs them while the agent lives. */
+  secrets: string[];
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -37,9 +39,10 @@ export function interpolateString(
   env: NodeJS.ProcessEnv,
   /** Text standing in for an unset variable (still reported); default: nothing. */
   standIn?: (name: string) => string,
-): { text: string; problems: string[]; placeholders: number; unset: string[] } {
+): { text: string; problems: string[]; placeholders: number; unset: string[]; secrets: string[] } {
   let out = "";
   const problems: string[] = [];
+  const secrets: string[] = [];
   const unset: string[] = [];
   let placeholders = 0;
   let i = 0;
@@ -70,7 +73,7 @@ export function interpolateString(
     } else {
       const value = env[name];
       if (value !== undefined && value !== "") {
-        if (isSecretName(name)) registerSecret(value);
+        if (isSecretName(name)) secrets.push(value);
         out += value;
       } else if (fallback !== undefined) {
         out += fallback;
@@ -84,7 +87,7 @@ export function interpolateString(
     }
     i = close + 1;
   }
-  return { text: out, problems, placeholders, unset };
+  return { text: out, problems, placeholders, unset, secrets };
 }
 
 function typedScalar(text: string): number | boolean | null | undefined {
@@ -102,10 +105,11 @@ function typedScalar(text: string): number | boolean | null | undefined {
 
 /** Substitutes in place, in every string value of the document. */
 export function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv, standIn?: (name: string) => string): InterpolationResult {
-  const result: InterpolationResult = { problems: [], values: [] };
+  const result: InterpolationResult = { problems: [], values: [], secrets: [] };
   const visitScalar = (scalar: Scalar, path: KeyPath) => {
     if (typeof scalar.value !== "string" || !scalar.value.includes("${")) return;
     const done = interpolateString(scalar.value, env, standIn);
+    result.secrets.push(...done.secrets);
     for (const message of done.problems) {
       const variable = done.unset.find((name) => message.startsWith(`environment variable ${name} `));
       result.problems.push(variable === undefined ? { path, message } : { path, message, variable });

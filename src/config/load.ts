@@ -8,11 +8,12 @@ import { dirname, resolve } from "node:path";
 import type { Document, YAMLError } from "yaml";
 import { yaml } from "./yaml.js";
 import { DefinitionError, type DefinitionIssue } from "../errors.js";
-import { interpolateDocument, type InterpolatedValue } from "./interpolate.js";
+import { interpolateDocument, type InterpolatedValue, type InterpolationResult } from "./interpolate.js";
 import { documentLocator, formatPath, NO_POSITIONS, type KeyPath, type Locator, type PathSegment } from "./positions.js";
 import { rememberProvenance } from "./provenance.js";
 import { readAgentText } from "./read.js";
-import { registerAgentSecrets, resolveAgent } from "./resolve.js";
+import { agentSecrets, resolveAgent } from "./resolve.js";
+import { holdSecretsWhile, scrubValues } from "../logging/redact.js";
 import { schemas, type Agent, type AgentFile } from "./schema.js";
 import { semanticProblems } from "./semantic.js";
 import { describeZodIssue, type SchemaProblem } from "./zod-issues.js";
@@ -207,13 +208,25 @@ function toIssue(problem: SchemaProblem, ctx: CheckContext): DefinitionIssue {
   return { file: ctx.file, line: where.line, col: where.col, path: formatPath(problem.path), message: problem.message };
 }
 
-/** Validation of a parsed document (from text or from an object). */
+/**
+ * Validation of a parsed document (from text or from an object). The
+ * secrets of a loaded agent are scrubbed from logs while the agent lives;
+ * those of a file that fails are scrubbed from its problems here, since
+ * nothing holds them afterwards.
+ */
 function checkDocument(doc: Document, ctx: CheckContext, yamlIssues: DefinitionIssue[]): ValidationOutcome {
-  const lenient = ctx.unsetEnv === "warn";
   // When unset variables are only warnings, a stand-in keeps the value
   // non-empty, so checks like "a webhook route needs a secret" do not fire
   // for a secret that will be set where the agent runs.
-  const interpolation = interpolateDocument(doc, ctx.env, lenient ? (name) => `unset-${name}` : undefined);
+  const interpolation = interpolateDocument(doc, ctx.env, ctx.unsetEnv === "warn" ? (name) => `unset-${name}` : undefined);
+  const outcome = checkInterpolated(doc, interpolation, ctx, yamlIssues);
+  if (outcome.agent || interpolation.secrets.length === 0) return outcome;
+  const scrub = (issue: DefinitionIssue) => ({ ...issue, message: scrubValues(issue.message, interpolation.secrets) });
+  return { ...outcome, issues: outcome.issues.map(scrub), ...(outcome.warnings ? { warnings: outcome.warnings.map(scrub) } : {}) };
+}
+
+function checkInterpolated(doc: Document, interpolation: InterpolationResult, ctx: CheckContext, yamlIssues: DefinitionIssue[]): ValidationOutcome {
+  const lenient = ctx.unsetEnv === "warn";
   const problems: SchemaProblem[] = interpolation.problems.filter((p) => !(lenient && p.variable !== undefined));
   const warnings = lenient
     ? interpolation.problems.filter((p) => p.variable !== undefined).map((p) => toIssue({ path: p.path, message: `${p.message}; run and serve need it` }, ctx))
@@ -273,8 +286,8 @@ function checkDocument(doc: Document, ctx: CheckContext, yamlIssues: DefinitionI
   // schema, with the problem itself dropped above: valid, but no agent to build.
   if (warnings.length > 0) return { issues, warnings };
   if (issues.length > 0 || !file) return { issues };
-  registerAgentSecrets(file);
   const agent = resolveAgent(file, ctx.sourcePath, ctx.baseDir);
+  holdSecretsWhile(agent, [...interpolation.secrets, ...agentSecrets(file)]);
   const runtime = record.runtime;
   rememberProvenance(agent, {
     file: ctx.file,

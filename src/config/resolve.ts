@@ -1,9 +1,9 @@
 /**
  * From a valid file to an `Agent`: default entry point, each entry point's
  * entry node and overlap policy, webhook verification defaults, and the
- * secrets the file holds registered for log scrubbing.
+ * secrets the file holds, for log scrubbing.
  */
-import { registerSecret, isSecretName } from "../logging/redact.js";
+import { isSecretName } from "../logging/redact.js";
 import { DEFAULT_ENTRY_POINT_ID, ENTRY_POINT_DEFAULTS, defaultEntryNode, defaultOverlap } from "./defaults.js";
 import type { Agent, AgentFile, EntryPointDef, ResolvedEntryPoint } from "./schema.js";
 
@@ -12,32 +12,31 @@ export function resolveEntryPointDef(ep: EntryPointDef, graph: Agent["graph"]): 
   return { ...ep, entry_node: ep.entry_node ?? defaultEntryNode(graph), overlap: ep.overlap ?? defaultOverlap(ep.max_concurrent) };
 }
 
-function registerHeaderSecrets(headers: Record<string, string> | undefined): void {
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (name.toLowerCase() === "authorization" || isSecretName(name)) registerSecret(value);
-  }
+function headerSecrets(headers: Record<string, string> | undefined): string[] {
+  return Object.entries(headers ?? {})
+    .filter(([name]) => name.toLowerCase() === "authorization" || isSecretName(name))
+    .map(([, value]) => value);
 }
 
-function registerEnvSecrets(env: Record<string, string> | undefined): void {
-  for (const [name, value] of Object.entries(env ?? {})) if (isSecretName(name)) registerSecret(value);
+function envSecrets(env: Record<string, string> | undefined): string[] {
+  return Object.entries(env ?? {})
+    .filter(([name]) => isSecretName(name))
+    .map(([, value]) => value);
 }
 
-/** Every secret value the agent holds, so no log line can show it. */
-export function registerAgentSecrets(file: AgentFile): void {
-  registerSecret(file.llm?.api_key);
-  for (const route of file.runtime.webhook_routes) {
-    registerSecret(route.secret);
-    for (const secret of route.secrets ?? []) registerSecret(secret);
-  }
+/** Every secret value the agent file holds (possibly with repeats and short values, which the scrubber skips). */
+export function agentSecrets(file: AgentFile): Array<string | undefined> {
+  const found: Array<string | undefined> = [file.llm?.api_key];
+  for (const route of file.runtime.webhook_routes) found.push(route.secret, ...(route.secrets ?? []));
   for (const server of Object.values(file.mcp_servers)) {
     // Every MCP header value: they are credentials far more often than not.
-    for (const value of Object.values(server.headers)) registerSecret(value);
-    registerEnvSecrets(server.env);
+    found.push(...Object.values(server.headers), ...envSecrets(server.env));
   }
   for (const tool of Object.values(file.tools)) {
-    if (tool.type === "http") registerHeaderSecrets(tool.headers);
-    if (tool.type === "shell") registerEnvSecrets(tool.env);
+    if (tool.type === "http") found.push(...headerSecrets(tool.headers));
+    if (tool.type === "shell") found.push(...envSecrets(tool.env));
   }
+  return found;
 }
 
 export function resolveAgent(file: AgentFile, sourcePath: string, baseDir: string): Agent {

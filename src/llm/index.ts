@@ -7,7 +7,7 @@
 import type { LlmConfig } from "../config/schema.js";
 import { UsageError } from "../errors.js";
 import type { Logger } from "../logging/index.js";
-import { registerSecret } from "../logging/redact.js";
+import { holdSecretsWhile } from "../logging/redact.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { MockLlmProvider } from "./mock.js";
 import type { RetryTiming } from "./retry.js";
@@ -52,16 +52,16 @@ async function createBaseProvider(config: LlmConfig, options: CreateLlmProviderO
   const clock = options.clock ?? systemClock;
   if (config.provider === "mock") return new MockLlmProvider(config, { clock });
 
-  registerSecret(config.api_key);
   const logger = options.logger ?? (await import("../logging/index.js")).silentLogger();
   routeSdkWarnings(logger);
   const real = { logger, clock, retryTiming: options.retryTiming };
-  if (config.provider === "anthropic") {
-    const { createAnthropicProvider } = await import("./anthropic.js");
-    return createAnthropicProvider(config, real);
-  }
-  const { createOpenAiProvider } = await import("./openai.js");
-  return createOpenAiProvider(config, real);
+  const provider =
+    config.provider === "anthropic"
+      ? (await import("./anthropic.js")).createAnthropicProvider(config, real)
+      : (await import("./openai.js")).createOpenAiProvider(config, real);
+  // The key is scrubbed from logs while the provider that sends it lives.
+  holdSecretsWhile(provider, [config.api_key]);
+  return provider;
 }
 
 interface SdkWarningReport {

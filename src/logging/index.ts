@@ -14,7 +14,7 @@ import { checkOptions, InvalidOptionError } from "../errors.js";
 /** forager's logger: a pino logger (child loggers carry context). */
 export type Logger = PinoLogger;
 export { LOG_LEVELS, colorEnabled, isLogLevel, resolveLogFormat, resolveLogLevel, type LogFormat, type LogLevel } from "./levels.js";
-export { registerSecret, scrubSecrets, isSecretName, clearSecrets, SECRET_HEADERS, REDACTED } from "./redact.js";
+export { registerSecret, holdSecretsWhile, secretCount, scrubSecrets, isSecretName, clearSecrets, SECRET_HEADERS, REDACTED } from "./redact.js";
 
 // Loaded on the first logger made, not when this module is imported.
 const pino = onFirstUse<typeof pinoFactory>("pino", () => (typeof require === "function" ? require("pino") : undefined));

@@ -20,7 +20,7 @@ afterEach(() => clearSecrets());
 
 describe("${VAR} interpolation", () => {
   test("replaces variables and defaults; $${ stays literal", () => {
-    assert.deepEqual(interpolateString("a ${X} b ${Y:-why} c $${Z}", { X: "ex" }), { text: "a ex b why c ${Z}", problems: [], placeholders: 2, unset: [] });
+    assert.deepEqual(interpolateString("a ${X} b ${Y:-why} c $${Z}", { X: "ex" }), { text: "a ex b why c ${Z}", problems: [], placeholders: 2, unset: [], secrets: [] });
     const agent = load('description: "${GREETING:-hello} from ${USER_NAME}, cost $${price}"\n', { USER_NAME: "ana" });
     assert.equal(agent.description, "hello from ana, cost ${price}");
   });
