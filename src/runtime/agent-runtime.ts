@@ -34,6 +34,7 @@ import type { EntryPointFileSpec, EntryPointSpec } from "./entry-point-spec.js";
 import { TriggerRefusedError } from "./errors.js";
 import { EventIntake } from "./event-intake.js";
 import { ExecutionRunner, openStorage, usesState } from "./execution-runner.js";
+import { FencedStateStore } from "../storage/fenced-state.js";
 import { executionRequest, liveResult, unrunRecord, type Job } from "./job.js";
 import type { ReloadSummary } from "./reload-plan.js";
 import { resolveBackend, RUNTIME_OPTIONS, TRIGGER_OPTIONS, type AgentRuntimeOptions, type TriggerOptions } from "./runtime-options.js";
@@ -404,6 +405,13 @@ export class AgentRuntime implements RuntimeHandle {
     // Loop protection: the chain in the job data, before the execution publishes anything.
     this.intake.started(job);
     // The definition the execution was accepted with, whatever a reload did since.
-    return this.runner.run(executionRequest(job), signal, (status, error, nowMs) => unrunRecord(job, status, error, nowMs));
+    return this.runner.run(executionRequest(job), signal, (status, error, nowMs) => unrunRecord(job, status, error, nowMs), this.stateFor(job));
+  }
+
+  /** A synchronized execution writes state with its mutex grant's fence: once a later holder exists, its writes are refused. */
+  private stateFor(job: Job): StateStore {
+    if (job.mutexFence === undefined) return this.stateStore;
+    const mutex = this.backend.mutexes.forAgent(job.owner.agentName);
+    return new FencedStateStore(this.stateStore, job.owner.agentName, job.mutexFence, () => mutex.fence);
   }
 }

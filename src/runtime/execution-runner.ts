@@ -67,8 +67,9 @@ export class ExecutionRunner {
     if (agent.graph.nodes.some((node) => node.type === "function")) this.functions.prewarm();
   }
 
-  async run(request: ExecutionRequest, signal: AbortSignal, unrun?: UnrunRecord): Promise<ExecutionResult> {
-    const { bus, store, state, clock, logger, wrapLlm } = this.options;
+  /** `state`: the store this execution sees instead of the shared one (a synchronized execution's fenced store). */
+  async run(request: ExecutionRequest, signal: AbortSignal, unrun?: UnrunRecord, state: StateStore = this.options.state): Promise<ExecutionResult> {
+    const { bus, store, clock, logger, wrapLlm } = this.options;
     const { agent } = request;
     try {
       const [execute, tools, llm] = await Promise.all([this.load(), this.resources.tools(agent), this.resources.llm(agent)]);
