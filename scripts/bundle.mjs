@@ -64,5 +64,8 @@ await build({
     // Loaded only when an OTLP endpoint is configured (src/telemetry/sdk.ts).
     "@opentelemetry/*",
     "pino-pretty",
+    // The cluster backend (runtime.backend: redis) only: loaded on first use (src/storage/redis/connection.ts).
+    "bullmq",
+    "ioredis",
   ],
 });

@@ -19,11 +19,19 @@ export const RUNTIME_DEFAULTS = {
   shutdown_grace_seconds: 30,
   max_connections: 1000,
   session_retention: { max_age: 7 * 86_400, max_sessions: 10_000 },
+  backend: "file",
+  redis_prefix: "forager",
+  worker_loss: { lock_seconds: 10, check_seconds: 5, retries: 1 },
 } as const;
 
 /** A fresh runtime config holding only defaults (fresh: callers may change its lists). */
 export function runtimeDefaults() {
-  return { ...RUNTIME_DEFAULTS, webhook_routes: [] as never[], session_retention: { ...RUNTIME_DEFAULTS.session_retention } };
+  return {
+    ...RUNTIME_DEFAULTS,
+    webhook_routes: [] as never[],
+    session_retention: { ...RUNTIME_DEFAULTS.session_retention },
+    worker_loss: { ...RUNTIME_DEFAULTS.worker_loss },
+  };
 }
 
 /** Defaults of every entry point, whatever its trigger. */

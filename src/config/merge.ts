@@ -21,6 +21,10 @@ export const PROCESS_WIDE_KEYS = [
   "shutdown_grace_seconds",
   "session_retention",
   "max_connections",
+  "backend",
+  "redis_url",
+  "redis_prefix",
+  "worker_loss",
 ] as const satisfies readonly (keyof RuntimeConfig)[];
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);

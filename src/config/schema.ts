@@ -291,6 +291,28 @@ function build(z: typeof Zod) {
       max_age: Duration.default(RUNTIME_DEFAULTS.session_retention.max_age),
       max_sessions: PositiveInt.default(RUNTIME_DEFAULTS.session_retention.max_sessions),
     }).default(() => ({ ...RUNTIME_DEFAULTS.session_retention })),
+    /**
+     * Where queues, sessions, state and keys live (SPEC 9): `file` (one
+     * process, the storage folder) or `redis` (several `serve` processes
+     * sharing one Redis as one runtime).
+     */
+    backend: z.enum(["file", "redis"]).default(RUNTIME_DEFAULTS.backend),
+    /** redis://host:6379/0 (rediss:// for TLS); FORAGER_REDIS_URL when unset. */
+    redis_url: z.string().regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL").optional(),
+    /** Keys and queues of this cluster live under this prefix. */
+    redis_prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, "expected letters, digits, '_' or '-'")
+      .default(RUNTIME_DEFAULTS.redis_prefix),
+    /**
+     * A node lost mid-execution (redis backend): after lock_seconds +
+     * check_seconds another node re-runs the execution, up to `retries` times.
+     */
+    worker_loss: strict({
+      lock_seconds: z.number().positive().default(RUNTIME_DEFAULTS.worker_loss.lock_seconds),
+      check_seconds: z.number().positive().default(RUNTIME_DEFAULTS.worker_loss.check_seconds),
+      retries: z.number().int().min(0).default(RUNTIME_DEFAULTS.worker_loss.retries),
+    }).default(() => ({ ...RUNTIME_DEFAULTS.worker_loss })),
   });
 
   // ---------------------------------------------------------------- the file

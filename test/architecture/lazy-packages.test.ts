@@ -1,6 +1,7 @@
 /**
  * `import "forager"` must not load zod, yaml, the CEL engine, the JSON
- * Schema validator, the cron parser or the logger: each loads on first use
+ * Schema validator, the cron parser, the logger or the Redis client and
+ * BullMQ (the cluster backend only): each loads on first use
  * (through src/util/lazy.ts), and `new AgentRuntime()` takes its defaults
  * from a plain object (src/config/defaults.ts), not from the zod schema.
  * The library is then also usable: a logger writes, an expression
@@ -12,10 +13,10 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { modulesLoadedBy, root } from "../helpers/modules-loaded.js";
 
-const LAZY = /node_modules\/(zod|yaml|@marcbachmann\/cel-js|@cfworker\/json-schema|croner|pino)\//;
+const LAZY = /node_modules\/(zod|yaml|@marcbachmann\/cel-js|@cfworker\/json-schema|croner|pino|ioredis|bullmq)\//;
 const index = JSON.stringify(pathToFileURL(join(root, "dist/index.js")).href);
 
-test('import "forager" loads none of zod, yaml, cel-js, @cfworker/json-schema, croner, pino; each works when first used', async () => {
+test('import "forager" loads none of zod, yaml, cel-js, @cfworker/json-schema, croner, pino, ioredis, bullmq; each works when first used', async () => {
   const onImport = await modulesLoadedBy(`await import(${index});`);
   assert.ok(onImport.some((url) => url.endsWith("/dist/index.js")), "the library was loaded");
   assert.deepEqual(onImport.filter((url) => LAZY.test(url)), []);
