@@ -9,6 +9,14 @@
  * (tick-source.ts): `tick()` is WHAT a due tick does. A distributed source
  * (BullMQ job schedulers firing a cron once across a cluster) can replace
  * the in-process one without touching entry point semantics.
+ *
+ * With a cluster source (TickSource.cluster, cluster/ticks.ts) a timer is
+ * registered once and the shared schedule repeats by itself; each tick is
+ * claimed in the cluster's ledger before it fires, so a tick fires once per
+ * cluster; pause is cluster-wide; and the startup catch-up and
+ * `run_immediately` run only on the node that starts the cluster. A tick
+ * that arrives late or after a gap since the watermark (the whole cluster
+ * was down) is handled by `catch_up` as at a start.
  */
 import type { TimerConfig } from "../config/schema.js";
 import type { EventInit } from "../events/types.js";
@@ -17,7 +25,7 @@ import type { KeyStore } from "../storage/types.js";
 import type { Clock } from "../util/clock.js";
 import { scheduleFor, type Schedule } from "./schedule.js";
 import type { EntryPointStream } from "./stream.js";
-import { ClockTickSource, type TickSource } from "./tick-source.js";
+import { ClockTickSource, type ClusterTicks, type TickSource, type TimerLedger } from "./tick-source.js";
 import type { TimerStats, TriggerOutcome } from "./types.js";
 
 const WATERMARK_NAMESPACE = "timer_watermark";
@@ -25,6 +33,8 @@ const WATERMARK_NAMESPACE = "timer_watermark";
 const WATERMARK_TTL_SECONDS = 365 * 86_400;
 /** Counting missed cron ticks stops here (a cron every second over a long outage). */
 const MAX_MISSED_COUNT = 100_000;
+/** A cluster tick later than this (or half its period, if longer) means the cluster was down (DISTRIBUTED §4.4). */
+const CLUSTER_LATE_MS = 2_000;
 
 /** Skip reasons in words for the log line; others (a refusal's reason) are already words. */
 const SKIP_WORDS: Record<string, string> = {
@@ -42,7 +52,7 @@ export interface TimerHost {
   readonly logger: Logger;
   readonly timersPaused: boolean;
   publish(init: EventInit): void;
-  /** True while an execution of the agent runs and produced an event less than `idleSeconds` ago. */
+  /** True while an execution of the agent runs and produced an event less than `idleSeconds` ago (this process's executions). */
   agentActive(agentName: string, idleSeconds: number): boolean;
   fire(stream: EntryPointStream, input: Record<string, unknown>): Promise<TriggerOutcome>;
 }
@@ -57,15 +67,46 @@ interface TimerEntry {
   skipped: number;
 }
 
+/** The local ledger: the watermark in the runtime's key store; every claim succeeds (one process). */
+class KeyStoreLedger implements TimerLedger {
+  constructor(private readonly keys: KeyStore) {}
+
+  async readWatermark(key: string): Promise<number | undefined> {
+    const value = await this.keys.get(WATERMARK_NAMESPACE, key);
+    const ms = value === undefined ? NaN : Date.parse(value);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+
+  async claim(key: string, scheduledAtMs: number, watermarkMs = scheduledAtMs): Promise<boolean> {
+    await this.keys.set(WATERMARK_NAMESPACE, key, new Date(watermarkMs).toISOString(), WATERMARK_TTL_SECONDS);
+    return true;
+  }
+}
+
 export class TimerScheduler {
   private readonly entries = new Map<string, TimerEntry>();
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
+  private readonly cluster: ClusterTicks | undefined;
+  private readonly ledger: TimerLedger;
 
   constructor(
     private readonly host: TimerHost,
     private readonly ticks: TickSource = new ClockTickSource(host.clock),
-  ) {}
+  ) {
+    this.cluster = ticks.cluster;
+    this.ledger = this.cluster?.ledger ?? new KeyStoreLedger(host.keys);
+  }
+
+  /** Whether ticks are skipped as paused: cluster-wide with a cluster tick source, else the host's. */
+  get paused(): boolean {
+    return this.cluster ? this.cluster.paused : this.host.timersPaused;
+  }
+
+  /** Pauses or resumes every node's timers (a cluster tick source); the host keeps its own flag either way. */
+  async setPaused(paused: boolean): Promise<void> {
+    await this.cluster?.setPaused(paused);
+  }
 
   /**
    * Adds or replaces the timer of a timer entry point. `reloaded`: the
@@ -92,7 +133,7 @@ export class TimerScheduler {
       const now = this.host.clock.now();
       entry.schedule = scheduleFor(entry.config, now);
       this.arm(entry, entry.schedule.next(now));
-    } else this.track(this.startEntry(entry));
+    } else this.track(this.startEntry(entry, true));
   }
 
   /** Stops the timer of an entry point (a reload removed it); a tick already under way completes. */
@@ -101,6 +142,7 @@ export class TimerScheduler {
     if (!entry) return;
     this.ticks.disarm(key);
     this.entries.delete(key);
+    if (this.cluster) this.track(this.cluster.unregister(key, true));
   }
 
   /**
@@ -113,11 +155,16 @@ export class TimerScheduler {
   async startWithCatchUp(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    await Promise.all([...this.entries.values()].map((entry) => this.startEntry(entry)));
+    // In a cluster only the node that starts it catches up and runs `run_immediately`.
+    const clusterStart = this.cluster ? await this.cluster.open() : true;
+    await Promise.all([...this.entries.values()].map((entry) => this.startEntry(entry, clusterStart)));
+    await this.cluster?.run();
   }
 
-  /** Stops arming timers and waits for ticks in progress. */
+  /** Stops arming timers and waits for ticks in progress; a cluster's schedules stay for its other nodes. */
   async stop(): Promise<void> {
+    // A cluster node first stops taking tick jobs (those under way finish), so none is taken and dropped.
+    await this.cluster?.close();
     this.running = false;
     for (const [key, entry] of this.entries) {
       this.ticks.disarm(key);
@@ -129,9 +176,10 @@ export class TimerScheduler {
   stats(): Record<string, TimerStats> {
     const out: Record<string, TimerStats> = {};
     for (const [key, entry] of this.entries) {
+      const nextAtMs = this.cluster && this.running ? this.cluster.nextRunAt(key) : entry.nextAtMs;
       out[key] = {
-        paused: this.host.timersPaused,
-        next_run_at: entry.nextAtMs === null ? null : new Date(entry.nextAtMs).toISOString(),
+        paused: this.paused,
+        next_run_at: nextAtMs === null ? null : new Date(nextAtMs).toISOString(),
         last_fired_at: entry.lastFiredAtMs === null ? null : new Date(entry.lastFiredAtMs).toISOString(),
         fired: entry.fired,
         skipped: entry.skipped,
@@ -146,27 +194,40 @@ export class TimerScheduler {
     void guarded.finally(() => this.inFlight.delete(guarded));
   }
 
-  private async startEntry(entry: TimerEntry): Promise<void> {
+  /** `catchUp`: this start may fire what was missed and `run_immediately` (false on a node joining a running cluster). */
+  private async startEntry(entry: TimerEntry, catchUp: boolean): Promise<void> {
     const now = this.host.clock.now();
-    const watermark = await this.readWatermark(entry);
+    const watermark = await this.ledger.readWatermark(entry.stream.key);
     entry.schedule = scheduleFor(entry.config, watermark ?? now);
     let firedAtStart = false;
-    if (watermark !== undefined) {
+    if (watermark !== undefined && catchUp) {
       const { count, newest } = this.missedTicks(entry.schedule, watermark, now);
-      if (count > 0 && newest !== null) {
-        const catchUp = entry.config.catch_up === "last";
-        entry.skipped += catchUp ? count - 1 : count;
-        this.emitSkipped(entry, newest, "missed", { count, catch_up: entry.config.catch_up });
-        if (catchUp && this.running) {
-          firedAtStart = true;
-          await this.fire(entry, newest, "catch_up");
-        }
-      }
+      if (count > 0 && newest !== null) firedAtStart = await this.catchUp(entry, newest, newest, count);
     }
-    if (entry.config.run_immediately && !firedAtStart && this.running) {
+    if (entry.config.run_immediately && !firedAtStart && catchUp && this.running) {
       await this.fire(entry, now, "run_immediately");
     }
-    if (this.running) this.arm(entry, entry.schedule.next(now));
+    if (!this.running) return;
+    // A cluster schedule is anchored where the scheduler first made it; this node's arming is only its register.
+    this.arm(entry, entry.schedule.next(now));
+  }
+
+  /**
+   * Ticks were missed (downtime): `count` of them, from `firstMs` to
+   * `newestMs`. Reported as one `timer_skipped missed`; with `catch_up:
+   * last` the newest fires. A cluster claims them all first (the watermark
+   * moves to the newest), so no node handles them twice. True when it fired.
+   */
+  private async catchUp(entry: TimerEntry, firstMs: number, newestMs: number, count: number): Promise<boolean> {
+    if (this.cluster && !(await this.ledger.claim(entry.stream.key, firstMs, newestMs))) return false;
+    const last = entry.config.catch_up === "last";
+    const skipped = last ? count - 1 : count;
+    entry.skipped += skipped;
+    if (skipped > 0) this.cluster?.count(entry.stream.key, "skipped", skipped);
+    this.emitSkipped(entry, newestMs, "missed", { count, catch_up: entry.config.catch_up });
+    if (!last || !this.running) return false;
+    await this.fire(entry, newestMs, "catch_up", { claimed: Boolean(this.cluster) });
+    return true;
   }
 
   private missedTicks(schedule: Schedule, afterMs: number, nowMs: number): { count: number; newest: number | null } {
@@ -184,6 +245,18 @@ export class TimerScheduler {
   private arm(entry: TimerEntry, atMs: number | null): void {
     entry.nextAtMs = atMs;
     if (atMs === null || !this.running) return;
+    if (this.cluster) {
+      // The shared schedule repeats by itself: registered once per entry, each tick job awaits its tick.
+      const key = entry.stream.key;
+      const anchor = this.host.clock.now();
+      this.track(
+        this.cluster.register(key, entry.config, anchor, async (scheduledAtMs) => {
+          if (!this.running || this.entries.get(key) !== entry) return;
+          await this.clusterTick(entry, scheduledAtMs);
+        }),
+      );
+      return;
+    }
     this.ticks.arm(entry.stream.key, atMs, (scheduledAtMs) => {
       // Stopped, or replaced or removed by a reload.
       if (!this.running || this.entries.get(entry.stream.key) !== entry) return;
@@ -200,6 +273,7 @@ export class TimerScheduler {
   async tick(key: string, scheduledAtMs: number): Promise<void> {
     const entry = this.entries.get(key);
     if (!this.running || !entry?.schedule) return;
+    if (this.cluster) return this.clusterTick(entry, scheduledAtMs);
     const schedule = entry.schedule;
     const now = this.host.clock.now();
     // The next tick comes from the schedule, not from when this one's work ends: no drift.
@@ -215,10 +289,39 @@ export class TimerScheduler {
     await this.fire(entry, scheduledAtMs, "scheduled");
   }
 
-  private async fire(entry: TimerEntry, scheduledAtMs: number, reason: TimerFireReason): Promise<void> {
+  /**
+   * A tick of the cluster's shared schedule, taken by this node. On time:
+   * claimed, then fired. Late, or after a gap since the watermark (the
+   * whole cluster was down; the scheduler fires one overdue tick and drops
+   * the rest): every tick missed up to now is handled by `catch_up`, once.
+   */
+  private async clusterTick(entry: TimerEntry, scheduledAtMs: number): Promise<void> {
+    const key = entry.stream.key;
+    const now = this.host.clock.now();
+    const watermark = await this.ledger.readWatermark(key);
+    if (watermark !== undefined && watermark >= scheduledAtMs) return; // covered by a catch-up
+    const onSchedule = scheduleFor(entry.config, scheduledAtMs);
+    const periodMs = (onSchedule.next(scheduledAtMs) ?? scheduledAtMs) - scheduledAtMs;
+    // Ticks the cluster missed before this one (half a period of slack: the scheduler may realign).
+    let before = 0;
+    let first = scheduledAtMs;
+    if (watermark !== undefined) {
+      const since = scheduleFor(entry.config, watermark);
+      for (let at = since.next(watermark); at !== null && at < scheduledAtMs - periodMs / 2 && before < MAX_MISSED_COUNT; at = since.next(at)) {
+        before++;
+        if (before === 1) first = at;
+      }
+    }
+    const after = this.missedTicks(onSchedule, scheduledAtMs, now);
+    const late = now - scheduledAtMs > Math.max(periodMs / 2, CLUSTER_LATE_MS);
+    if (before === 0 && after.count === 0 && !late) return this.fire(entry, scheduledAtMs, "scheduled");
+    await this.catchUp(entry, first, after.newest ?? scheduledAtMs, before + 1 + after.count);
+  }
+
+  private async fire(entry: TimerEntry, scheduledAtMs: number, reason: TimerFireReason, options: { claimed?: boolean } = {}): Promise<void> {
     // The watermark goes to disk before the fire: after a crash the tick counts as handled, never fired twice.
-    await this.writeWatermark(entry, scheduledAtMs);
-    if (this.host.timersPaused) return this.skip(entry, scheduledAtMs, "paused");
+    if (!options.claimed && !(await this.ledger.claim(entry.stream.key, scheduledAtMs))) return;
+    if (this.paused) return this.skip(entry, scheduledAtMs, "paused");
     if (this.host.agentActive(entry.stream.agentName, entry.config.idle_timeout_seconds)) {
       return this.skip(entry, scheduledAtMs, "agent_active");
     }
@@ -242,6 +345,7 @@ export class TimerScheduler {
     }
     entry.fired++;
     entry.lastFiredAtMs = firedAtMs;
+    this.cluster?.count(entry.stream.key, "fired", 1, firedAtMs);
     this.host.publish({
       type: "timer_fired",
       graph_id: entry.stream.agentName,
@@ -258,6 +362,7 @@ export class TimerScheduler {
 
   private skip(entry: TimerEntry, scheduledAtMs: number, reason: string): void {
     entry.skipped++;
+    this.cluster?.count(entry.stream.key, "skipped", 1);
     this.emitSkipped(entry, scheduledAtMs, reason);
   }
 
@@ -273,15 +378,5 @@ export class TimerScheduler {
       stream_id: entry.stream.id,
       data: { scheduled_at: new Date(scheduledAtMs).toISOString(), reason, ...extra },
     });
-  }
-
-  private async readWatermark(entry: TimerEntry): Promise<number | undefined> {
-    const value = await this.host.keys.get(WATERMARK_NAMESPACE, entry.stream.key);
-    const ms = value === undefined ? NaN : Date.parse(value);
-    return Number.isFinite(ms) ? ms : undefined;
-  }
-
-  private async writeWatermark(entry: TimerEntry, scheduledAtMs: number): Promise<void> {
-    await this.host.keys.set(WATERMARK_NAMESPACE, entry.stream.key, new Date(scheduledAtMs).toISOString(), WATERMARK_TTL_SECONDS);
   }
 }
