@@ -9,6 +9,10 @@ const EXIT_CODES: Record<string, number> = {
   connection_error: 2,
   not_found: 2,
   invalid_input: 2,
+  // runtime.backend: redis: no URL, a bad one, or a Redis that evicts keys are configuration errors.
+  redis_url_missing: 2,
+  invalid_redis_url: 2,
+  redis_evicts: 2,
   budget_exceeded: 3,
   timed_out: 124,
 };

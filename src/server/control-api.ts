@@ -12,7 +12,7 @@ import { TriggerError, type RuntimeHandle } from "../runtime/types.js";
 import { isSafeId } from "../util/ids.js";
 import { bearerMatches } from "./auth.js";
 import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, readBody, refuseAndDrain } from "./body.js";
-import { createHttpServer, parseUrl, sendError, sendJson } from "./http-util.js";
+import { createHttpServer, parseUrl, REDIS_RETRY_AFTER, sendError, sendJson } from "./http-util.js";
 import { closeServer, listen } from "./listen.js";
 import { DEFAULT_TIMEOUTS, limitConnections, type ConnectionTimeouts } from "./connection-limits.js";
 import { MetricsCollector } from "./metrics.js";
@@ -21,6 +21,8 @@ import { EventStreams } from "./sse.js";
 import { parseRerunBody, parseTriggerBody, RequestError } from "./trigger-body.js";
 import type { WebhookStats } from "./webhook-stats.js";
 import { validTraceparent } from "../telemetry/traceparent.js";
+import { errorMessage } from "../errors.js";
+import { isRedisUnavailable } from "../storage/redis/connection.js";
 
 export interface ControlApiOptions {
   runtime: RuntimeHandle;
@@ -32,6 +34,10 @@ export interface ControlApiOptions {
   heartbeatMs?: number;
   /** The storage folder: `/health` probes that it can be written and shared state read. */
   storagePath?: string;
+  /** False when shared state does not live in the storage folder (redis backend): `/health` does not read it there. */
+  stateInStorage?: boolean;
+  /** More `/health` checks (the redis backend's `redis`): "ok" or why not. */
+  extraChecks?: () => Promise<Record<string, string>>;
   /** Unsent bytes at which an `/events` subscriber is dropped; default 1 MiB. */
   maxStreamBufferBytes?: number;
   /** Open connections at most (SPEC 5); default 1000. */
@@ -63,7 +69,10 @@ export class ControlApi {
   constructor(private readonly options: ControlApiOptions) {
     this.logger = options.logger ?? silentLogger();
     this.streams = new EventStreams(this.logger);
-    if (options.storagePath) this.probe = new HealthProbe({ storagePath: options.storagePath, agents: () => options.runtime.agentNames() });
+    if (options.storagePath) {
+      const agents = options.stateInStorage === false ? () => [] : () => options.runtime.agentNames();
+      this.probe = new HealthProbe({ storagePath: options.storagePath, agents });
+    }
     const seg = "([^/]+)";
     this.routes = [
       { pattern: /^\/health$/, methods: { GET: (_q, r) => this.health(r) } },
@@ -138,7 +147,14 @@ export class ControlApi {
       } catch {
         return sendError(res, 400, "bad_request", "malformed path");
       }
-      return handler(req, res, params, url);
+      try {
+        return await handler(req, res, params, url);
+      } catch (err) {
+        // Redis away (redis backend): nothing could be read or recorded; say so and when to retry, never 500.
+        if (!isRedisUnavailable(err)) throw err;
+        this.logger.warn({ err, path: url.pathname }, `${method} ${url.pathname} refused (503): Redis is unreachable`);
+        return sendError(res, 503, "redis_unavailable", `Redis is unreachable: ${errorMessage(err)}`, { "retry-after": REDIS_RETRY_AFTER });
+      }
     }
     return sendError(res, 404, "not_found", `no route ${method} ${url.pathname}`);
   }
@@ -149,10 +165,12 @@ export class ControlApi {
     const checks: Record<string, string> = {
       draining: this.draining || state === "stopping" || state === "stopped" ? `draining: the server is shutting down (runtime ${state})` : "ok",
       ...(this.probe ? await this.probe.check() : {}),
+      ...(this.options.extraChecks ? await this.options.extraChecks() : {}),
     };
     const failing = Object.keys(checks).filter((name) => checks[name] !== "ok");
     if (failing.length === 0) return sendJson(res, 200, { status: "ok", checks });
-    const status = failing.length === 1 && failing[0] === "draining" ? "draining" : "failing";
+    const only = failing.length === 1 ? failing[0] : undefined;
+    const status = only === "draining" ? "draining" : only === "redis" ? "redis_unavailable" : "failing";
     sendJson(res, 503, { status, failing, checks });
   }
 

@@ -3,6 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from "node:net";
 import type { Logger } from "../logging/index.js";
 
+/** Seconds a client is told to wait after a 503 for an unreachable Redis (a reconnect takes about one). */
+export const REDIS_RETRY_AFTER = "2";
+
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
 }

@@ -1,11 +1,13 @@
 /**
- * `forager serve`: load the agents, take the storage lock, start the
+ * `forager serve`: load the agents, take the storage lock (file backend; with
+ * the redis backend check Redis and require FORAGER_TOKEN instead), start the
  * runtime, the webhook listener and the control API, write serve.json, then
  * wait for a signal and drain (SPEC 6). The CLI command only calls `serve`.
  */
 import type { Agent, RuntimeConfig, WebhookRouteDef } from "../config/schema.js";
 import type { LlmProvider } from "../llm/types.js";
 import type { Logger } from "../logging/index.js";
+import { mkdir } from "node:fs/promises";
 import { registerSecret } from "../logging/index.js";
 import type { ReloadSummary } from "../runtime/reload-plan.js";
 import type { RuntimeHandle, RuntimeStats } from "../runtime/types.js";
@@ -17,7 +19,8 @@ import { ControlApi } from "./control-api.js";
 import { removeServeFile, serveFilePath, writeServeFile, type ServeInfo } from "./serve-file.js";
 import { Reloader, type RouteChanges } from "./reload.js";
 import { SystemdNotifier } from "./sd-notify.js";
-import { acquireStorageLock } from "./storage-lock.js";
+import { acquireStorageLock, type StorageLock } from "./storage-lock.js";
+import { isClusterConfig, prepareClusterMode, type ClusterMode } from "./cluster-mode.js";
 import { listenerError } from "./listen-error.js";
 import { WebhookServer } from "./webhook-server.js";
 import { WebhookStats } from "./webhook-stats.js";
@@ -110,9 +113,18 @@ export async function serve(options: ServeOptions): Promise<number> {
     throw new UsageError((err as Error).message);
   }
   const storagePath = resolveStoragePath({ flag: options.storage, env, runtimeStoragePath: config.storage_path, cwd });
-  const lock = await acquireStorageLock(storagePath);
+  // Redis mode: the token is required and Redis must answer; the folder holds only this node's serve.json, so no lock.
+  const cluster: ClusterMode | undefined = isClusterConfig(config) ? await prepareClusterMode(config, env, logger) : undefined;
+  let lock: StorageLock | undefined;
+  try {
+    if (!cluster) lock = await acquireStorageLock(storagePath);
+  } catch (err) {
+    await cluster?.redis.close();
+    throw err;
+  }
+  if (cluster) await mkdir(storagePath, { recursive: true });
 
-  const token = resolveToken(env);
+  const token = cluster?.token ?? resolveToken(env);
   registerSecret(token);
   const notifier = new SystemdNotifier({ env, logger: logger.child({ component: "systemd" }) });
   let runtime: ServableRuntime | undefined;
@@ -144,7 +156,15 @@ export async function serve(options: ServeOptions): Promise<number> {
       });
     };
     const webhookUrl = config.webhook_routes.length > 0 ? await startWebhooks(config.webhook_routes) : undefined;
-    control = new ControlApi({ runtime, token, webhooks: webhookStats, logger: logger.child({ component: "control" }), maxConnections: caps.control, storagePath });
+    control = new ControlApi({
+      runtime,
+      token,
+      webhooks: webhookStats,
+      logger: logger.child({ component: "control" }),
+      maxConnections: caps.control,
+      storagePath,
+      ...(cluster ? { stateInStorage: false, extraChecks: async () => ({ redis: await cluster.redis.health() }) } : {}),
+    });
     const metricsSource = control.metrics;
     telemetry?.exportMetrics(async () => metricsSource.families(await live.getStats(), webhookStats));
     const url = await control.listen(listeners.controlHost, listeners.controlPort).catch((err: unknown) => {
@@ -194,7 +214,9 @@ export async function serve(options: ServeOptions): Promise<number> {
     const before = await runtime.getStats();
     logger.info(
       { signal, running: before.active_executions, queued: before.queued_executions, grace_seconds: config.shutdown_grace_seconds },
-      `shutting down on ${signal}: intake stopped; ${before.active_executions} running get ${config.shutdown_grace_seconds}s to finish, ${before.queued_executions} queued are cancelled`,
+      cluster
+        ? `shutting down on ${signal}: intake stopped; this node's running executions get ${config.shutdown_grace_seconds}s to finish; queued ones stay queued in Redis for the other nodes`
+        : `shutting down on ${signal}: intake stopped; ${before.active_executions} running get ${config.shutdown_grace_seconds}s to finish, ${before.queued_executions} queued are cancelled`,
     );
     void notifier.notify("STOPPING=1", "STATUS=draining");
     webhooks?.startDraining();
@@ -222,7 +244,8 @@ export async function serve(options: ServeOptions): Promise<number> {
     if (runtime && runtime.state !== "stopped") await runtime.stop({ graceMs: 0 }).catch((err: unknown) => logger.warn({ err }, "stopping the runtime failed"));
     await telemetry?.shutdown(TELEMETRY_FLUSH_MS);
     if (wroteServeFile) await removeServeFile(storagePath).catch(() => {});
-    await lock.release().catch(() => {});
+    await lock?.release().catch(() => {});
+    await cluster?.redis.close().catch(() => {});
     await notifier.close();
   }
 }

@@ -14,13 +14,15 @@ import { claimKey, pendingClaim, releaseClaim, settleClaim } from "../storage/cl
 import type { KeyStore } from "../storage/types.js";
 import { newEventId } from "../util/ids.js";
 import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, readBody, refuseAndDrain } from "./body.js";
-import { createHttpServer, flatHeaders, parseUrl, sendError, sendJson, type ErrorBody } from "./http-util.js";
+import { createHttpServer, flatHeaders, parseUrl, REDIS_RETRY_AFTER, sendError, sendJson, type ErrorBody } from "./http-util.js";
 import { closeServer, listen } from "./listen.js";
 import { DEFAULT_TIMEOUTS, limitConnections, type ConnectionTimeouts } from "./connection-limits.js";
 import { createRouteVerifier, deliveryIdOf, signatureHeaders, type RouteVerifier } from "./verify/index.js";
 import { eventHeaders, InvalidJsonError, parsePayload, queryToObject } from "./webhook-payload.js";
 import { WebhookStats } from "./webhook-stats.js";
 import { validTraceparent } from "../telemetry/traceparent.js";
+import { errorMessage } from "../errors.js";
+import { isRedisUnavailable } from "../storage/redis/connection.js";
 
 export interface WebhookServerOptions {
   routes: readonly WebhookRouteDef[];
@@ -193,7 +195,18 @@ export class WebhookServer {
       delivery_id: deliveryId ?? null,
       payload,
     };
-    await this.deliver(route, res, data, deliveryId, validTraceparent(headers.traceparent));
+    try {
+      await this.deliver(route, res, data, deliveryId, validTraceparent(headers.traceparent));
+    } catch (err) {
+      // Redis away (redis backend) while claiming the delivery id: nothing was recorded, the sender retries.
+      if (!isRedisUnavailable(err)) throw err;
+      this.redisUnavailable(res, source, deliveryId, err);
+    }
+  }
+
+  private redisUnavailable(res: ServerResponse, source: string, deliveryId: string | undefined, err: unknown): void {
+    this.refused(source, 503, `Redis is unreachable (${errorMessage(err)})`, deliveryId);
+    sendError(res, 503, "redis_unavailable", "the event could not be recorded: Redis is unreachable; retry later", { "retry-after": REDIS_RETRY_AFTER });
   }
 
   private async deliver(
@@ -239,6 +252,7 @@ export class WebhookServer {
         this.refused(source, 503, "the runtime is not accepting events", deliveryId);
         return sendError(res, 503, "shutting_down", "the runtime is not accepting events", { "retry-after": "5" });
       }
+      if (isRedisUnavailable(err)) return this.redisUnavailable(res, source, deliveryId, err);
       this.stats.record(source, "rejected", 500);
       this.logger.error({ err, source_id: source, status_code: 500, delivery_id: deliveryId }, `webhook ${source} refused (500): recording it failed`);
       return sendError(res, 500, "internal_error", "the event could not be recorded; retry later");

@@ -60,6 +60,12 @@ export function formatStats(stats: Record<string, unknown>): string {
     const rows = timers.map(([id, t]) => [id, t.paused ? "paused" : "active", localTime(t.next_run_at), localTime(t.last_fired_at), num(t.fired), num(t.skipped)]);
     parts.push("\nTimers (local time)\n" + table(["TIMER", "STATE", "NEXT RUN", "LAST FIRED", "FIRED", "SKIPPED"], rows));
   }
+  // A cluster (runtime.backend: redis) lists its nodes; one process has none.
+  const nodes = Array.isArray(stats.nodes) ? (stats.nodes as Record<string, unknown>[]) : [];
+  if (nodes.length > 0) {
+    const rows = nodes.map((n) => [String(n.id ?? "-"), String(n.host ?? "-"), num(n.pid), localTime(n.started_at), num(n.running)]);
+    parts.push("\nNodes (local time)\n" + table(["NODE", "HOST", "PID", "STARTED", "RUNNING"], rows));
+  }
   const webhooks = entries(stats.webhooks);
   if (webhooks.length > 0) {
     const rows = webhooks.map(([id, w]) => [id, num(w.accepted), num(w.rejected), num(w.duplicates)]);
