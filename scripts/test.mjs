@@ -3,11 +3,14 @@
 //
 // Usage: node scripts/test.mjs [path-substring ...]
 //        node scripts/test.mjs --reliability   (the long reliability runs only)
+//        node scripts/test.mjs --cluster       (test/cluster only: real serve processes on a Redis)
 //
 // Without arguments it runs everything except the long reliability runs
 // (a 60 s soak and a 5 000-webhook flood), which alone take longer than the
 // rest of the suite: `npm run test:reliability` runs those, and CI runs
-// both. A path substring selects any file, long ones included.
+// both. A path substring selects any file, long ones included. The cluster
+// suite (test/cluster: three serve processes on a redis-server of its own)
+// is kept out of a plain run too: `npm run test:cluster` runs it.
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -27,14 +30,19 @@ function collect(dir) {
 /** The long reliability runs, kept out of a plain `npm test`. */
 const LONG_RUNS = ["test/reliability/soak.test.ts", "test/reliability/flood.test.ts"];
 
+/** The cluster suite, kept out of a plain `npm test` as well. */
+const isCluster = (f) => f.startsWith("test/cluster/");
+
 const args = process.argv.slice(2);
 const longOnly = args.includes("--reliability");
-const filters = args.filter((a) => a !== "--reliability");
+const clusterOnly = args.includes("--cluster");
+const filters = args.filter((a) => a !== "--reliability" && a !== "--cluster");
 const files = collect(join(root, "test"))
   .filter((f) => {
     if (longOnly) return LONG_RUNS.includes(f);
+    if (clusterOnly) return isCluster(f);
     if (filters.length > 0) return filters.some((s) => f.includes(s));
-    return !LONG_RUNS.includes(f);
+    return !LONG_RUNS.includes(f) && !isCluster(f);
   })
   .sort();
 if (files.length === 0) {

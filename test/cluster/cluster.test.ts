@@ -1,0 +1,384 @@
+/**
+ * The cluster contract (SPEC 9, issue 14): three `forager serve` processes
+ * on one Redis act as one runtime. Each scenario starts its own three nodes
+ * under a key prefix of its own, waits on state (records, spans written
+ * with Redis TIME, /health, /stats), never on a fixed sleep, and is bounded
+ * in time. `npm run test:cluster` runs this file; a plain `npm test` does not.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test, type TestContext } from "node:test";
+import { join } from "node:path";
+import { runCli } from "../helpers/cli.js";
+import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { waitFor } from "../helpers/wait.js";
+import { Cluster, FIXTURES, killAllNodes, maxOverlap, TERMINAL, type ClusterNode, type HttpAnswer } from "./harness.js";
+
+/**
+ * Scenarios whose backing piece is not on main yet: the reason, or false.
+ * A todo scenario still runs (and reports); it just cannot fail the suite.
+ */
+const MISSING = "not on main yet: createBackend's redis branch";
+const TODO: Record<number, string | false> = {
+  1: `${MISSING} (the BullMQ queue and its worker-loss retry: queue; the Redis key and session stores: stores)`,
+  2: `${MISSING} (queue-wide max_concurrent, the Redis limiter and mutexes: queue; the fenced Redis state store: stores)`,
+  3: `${MISSING} (overlap admission under the Redis admission lock: queue)`,
+  4: `${MISSING} (once-per-cluster timer ticks and the cluster-wide pause: timers)`,
+  5: `${MISSING} (event admission with cluster-wide keys: queue, timers)`,
+  6: `${MISSING} (cancel from any node: queue; the Redis session store and sessions CLI: stores; stats with nodes: timers)`,
+  7: `${MISSING} (admission recorded in Redis, failing with RedisUnavailableError: queue, stores)`,
+  8: `${MISSING} (a draining node leaves its queued jobs in Redis: queue)`,
+};
+
+const skip = redisSkip();
+
+describe("cluster: three serve processes on one Redis", { skip, concurrency: 1 }, () => {
+  let redis: RedisServer;
+  const clusters: Cluster[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+  });
+
+  after(async () => {
+    for (const c of clusters) await c.stop().catch(() => undefined);
+    await killAllNodes();
+    await redis?.stop();
+  });
+
+  /** Three nodes for one test, stopped (by PID) when that test ends, whatever its outcome. */
+  async function startCluster(t: TestContext, name: string, files: string[], env: Record<string, string> = {}, server: RedisServer = redis): Promise<Cluster> {
+    const cluster = new Cluster(server, files.map((f) => join(FIXTURES, f)), env, name);
+    clusters.push(cluster);
+    t.after(() => cluster.stop());
+    await cluster.start(3);
+    return cluster;
+  }
+
+  /** `forager sessions ...` against the cluster's Redis (FORAGER_REDIS_URL, the test's prefix). */
+  function sessionsCli(cluster: Cluster, args: string[]) {
+    return runCli(["sessions", ...args, "--json"], {
+      env: { FORAGER_REDIS_URL: cluster.redis.url, FORAGER_REDIS_PREFIX: cluster.prefix, FORAGER_STORAGE: cluster.nodes[0]!.storage },
+      timeoutMs: 30_000,
+    });
+  }
+
+  async function events(cluster: Cluster, id: string): Promise<{ type: string; data?: Record<string, unknown> }[]> {
+    const shown = await sessionsCli(cluster, ["show", id]);
+    assert.equal(shown.code, 0, shown.stderr);
+    return (JSON.parse(shown.stdout) as { events: { type: string; data?: Record<string, unknown> }[] }).events;
+  }
+
+  /** The load of scenarios 1 and 2: 60 triggers over the three control APIs, 30 deliveries each sent to two nodes. */
+  async function burst(cluster: Cluster) {
+    const accepted = new Set<string>();
+    const nodes = cluster.nodes;
+    const triggers = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => nodes[i % 3]!.trigger("work", "api", { sleep_ms: 200 + ((i * 37) % 300) })),
+    );
+    for (const answer of triggers) {
+      assert.equal(answer.status, 202, JSON.stringify(answer.body));
+      accepted.add(String(answer.body.execution_id));
+    }
+    const deliveries = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const id = `delivery-${cluster.prefix}-${i}`;
+        const payload = { sleep_ms: 200 + ((i * 53) % 300), n: i };
+        const answers = await Promise.all([nodes[i % 3]!.deliver(id, payload), nodes[(i + 1) % 3]!.deliver(id, payload)]);
+        return { id, answers };
+      }),
+    );
+    for (const { id, answers } of deliveries) {
+      const statuses = answers.map((a) => a.status).sort();
+      assert.deepEqual(statuses, [200, 202], `delivery ${id}: ${JSON.stringify(answers.map((a) => a.body))}`);
+      const first = answers.find((a) => a.status === 202)!;
+      const dup = answers.find((a) => a.status === 200)!;
+      assert.equal(dup.body.status, "duplicate");
+      assert.equal(dup.body.event_id, first.body.event_id, "the duplicate names the first copy's event");
+      const executions = first.body.executions as string[];
+      assert.equal(executions.length, 1, `delivery ${id} triggers the hook entry point once`);
+      accepted.add(executions[0]!);
+    }
+    assert.equal(accepted.size, 90);
+    return accepted;
+  }
+
+  test("1. burst and kill: every 202 ends, one execution per delivery, the lost node's work re-runs as attempt 2", { todo: TODO[1], timeout: 180_000 }, async (t) => {
+    const cluster = await startCluster(t, "burst", ["work.yaml"], { GLOBAL_CONCURRENCY: "6" });
+    const victim = cluster.nodes[1]!;
+    const accepted = await burst(cluster);
+    const running = await waitFor("node 1 to run two executions at once", async () => {
+      const ids = await cluster.runningOn(victim.pid);
+      return ids.length >= 2 ? ids : undefined;
+    }, { timeoutMs: 30_000, stepMs: 10 });
+    victim.kill("SIGKILL");
+    await victim.exited;
+    const records = await cluster.waitTerminal("work", accepted, 15_000 + 5_000);
+
+    // Nothing lost, nothing extra: the stored executions are exactly the accepted ones.
+    assert.deepEqual(new Set(records.keys()), accepted);
+    for (const id of accepted) assert.equal(records.get(id)!.status, "completed", `${id}: ${JSON.stringify(records.get(id))}`);
+    // What the victim was running started again elsewhere, as attempt 2, in the same session.
+    const spans = await cluster.spans();
+    const lost = new Set(spans.filter((s) => s.pid === victim.pid && s.kind === "start" && !spans.some((e) => e.kind === "end" && e.id === s.id && e.attempt === s.attempt)).map((s) => s.id));
+    for (const id of running) assert.ok(lost.has(id), `${id} was running on the killed node`);
+    for (const id of lost) {
+      const record = (await cluster.any().control(`/executions/${id}`)).body;
+      assert.equal(record.attempt, 2, `${id} re-ran: ${JSON.stringify(record)}`);
+      const started = (await events(cluster, id)).filter((e) => e.type === "execution_started");
+      assert.equal(started.length, 2, `${id} has two execution_started events`);
+      assert.ok(spans.some((s) => s.id === id && s.attempt === 2 && s.pid !== victim.pid && s.kind === "end"));
+    }
+  });
+
+  test("2. limits: max_concurrent and max_concurrent_executions hold across nodes; a synchronized counter is exact", { todo: TODO[2], timeout: 180_000 }, async (t) => {
+    const cluster = await startCluster(t, "limits", ["work.yaml", "counter.yaml"]);
+    const accepted = await burst(cluster);
+    const counts = await Promise.all(Array.from({ length: 30 }, (_, i) => cluster.nodes[i % 3]!.trigger("counter", "bump", {})));
+    const counterIds = counts.map((a) => {
+      assert.equal(a.status, 202, JSON.stringify(a.body));
+      return String(a.body.execution_id);
+    });
+    await cluster.waitTerminal("work", accepted, 90_000);
+    await cluster.waitTerminal("counter", counterIds, 60_000);
+
+    const spans = await cluster.spans();
+    assert.ok(maxOverlap(spans, (s) => s.ep === "api") <= 4, `api ran more than max_concurrent 4 at once (${maxOverlap(spans, (s) => s.ep === "api")})`);
+    assert.ok(maxOverlap(spans, (s) => s.ep === "hook") <= 3, "hook ran more than max_concurrent 3 at once");
+    assert.ok(maxOverlap(spans, (s) => s.ep !== "bump") <= 5, `more than max_concurrent_executions 5 ran at once (${maxOverlap(spans, (s) => s.ep !== "bump")})`);
+    // The load used the cluster, not one node.
+    assert.ok(new Set(spans.map((s) => s.pid)).size >= 2, "executions ran on more than one node");
+    assert.equal(maxOverlap(spans, (s) => s.ep === "bump"), 1, "synchronized executions never overlap");
+    const outputs = await Promise.all(counterIds.map(async (id) => (await cluster.any().control(`/executions/${id}`)).body));
+    const values = outputs.map((r) => (r.output as { count: number }).count).sort((a, b) => a - b);
+    assert.deepEqual(values, Array.from({ length: 30 }, (_, i) => i + 1), "each bump saw the one before it: the count ends at 30");
+  });
+
+  test("3. overlap: skip, reject and cancel_previous hold across nodes", { todo: TODO[3], timeout: 120_000 }, async (t) => {
+    const cluster = await startCluster(t, "overlap", ["work.yaml", "overlap.yaml"]);
+    const fire = (ep: string) => Promise.all(Array.from({ length: 10 }, (_, i) => cluster.nodes[i % 3]!.trigger("overlap", ep, { sleep_ms: 3_000 })));
+    const [skip, reject, cancel] = await Promise.all([fire("skip"), fire("reject"), fire("cancel")]);
+
+    const started = (answers: HttpAnswer[]) => answers.filter((a) => a.status === 202);
+    assert.equal(started(skip).length, 1, `skip: ${JSON.stringify(skip.map((a) => [a.status, a.body]))}`);
+    for (const a of skip.filter((x) => x.status !== 202)) {
+      assert.equal(a.status, 200);
+      assert.equal(a.body.status, "skipped");
+    }
+    assert.equal(started(reject).length, 1, `reject: ${JSON.stringify(reject.map((a) => [a.status, a.body]))}`);
+    for (const a of reject.filter((x) => x.status !== 202)) {
+      assert.equal(a.status, 429);
+      assert.equal(a.body.status, "rejected");
+      assert.match(a.headers.get("retry-after") ?? "", /^\d+$/);
+    }
+    assert.equal(started(cancel).length, 10, `cancel_previous accepts every trigger: ${JSON.stringify(cancel.map((a) => [a.status, a.body]))}`);
+    const cancelIds = cancel.map((a) => String(a.body.execution_id));
+    const ids = [...cancelIds, String(started(skip)[0]!.body.execution_id), String(started(reject)[0]!.body.execution_id)];
+    const records = await cluster.waitTerminal("overlap", ids, 60_000);
+
+    const survivors = cancelIds.filter((id) => records.get(id)!.status === "completed");
+    assert.equal(survivors.length, 1, `one cancel_previous execution survives: ${JSON.stringify(cancelIds.map((id) => records.get(id)!.status))}`);
+    for (const id of cancelIds) if (id !== survivors[0]) assert.equal(records.get(id)!.status, "cancelled");
+    assert.equal(new Set(cancelIds.map((id) => records.get(id)!.session_id)).size, 1, "every successor runs in the victim's session");
+    const spans = await cluster.spans();
+    for (const ep of ["skip", "reject", "cancel"]) assert.ok(maxOverlap(spans, (s) => s.ep === ep) <= 1, `${ep}: two at once`);
+  });
+
+  test("4. timers: one execution per tick across the cluster, pause on one node pauses all, catch-up after downtime", { todo: TODO[4], timeout: 180_000 }, async (t) => {
+    const cluster = await startCluster(t, "timers", ["timers.yaml"]);
+    const [first, , third] = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
+    type Row = { execution_id: string; entry_point: string; status: string };
+    const list = async (node: ClusterNode) => (await node.control<Row[]>("/executions?agent=ticker&limit=5000")).body;
+    await waitFor("five ticks of each timer", async () => {
+      const rows = await list(third);
+      return ["every-none", "every-last"].every((ep) => rows.filter((r) => r.entry_point === ep && TERMINAL.has(r.status)).length >= 5) || undefined;
+    }, { timeoutMs: 30_000, stepMs: 250 });
+    const scheduled = async (rows: Row[]) =>
+      Promise.all(rows.map(async (r) => {
+        const record = (await first.control(`/executions/${r.execution_id}`)).body;
+        return { ep: r.entry_point, at: (record.output as { scheduled_at?: string } | null)?.scheduled_at, reason: (record.output as { reason?: string } | null)?.reason };
+      }));
+    const ticks = await scheduled((await list(first)).filter((r) => TERMINAL.has(r.status)));
+    for (const ep of ["every-none", "every-last"]) {
+      const times = ticks.filter((t) => t.ep === ep).map((t) => t.at);
+      assert.equal(new Set(times).size, times.length, `${ep}: no scheduled_at ran twice: ${times.join(", ")}`);
+    }
+    assert.ok(new Set((await cluster.spans()).map((s) => s.pid)).size >= 2, "ticks ran on more than one node");
+
+    // forager pause-timers on node 0: every node reports paused, and ticks stop everywhere.
+    const paused = await runCli(["pause-timers", "--url", first.info.url, "--token", cluster.token], { timeoutMs: 30_000 });
+    assert.equal(paused.code, 0, paused.stderr);
+    const pausedAt = Date.now();
+    for (const node of cluster.nodes) assert.equal((await node.control("/stats")).body.timers_paused, true, `node ${node.index} sees the pause`);
+    const skippedOf = (stats: Record<string, unknown>) =>
+      Object.entries(stats.timers as Record<string, { skipped: number }>).filter(([k]) => k.includes("every-none")).reduce((n, [, t]) => n + t.skipped, 0);
+    const skippedBefore = skippedOf((await third.control("/stats")).body);
+    await waitFor("two ticks skipped while paused", async () => skippedOf((await third.control("/stats")).body) >= skippedBefore + 2 || undefined, { timeoutMs: 15_000, stepMs: 200 });
+    const whilePaused = await scheduled((await list(third)).filter((r) => r.entry_point === "every-none"));
+    // A tick scheduled more than a period after the pause would have run despite it.
+    assert.ok(whilePaused.every((t) => t.at === undefined || Date.parse(t.at) <= pausedAt + 1_000), "no tick ran while paused");
+    const resumed = await runCli(["resume-timers", "--url", third.info.url, "--token", cluster.token], { timeoutMs: 30_000 });
+    assert.equal(resumed.code, 0, resumed.stderr);
+
+    // Downtime: every node stops, the cluster is down for more than two periods, one node starts.
+    for (const node of cluster.nodes) node.kill("SIGTERM");
+    for (const node of cluster.nodes) assert.equal((await node.exited).code, 0);
+    const before = new Set((await cluster.spans()).map((s) => s.id));
+    await new Promise((resolve) => setTimeout(resolve, 3_000)); // the downtime itself, not a wait for state
+    const [restarted] = await cluster.start(1);
+    await waitFor("a catch-up tick of every-last", async () => {
+      const rows = (await list(restarted!)).filter((r) => !before.has(r.execution_id) && TERMINAL.has(r.status));
+      return (await scheduled(rows)).some((t) => t.ep === "every-last" && t.reason === "catch_up") || undefined;
+    }, { timeoutMs: 30_000, stepMs: 250 });
+    const after = await scheduled((await list(restarted!)).filter((r) => !before.has(r.execution_id) && TERMINAL.has(r.status)));
+    assert.equal(after.filter((t) => t.ep === "every-last" && t.reason === "catch_up").length, 1, "catch_up: last fires once for the missed ticks");
+    assert.equal(after.filter((t) => t.ep === "every-none" && t.reason === "catch_up").length, 0, "catch_up: none fires nothing for them");
+  });
+
+  test("5. events: a guardian runs exactly once per failure, also when the failing node dies right after", { todo: TODO[5], timeout: 120_000 }, async (t) => {
+    const cluster = await startCluster(t, "events", ["work.yaml", "events.yaml", "guardian.yaml"]);
+    type Row = { execution_id: string; status: string };
+    const guardians = async () => {
+      const rows = (await cluster.any().control<Row[]>("/executions?agent=guardian&limit=5000")).body;
+      return Promise.all(rows.filter((r) => TERMINAL.has(r.status)).map(async (r) => ((await cluster.any().control(`/executions/${r.execution_id}`)).body.output as { saw: string }).saw));
+    };
+    const failures = await Promise.all(Array.from({ length: 6 }, (_, n) => cluster.nodes[n % 3]!.trigger("flaky", "api", { n })));
+    const failedIds = failures.map((a) => String(a.body.execution_id));
+    const records = await cluster.waitTerminal("flaky", failedIds, 30_000);
+    for (const id of failedIds) assert.equal(records.get(id)!.status, "failed");
+    await waitFor("a guardian for each failure", async () => (await guardians()).length >= 6 || undefined, { timeoutMs: 30_000, stepMs: 200 });
+    assert.deepEqual((await guardians()).sort(), [...failedIds].sort(), "exactly one guardian per failure");
+
+    // Kill the node that ran a failure as soon as the failure is recorded by its function.
+    const next = await cluster.nodes[0]!.trigger("flaky", "api", { n: 99 });
+    const id = String(next.body.execution_id);
+    const end = await waitFor("the failing function to end", async () => (await cluster.spans()).find((s) => s.id === id && s.kind === "end"), { timeoutMs: 30_000, stepMs: 5 });
+    const node = cluster.nodes.find((n) => n.pid === end.pid)!;
+    node.kill("SIGKILL");
+    await node.exited;
+    await cluster.waitTerminal("flaky", [id], 30_000);
+    await waitFor("the guardian of the last failure", async () => (await guardians()).includes(id) || undefined, { timeoutMs: 30_000, stepMs: 200 });
+    const seen = await guardians();
+    assert.equal(seen.filter((s) => s === id).length, 1, "the guardian ran once for it");
+    assert.equal(seen.length, 7);
+  });
+
+  test("6. reads, cancel, stats: any node cancels and reads any execution; /stats sums the cluster", { todo: TODO[6], timeout: 120_000 }, async (t) => {
+    const cluster = await startCluster(t, "reads", ["work.yaml"], { API_CONCURRENCY: "9", GLOBAL_CONCURRENCY: "9" });
+    const [first, , third] = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
+    const ids: string[] = [];
+    // Trigger long executions until one runs on node 2 (which node takes a job is the queue's choice).
+    const victim = await waitFor("an execution running on node 2", async () => {
+      if (ids.length >= 9) throw new Error("nine executions and none ran on node 2");
+      const answer = await first.trigger("work", "api", { sleep_ms: 60_000 });
+      const id = String(answer.body.execution_id);
+      ids.push(id);
+      const span = await waitFor(`${id} to start`, async () => (await cluster.spans()).find((s) => s.id === id && s.kind === "start"), { timeoutMs: 20_000, stepMs: 20 });
+      return span.pid === third.pid ? id : undefined;
+    }, { timeoutMs: 90_000, stepMs: 1 });
+
+    const t0 = performance.now();
+    const cancelled = await first.control(`/executions/${victim}/cancel`, { method: "POST" });
+    const elapsed = performance.now() - t0;
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    assert.equal(cancelled.body.status, "cancelled");
+    assert.ok(elapsed < 1_000, `cancel across nodes took ${Math.round(elapsed)} ms`);
+    for (const id of ids) if (id !== victim) assert.equal((await cluster.nodes[ids.indexOf(id) % 3]!.control(`/executions/${id}/cancel`, { method: "POST" })).status, 200);
+    await cluster.waitTerminal("work", ids, 30_000);
+
+    const views = await Promise.all(cluster.nodes.map(async (n) => (await n.control(`/executions/${victim}`)).body));
+    for (const view of views) assert.deepEqual(view, views[0], "every node shows the same record");
+    const lists = await Promise.all(cluster.nodes.map(async (n) => (await n.control<{ execution_id: string; status: string }[]>("/executions?agent=work")).body.map((r) => `${r.execution_id}:${r.status}`).sort()));
+    for (const l of lists) assert.deepEqual(l, lists[0]);
+    assert.deepEqual(lists[0], ids.map((id) => `${id}:cancelled`).sort());
+    const cli = await sessionsCli(cluster, ["list", "--agent", "work"]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.deepEqual((JSON.parse(cli.stdout) as { execution_id: string; status: string }[]).map((r) => `${r.execution_id}:${r.status}`).sort(), lists[0]);
+
+    const stats = await Promise.all(cluster.nodes.map(async (n) => (await n.control("/stats")).body));
+    for (const s of stats) {
+      const nodes = s.nodes as { pid: number }[];
+      assert.deepEqual(nodes.map((n) => n.pid).sort(), cluster.nodes.map((n) => n.pid).sort(), "stats lists the three nodes");
+      const api = (s.streams as Record<string, { status_counts: Record<string, number> }>)[Object.keys(s.streams as object).find((k) => k.endsWith("api"))!]!;
+      assert.equal(api.status_counts.cancelled, ids.length, "cancelled counted once, whichever node finished it");
+    }
+  });
+
+  test("7. Redis away for 3 s: 503 + Retry-After, /health says why, nodes reconnect, nothing accepted is lost", { todo: TODO[7], timeout: 120_000 }, async (t) => {
+    const own = await startRedis();
+    try {
+      const cluster = await startCluster(t, "away", ["work.yaml"], {}, own);
+      const accepted: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const answer = await cluster.nodes[i % 3]!.trigger("work", "api", { sleep_ms: i < 3 ? 50 : 1_500 });
+        assert.equal(answer.status, 202);
+        accepted.push(String(answer.body.execution_id));
+      }
+      await waitFor("the long ones to run", async () => (await cluster.spans()).filter((s) => s.kind === "start").length >= 4 || undefined, { timeoutMs: 20_000, stepMs: 20 });
+
+      await own.kill();
+      const down = Date.now();
+      for (const node of cluster.nodes) {
+        const health = await waitFor(`node ${node.index} /health to say Redis is away`, async () => {
+          const res = await node.control("/health");
+          return res.status === 503 ? res : undefined;
+        }, { timeoutMs: 15_000, stepMs: 100 });
+        assert.equal(health.body.status, "redis_unavailable", JSON.stringify(health.body));
+        assert.match(String((health.body.checks as Record<string, string>).redis), /^redis_unavailable/);
+        const trigger = await node.trigger("work", "api", { sleep_ms: 10 });
+        assert.equal(trigger.status, 503, `trigger while Redis is away: ${JSON.stringify(trigger.body)}`);
+        assert.equal((trigger.body.error as { code: string }).code, "redis_unavailable");
+        assert.match(trigger.headers.get("retry-after") ?? "", /^\d+$/);
+        const hook = await node.deliver(`away-${node.index}`, { sleep_ms: 10 });
+        assert.equal(hook.status, 503, `webhook while Redis is away: ${JSON.stringify(hook.body)}`);
+        assert.match(hook.headers.get("retry-after") ?? "", /^\d+$/);
+      }
+      const left = 3_000 - (Date.now() - down);
+      if (left > 0) await new Promise((resolve) => setTimeout(resolve, left)); // the outage lasts 3 s
+      await own.restart();
+
+      for (const node of cluster.nodes) {
+        await waitFor(`node ${node.index} /health back to 200`, async () => (await node.control("/health")).status === 200 || undefined, { timeoutMs: 30_000, stepMs: 100 });
+      }
+      for (let i = 0; i < 3; i++) {
+        const answer = await cluster.nodes[i]!.trigger("work", "api", { sleep_ms: 10 });
+        assert.equal(answer.status, 202, JSON.stringify(answer.body));
+        accepted.push(String(answer.body.execution_id));
+        const hook = await cluster.nodes[i]!.deliver(`away-${i}`, { sleep_ms: 10 });
+        assert.equal(hook.status, 202, `the delivery refused during the outage is taken now: ${JSON.stringify(hook.body)}`);
+        accepted.push(...(hook.body.executions as string[]));
+      }
+      const records = await cluster.waitTerminal("work", accepted, 45_000);
+      for (const id of accepted) assert.equal(records.get(id)!.status, "completed", `${id}: ${JSON.stringify(records.get(id))}`);
+    } finally {
+      await own.stop();
+    }
+  });
+
+  test("8. SIGTERM on one node drains its running executions; its queued ones run on the others", { todo: TODO[8], timeout: 120_000 }, async (t) => {
+    const cluster = await startCluster(t, "drain", ["work.yaml"], { API_CONCURRENCY: "6", GLOBAL_CONCURRENCY: "6" });
+    const leaving = cluster.nodes[1]!;
+    const answers = await Promise.all(Array.from({ length: 18 }, (_, i) => cluster.nodes[i % 3]!.trigger("work", "api", { sleep_ms: 1_500 })));
+    const ids = answers.map((a) => {
+      assert.equal(a.status, 202);
+      return String(a.body.execution_id);
+    });
+    const draining = await waitFor("node 1 to run an execution", async () => {
+      const running = await cluster.runningOn(leaving.pid);
+      return running.length > 0 ? running : undefined;
+    }, { timeoutMs: 30_000, stepMs: 10 });
+    const redisClient = await cluster.commands();
+    const [seconds, micros] = await redisClient.time();
+    const signalledAt = Number(seconds) * 1000 + Number(micros) / 1000;
+    leaving.kill("SIGTERM");
+    assert.equal((await leaving.exited).code, 0, leaving.log().slice(-2_000));
+
+    const records = await cluster.waitTerminal("work", ids, 60_000);
+    for (const id of ids) assert.equal(records.get(id)!.status, "completed", `${id}: ${JSON.stringify(records.get(id))}`);
+    const spans = await cluster.spans();
+    for (const id of draining) assert.ok(spans.some((s) => s.id === id && s.kind === "end" && s.pid === leaving.pid && s.attempt === 1), `${id} finished on the draining node`);
+    // Allow for the span written in the same instant as the signal.
+    const startedAfter = spans.filter((s) => s.kind === "start" && s.pid === leaving.pid && s.t > signalledAt + 50);
+    assert.deepEqual(startedAfter.map((s) => s.id), [], "a draining node takes no new work");
+    assert.ok(spans.some((s) => s.kind === "start" && s.pid !== leaving.pid && s.t > signalledAt), "the others ran what was still queued");
+  });
+});
