@@ -65,8 +65,22 @@ export interface ExecutionResult {
   duration_ms: number | null;
   /** The execution this one re-runs (`forager rerun`, `POST /executions/{id}/rerun`). */
   rerun_of?: string;
+  /** Cluster only (SPEC 9): which start of the execution this is, 1 unless a lost worker made another node run it again. */
+  attempt?: number;
+  /** Cluster only: the earlier starts of this execution, each ended by the loss of the node running it. */
+  attempts?: AttemptRecord[];
+  /** Cluster only: the node that ran (or runs) the execution. */
+  node?: string;
   /** Present when read back from storage or the API. */
   events?: unknown[];
+}
+
+/** One earlier start of an execution that a lost worker cut short (cluster, SPEC 9). */
+export interface AttemptRecord {
+  attempt: number;
+  node: string | null;
+  started_at: string | null;
+  ended: "worker_lost";
 }
 
 /** What storage keeps about one execution: the result plus what is needed to re-run it. */

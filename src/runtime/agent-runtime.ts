@@ -34,7 +34,7 @@ import type { EntryPointFileSpec, EntryPointSpec } from "./entry-point-spec.js";
 import { TriggerRefusedError } from "./errors.js";
 import { EventIntake } from "./event-intake.js";
 import { ExecutionRunner, openStorage, usesState } from "./execution-runner.js";
-import { FencedStateStore } from "../storage/fenced-state.js";
+import { withRecordFields } from "./cluster/record-fields.js";
 import { executionRequest, liveResult, unrunRecord, type Job } from "./job.js";
 import type { ReloadSummary } from "./reload-plan.js";
 import { resolveBackend, RUNTIME_OPTIONS, TRIGGER_OPTIONS, type AgentRuntimeOptions, type TriggerOptions } from "./runtime-options.js";
@@ -232,7 +232,7 @@ export class AgentRuntime implements RuntimeHandle {
     await this.retention.runNow();
     // Local: each event is matched to event entry points once, by the process that published it.
     this.unsubscribe = this.bus.subscribe((event) => this.onEvent(event), undefined, { scope: "local" });
-    this.queue.start((job, stream, signal) => this.runExecution(job, stream, signal));
+    await this.queue.start((job, stream, signal) => this.runExecution(job, stream, signal));
     this.startedAtMs = this.clock.now();
     this.lifecycle = "running";
     for (const stream of this.registry.streams()) this.registry.publishStream("stream_started", stream);
@@ -318,7 +318,16 @@ export class AgentRuntime implements RuntimeHandle {
 
   /** The execution's result once it has finished; undefined on timeout or for an unknown id. */
   async waitForCompletion(executionId: string, options: WaitOptions = {}): Promise<ExecutionResult | undefined> {
-    return waitForSettled({ settled: (id) => this.queue.settled(id), getExecution: (id) => this.getExecution(id) }, executionId, options);
+    const queue = this.queue;
+    return waitForSettled(
+      {
+        settled: (id) => queue.settled(id),
+        getExecution: (id) => this.getExecution(id),
+        ...(queue.settledElsewhere ? { settledElsewhere: queue.settledElsewhere.bind(queue) } : {}),
+      },
+      executionId,
+      options,
+    );
   }
 
   async pauseTimers(): Promise<void> {
@@ -405,13 +414,13 @@ export class AgentRuntime implements RuntimeHandle {
     // Loop protection: the chain in the job data, before the execution publishes anything.
     this.intake.started(job);
     // The definition the execution was accepted with, whatever a reload did since.
-    return this.runner.run(executionRequest(job), signal, (status, error, nowMs) => unrunRecord(job, status, error, nowMs), this.stateFor(job));
+    const store = job.recordExtra ? withRecordFields(this.store, job.id, job.recordExtra) : undefined;
+    return this.runner.run(executionRequest(job), signal, (status, error, nowMs) => unrunRecord(job, status, error, nowMs), this.stateFor(job), store);
   }
 
   /** A synchronized execution writes state with its mutex grant's fence: once a later holder exists, its writes are refused. */
   private stateFor(job: Job): StateStore {
     if (job.mutexFence === undefined) return this.stateStore;
-    const mutex = this.backend.mutexes.forAgent(job.owner.agentName);
-    return new FencedStateStore(this.stateStore, job.owner.agentName, job.mutexFence, () => mutex.fence);
+    return this.backend.fencedState(job.owner.agentName, job.mutexFence);
   }
 }

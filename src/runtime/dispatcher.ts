@@ -376,7 +376,7 @@ export class Dispatcher implements ExecutionQueue {
 }
 
 /** One line per execution that ran: what operators read to know what the daemon did (SPEC 2). */
-function logExecutionEnd(logger: Logger, result: ExecutionResult): void {
+export function logExecutionEnd(logger: Logger, result: ExecutionResult): void {
   const fields = {
     agent: result.agent,
     entry_point: result.entry_point,

@@ -4,8 +4,11 @@
  * interface; the in-process implementation is the Dispatcher
  * (dispatcher.ts), whose queues are the streams' FIFOs and whose live jobs
  * are a Map. What "live" means is per implementation: the jobs this queue
- * holds; a queue shared by several processes would answer only for its own
- * share, and the runtime falls back to the session store for the rest.
+ * holds; a queue shared by several processes (cluster/bull-queue.ts)
+ * answers only for its own share, and the runtime falls back to the session
+ * store for the rest. Where a shared queue needs time to answer (start,
+ * shutdown, waiting for an execution another process runs), the methods
+ * may return a promise; the in-process Dispatcher answers at once.
  */
 import type { EventInit, ForagerEvent } from "../events/types.js";
 import type { Logger } from "../logging/index.js";
@@ -41,8 +44,8 @@ export interface AdmitOptions {
 }
 
 export interface ExecutionQueue {
-  /** Begins running admitted work with `runner`; nothing runs before. */
-  start(runner: JobRunner): void;
+  /** Begins running admitted work with `runner`; nothing runs before. A shared queue resolves once its workers are up. */
+  start(runner: JobRunner): void | Promise<void>;
   /**
    * Applies the stream's overlap policy to a new execution. Resolves once
    * the admitted execution's record is durable; throws a storage_error
@@ -59,6 +62,13 @@ export interface ExecutionQueue {
   live(executionId: string): Job | undefined;
   /** Resolves with a live job's result once it finishes; undefined when not live here. */
   settled(executionId: string): Promise<ExecutionResult> | undefined;
+  /**
+   * A shared queue only: resolves with the final result of an execution
+   * that is not live here but whose record says it is not finished, once
+   * whichever process runs it has saved its final record; undefined after
+   * `timeoutMs` or once `signal` aborts (it stops watching then).
+   */
+  settledElsewhere?(executionId: string, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<ExecutionResult | undefined>;
   /** A recently finished result still held in memory (`cache_ttl`, `execution_result_max`). */
   recent(executionId: string): ExecutionResult | undefined;
 
@@ -75,8 +85,12 @@ export interface ExecutionQueue {
   /** Seconds since the agent's running executions last did something; null when none runs. */
   idleSeconds(agent: string): number | null;
 
-  /** Shutdown: records every job that has not started as cancelled with `reason`. */
-  cancelAllQueued(reason: string): void;
+  /**
+   * Shutdown: nothing new starts here. The in-process queue records every
+   * job that has not started as cancelled with `reason`; a shared queue
+   * leaves them queued for the other processes (SPEC 9).
+   */
+  cancelAllQueued(reason: string): void | Promise<void>;
   runningJobs(): Job[];
   /** Resolves once the records of cancelled, never-run jobs are written. */
   flushWrites(): Promise<void>;

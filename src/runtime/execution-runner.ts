@@ -67,9 +67,19 @@ export class ExecutionRunner {
     if (agent.graph.nodes.some((node) => node.type === "function")) this.functions.prewarm();
   }
 
-  /** `state`: the store this execution sees instead of the shared one (a synchronized execution's fenced store). */
-  async run(request: ExecutionRequest, signal: AbortSignal, unrun?: UnrunRecord, state: StateStore = this.options.state): Promise<ExecutionResult> {
-    const { bus, store, clock, logger, wrapLlm } = this.options;
+  /**
+   * `state`: the state store this execution sees instead of the shared one
+   * (a synchronized execution's fenced store); `store`: the session store
+   * its records go through (a cluster adds `attempt` and `node` to them).
+   */
+  async run(
+    request: ExecutionRequest,
+    signal: AbortSignal,
+    unrun?: UnrunRecord,
+    state: StateStore = this.options.state,
+    store: SessionStore = this.options.store,
+  ): Promise<ExecutionResult> {
+    const { bus, clock, logger, wrapLlm } = this.options;
     const { agent } = request;
     try {
       const [execute, tools, llm] = await Promise.all([this.load(), this.resources.tools(agent), this.resources.llm(agent)]);

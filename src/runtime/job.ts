@@ -58,6 +58,10 @@ export interface Job {
   holdsSlot?: boolean;
   /** The fence of the agent-mutex grant: the execution's state writes carry it (storage/fenced-state.ts). */
   mutexFence?: number;
+  /** Which start of the execution this is (cluster: 2 after a lost worker); the executor emits it. */
+  attempt?: number;
+  /** Fields every record of this execution carries besides the executor's (cluster: `attempt`, `attempts`, `node`). */
+  recordExtra?: Pick<ExecutionResult, "attempt" | "attempts" | "node">;
 }
 
 export function iso(ms: number | undefined): string | null {
@@ -83,6 +87,7 @@ export function liveResult(job: Job): ExecutionResult {
     finished_at: null,
     duration_ms: null,
     ...(job.rerunOf === undefined ? {} : { rerun_of: job.rerunOf }),
+    ...job.recordExtra,
   };
 }
 
@@ -127,6 +132,7 @@ export function executionRequest(job: Job): ExecutionRequest {
     traceparent: job.traceparent,
     rerunOf: job.rerunOf,
     recordedAtStart: job.recordedRunning === true,
+    ...(job.attempt === undefined ? {} : { attempt: job.attempt }),
   };
 }
 

@@ -11,9 +11,9 @@
  * of that limiter or mutex. A state write made under the agent mutex
  * carries its grant's fence (storage/fenced-state.ts), and a write whose
  * fence is older than the mutex's current one is refused: a holder that
- * lost the mutex cannot clobber its successor's read-modify-write. A
- * shared implementation (one counter per mutex in Redis) stands behind the
- * same interfaces.
+ * lost the mutex cannot clobber its successor's read-modify-write. The
+ * shared implementation (a fair semaphore and one fence counter per mutex
+ * in Redis) is cluster/redis-semaphore.ts, behind the same interfaces.
  */
 import { ForagerError } from "../errors.js";
 import { Fifo } from "./fifo.js";
@@ -119,9 +119,14 @@ export class Mutex extends InProcessLimiter {
   }
 }
 
+/** An agent's mutex: a limiter of one whose `fence` is the latest grant's fence (what a fenced state write is checked against). */
+export interface AgentMutex extends SlotLimiter {
+  readonly fence: number;
+}
+
 /** The per-agent mutexes of synchronized isolation (SPEC 4.3): one per agent name, made on first use. */
 export interface MutexSource {
-  forAgent(agentName: string): Mutex;
+  forAgent(agentName: string): AgentMutex;
 }
 
 /** In-process mutexes, one per agent, kept for the runtime's life (an agent name is a few bytes). */

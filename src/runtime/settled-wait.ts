@@ -12,6 +12,8 @@ export interface SettledSource {
   /** Resolves when a queued or running execution finishes; undefined when it is neither. */
   settled(executionId: string): Promise<ExecutionResult> | undefined;
   getExecution(executionId: string): Promise<ExecutionResult | undefined>;
+  /** A cluster: resolves once another process has finished the execution (its `done` message or record). */
+  settledElsewhere?(executionId: string, options: { timeoutMs?: number; signal?: AbortSignal }): Promise<ExecutionResult | undefined>;
 }
 
 export async function waitForSettled(source: SettledSource, executionId: string, options: WaitOptions): Promise<ExecutionResult | undefined> {
@@ -22,7 +24,12 @@ export async function waitForSettled(source: SettledSource, executionId: string,
   const done = source.settled(executionId);
   if (!done) {
     const known = await source.getExecution(executionId);
-    return known && isTerminal(known.status) ? known : undefined;
+    if (!known) return undefined;
+    if (isTerminal(known.status)) return known;
+    // Not finished and not here: in a cluster another process runs it.
+    if (options.signal?.aborted) throw abortReason(options.signal);
+    const elsewhere = source.settledElsewhere?.(executionId, { timeoutMs: options.timeoutMs, signal: options.signal });
+    return elsewhere ? awaitSettled(elsewhere, options) : undefined;
   }
   return awaitSettled(done, options);
 }

@@ -41,6 +41,7 @@ export async function shutdown(parts: ShutdownParts, graceMs: number): Promise<v
     }
   };
   await step("stop timers", () => parts.timers.stop());
+  // In a cluster the queued ones stay queued for the other nodes; this node only stops taking work.
   await step("cancel queued executions", () => queue.cancelAllQueued("shutdown"));
   await step("wait for running executions", () => waitForRunning(queue, graceMs));
   await step("cancel running executions", () => Promise.all(queue.runningJobs().map((job) => queue.cancel(job.id, "shutdown"))));

@@ -1,0 +1,556 @@
+/**
+ * The cluster's ExecutionQueue (DISTRIBUTED §4.1, §4.5, §4.7, §4.8,
+ * §4.10): one BullMQ Queue and Worker per entry point (queue
+ * `<agent>.<entry point>`, prefix `<redis_prefix>:bull`), with
+ * `setGlobalConcurrency(max_concurrent)` so the cap holds across nodes.
+ * Admission is cluster-admission.ts. Whatever node's worker takes a job
+ * rebuilds the Job from the job data, takes the agent mutex (synchronized)
+ * and a global slot (redis-semaphore.ts), and runs it through the runtime's
+ * JobRunner; a BullMQ retry after a lost worker runs it again with
+ * `attempt = attemptsStarted`.
+ *
+ * "Live" here means what this node holds: jobs its workers took. For
+ * anything else `cancel` goes through Redis (remove a waiting job, or the
+ * cancel channel to the node running it) and waits use the `done` channel
+ * with a one-second poll of the record.
+ */
+import type { Job as BullJob, Queue, Worker } from "bullmq";
+import { StateError } from "../../errors.js";
+import { terminalEvent } from "../../events/terminal.js";
+import { isTerminal, type AttemptRecord, type ExecutionRecord, type ExecutionResult } from "../../result.js";
+import type { RedisLink } from "../../storage/redis/connection.js";
+import type { SessionStore } from "../../storage/types.js";
+import type { AdmissionCounts } from "../admission.js";
+import { logExecutionEnd } from "../dispatcher.js";
+import type { AdmitOptions, ExecutionQueue, JobRunner, QueueHost } from "../execution-queue.js";
+import { settle, unrunRecord, whenDone, type Job } from "../job.js";
+import { ResultsCache } from "../results-cache.js";
+import type { EntryPointStream } from "../stream.js";
+import type { TriggerOutcome } from "../types.js";
+import { withAdmissionLock } from "./admission-lock.js";
+import { admissionKeys, admitToCluster, cancelledBeforeStart, type AdmissionContext } from "./cluster-admission.js";
+import type { ClusterChannels } from "./channels.js";
+import { jobFromData, queueName, type ClusterJobData } from "./job-data.js";
+import { runScript, UNLOCK } from "./lua.js";
+import { acquireSlot, type RedisMutexes, type RedisSemaphore } from "./redis-semaphore.js";
+
+type Bull = typeof import("bullmq");
+
+export interface BullQueueParts {
+  link: RedisLink;
+  store: SessionStore;
+  limiter: RedisSemaphore;
+  mutexes: RedisMutexes;
+  channels: ClusterChannels;
+  /** This node's id (`<host>:<pid>:<4 hex>`): records say which node ran them. */
+  nodeId: string;
+  workerLoss: { lock_seconds: number; check_seconds: number; retries: number };
+  /** No worker of this node takes more jobs at once (runtime.max_concurrent_executions). */
+  nodeCap: number;
+  results: { max: number; ttlMs: number };
+}
+
+/** BullMQ's reason for failing a job whose workers were lost more than maxStalledCount times. */
+const STALLED_OUT = "job stalled more than allowable limit";
+/** The abort reason that hands a job that has not started back to the queue (this node is stopping). */
+const HAND_BACK = Symbol("hand back");
+const WAITING_STATES = new Set(["waiting", "prioritized", "delayed"]);
+
+interface AgentActivity {
+  running: number;
+  lastActivityMs: number;
+}
+
+export class BullExecutionQueue implements ExecutionQueue {
+  private bull?: Bull;
+  private runner?: JobRunner;
+  private readonly queues = new Map<string, Promise<Queue>>();
+  private readonly workers = new Map<string, Promise<Worker | undefined>>();
+  private readonly streamsByKey = new Map<string, EntryPointStream>();
+  /** Jobs this node's workers hold, by execution id. */
+  private readonly jobs = new Map<string, Job>();
+  private readonly results: ResultsCache;
+  private readonly activity = new Map<string, AgentActivity>();
+  private readonly writes = new Set<Promise<unknown>>();
+  /** settledElsewhere waiters, by execution id: each checks the record. */
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly unsubscribe: (() => void)[] = [];
+  private cancelSweep?: ReturnType<typeof setInterval>;
+  private stopping = false;
+  private closed = false;
+
+  constructor(
+    private readonly host: QueueHost,
+    private readonly parts: BullQueueParts,
+  ) {
+    this.results = new ResultsCache(parts.results.max, parts.results.ttlMs, () => host.clock.now());
+  }
+
+  private get prefix(): string {
+    return this.parts.link.key("bull");
+  }
+
+  private get jobOptions(): Record<string, unknown> {
+    // Graph failures are final: BullMQ's own retry is off; only a lost worker runs a job again.
+    return { attempts: 1, removeOnComplete: { age: 3600 }, removeOnFail: { age: 3600 } };
+  }
+
+  async start(runner: JobRunner): Promise<void> {
+    this.runner = runner;
+    this.bull ??= await import("bullmq");
+    const { channels, limiter, mutexes } = this.parts;
+    this.unsubscribe.push(
+      channels.onCancel((id, reason) => {
+        const job = this.jobs.get(id);
+        if (job) void this.cancelLocal(job, reason);
+      }),
+      channels.onDone((id) => this.wake(id)),
+      channels.onSlotsFree((key) => {
+        if (key === limiter.base) limiter.wake();
+        for (const mutex of mutexes.all()) if (mutex.base === key) mutex.wake();
+      }),
+    );
+    const lost = (holderId: string) => {
+      const job = this.jobs.get(holderId);
+      if (job) void this.cancelLocal(job, "lock_lost");
+    };
+    limiter.onLost = lost;
+    mutexes.onLost = lost;
+    await channels.open();
+    await Promise.all([...this.streamsByKey.values()].map((stream) => this.worker(stream)));
+    // Backs up cancel messages lost in a reconnect: each running job's cancel key, at half a lease.
+    this.cancelSweep = setInterval(() => void this.sweepCancelKeys(), Math.max(250, (this.parts.workerLoss.lock_seconds * 1000) / 2));
+    this.cancelSweep.unref?.();
+  }
+
+  // ------------------------------------------------------------ admission
+
+  async admit(stream: EntryPointStream, input: Record<string, unknown>, options: AdmitOptions = {}): Promise<TriggerOutcome> {
+    if (!this.runner || this.closed) throw new StateError("the execution queue takes no work before start(runner)");
+    const ctx: AdmissionContext = {
+      link: this.parts.link,
+      store: this.parts.store,
+      host: this.host,
+      queueFor: (s) => this.queue(s),
+      cancelRunning: (id, reason) => this.parts.channels.publishCancel(id, reason),
+      recordUnrun: (record) => this.recordUnrun(record),
+      jobOptions: this.jobOptions,
+    };
+    return admitToCluster(ctx, stream, input, options);
+  }
+
+  private queue(stream: EntryPointStream): Promise<Queue> {
+    const name = queueName(stream.agentName, stream.id);
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = (async () => {
+        const bull = this.bull ?? (this.bull = await import("bullmq"));
+        const q = new bull.Queue(name, { connection: await this.parts.link.commands(), prefix: this.prefix });
+        q.on("error", (err) => this.host.logger.warn({ err, queue: name }, "BullMQ queue error"));
+        return q;
+      })();
+      this.queues.set(name, queue);
+      queue.catch(() => this.queues.delete(name));
+    }
+    return queue;
+  }
+
+  // ------------------------------------------------------------ workers
+
+  private worker(stream: EntryPointStream): Promise<Worker | undefined> {
+    const name = queueName(stream.agentName, stream.id);
+    let started = this.workers.get(name);
+    if (!started) {
+      started = this.startWorker(stream, name);
+      this.workers.set(name, started);
+    }
+    return started;
+  }
+
+  private async startWorker(stream: EntryPointStream, name: string): Promise<Worker | undefined> {
+    const bull = this.bull!;
+    const queue = await this.queue(stream);
+    await queue.setGlobalConcurrency(stream.maxConcurrent);
+    if (this.closed) return undefined;
+    const connection = await this.parts.link.dedicated("blocking", `worker:${name}`);
+    const { lock_seconds, check_seconds, retries } = this.parts.workerLoss;
+    const worker = new bull.Worker(name, (job: BullJob, token?: string, signal?: AbortSignal) => this.process(job, token, signal), {
+      connection,
+      prefix: this.prefix,
+      concurrency: Math.max(1, Math.min(stream.maxConcurrent, this.parts.nodeCap)),
+      lockDuration: lock_seconds * 1000,
+      stalledInterval: check_seconds * 1000,
+      maxStalledCount: retries,
+    });
+    worker.on("error", (err) => this.host.logger.warn({ err, queue: name }, "BullMQ worker error"));
+    worker.on("failed", (job, err) => {
+      if (job && err?.message === STALLED_OUT) this.track(this.recordLost(job));
+    });
+    worker.on("lockRenewalFailed", (ids: string[]) => {
+      for (const id of ids) {
+        const job = this.jobs.get(id);
+        if (job) void this.cancelLocal(job, "lock_lost");
+      }
+    });
+    if (this.stopping) await worker.pause(true);
+    return worker;
+  }
+
+  /** Runs one job this node's worker took: rebuild, take the mutex and a slot, run, record, tell the cluster. */
+  private async process(bullJob: BullJob, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+    const data = bullJob.data as ClusterJobData;
+    const stream = this.streamsByKey.get(`${data.agent}/${data.entryPoint}`);
+    if (!stream) throw new Error(`entry point ${data.agent}/${data.entryPoint} is not defined on node ${this.parts.nodeId}`);
+    if (this.stopping || !this.host.accepting) return this.handBack(bullJob, token);
+    const job = jobFromData(bullJob.id!, data, stream);
+    job.attempt = Math.max(1, (bullJob.attemptsStarted ?? 1) - (data.returned ?? 0));
+    const controller = new AbortController();
+    job.controller = controller;
+    signal?.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
+    this.jobs.set(job.id, job);
+    stream.active.add(job);
+    stream.countQueued(1);
+    const redis = await this.parts.link.commands();
+    try {
+      const asked = await redis.get(this.parts.link.key("cancel", job.id));
+      if (asked) controller.abort(asked);
+      if (stream.entryPoint.overlap === "cancel_previous") {
+        await runScript(redis, UNLOCK, [admissionKeys(this.parts.link, queueName(data.agent, data.entryPoint)).successor], [job.id]);
+      }
+      if (job.entryPoint.isolation_level === "synchronized") {
+        job.mutexFence = await acquireSlot(this.parts.mutexes.forAgent(data.agent), job.id, controller.signal);
+        job.holdsMutex = true;
+      }
+      await acquireSlot(this.parts.limiter, job.id, controller.signal);
+      job.holdsSlot = true;
+    } catch (reason) {
+      if (reason === HAND_BACK) {
+        this.finish(job, stream, undefined, false);
+        return this.handBack(bullJob, token);
+      }
+      const why = typeof reason === "string" ? reason : String(reason);
+      const record = unrunRecord(job, "cancelled", { code: "cancelled", message: `cancelled before it started (${why})`, reason: why }, this.host.clock.now());
+      await this.recordUnrun(record).catch(() => undefined);
+      this.finish(job, stream, record, false);
+      return { status: record.status };
+    }
+    return this.run(job, stream, controller);
+  }
+
+  private async run(job: Job, stream: EntryPointStream, controller: AbortController): Promise<unknown> {
+    job.recordExtra = await this.attemptFields(job);
+    const now = this.host.clock.now();
+    job.phase = "running";
+    job.startedAtMs = now;
+    stream.markRunning();
+    const activity = this.activityOf(stream.agentName);
+    activity.running++;
+    activity.lastActivityMs = now;
+    const result = await this.runner!(job, stream, controller.signal);
+    activity.running--;
+    activity.lastActivityMs = this.host.clock.now();
+    this.finish(job, stream, result, true);
+    logExecutionEnd(this.host.logger, result);
+    this.track(this.parts.channels.publishDone(job.id));
+    if (result.duration_ms !== null) this.track(this.noteDuration(stream, result.duration_ms));
+    return { status: result.status };
+  }
+
+  /** `attempt`, `node` and, on a re-run after a lost worker, the earlier starts (from the record the lost node left). */
+  private async attemptFields(job: Job): Promise<Job["recordExtra"]> {
+    const fields: NonNullable<Job["recordExtra"]> = { attempt: job.attempt ?? 1, node: this.parts.nodeId };
+    if ((job.attempt ?? 1) > 1) {
+      const earlier = await this.parts.store.get(job.id).catch(() => undefined);
+      fields.attempts = earlierAttempts(earlier, job.attempt! - 1);
+    }
+    return fields;
+  }
+
+  /** Puts a job that has not started back in its queue for another node (this one is stopping). */
+  private async handBack(bullJob: BullJob, token: string | undefined): Promise<never> {
+    const data = bullJob.data as ClusterJobData;
+    await bullJob.updateData({ ...data, returned: (data.returned ?? 0) + 1 });
+    await bullJob.moveToWait(token);
+    throw new this.bull!.WaitingError();
+  }
+
+  private finish(job: Job, stream: EntryPointStream, result: ExecutionResult | undefined, wasRunning: boolean): void {
+    this.jobs.delete(job.id);
+    stream.active.delete(job);
+    if (result) stream.markFinished(result.status, wasRunning, result.duration_ms);
+    else stream.countQueued(-1);
+    if (job.holdsSlot) this.parts.limiter.release(job.id);
+    if (job.holdsMutex) this.parts.mutexes.forAgent(job.owner.agentName).release(job.id);
+    job.holdsSlot = job.holdsMutex = false;
+    if (result) {
+      this.results.add(result);
+      settle(job, result);
+    }
+  }
+
+  /** The entry point's smoothed duration, for Retry-After hints on any node. */
+  private async noteDuration(stream: EntryPointStream, ms: number): Promise<void> {
+    const redis = await this.parts.link.commands();
+    const key = admissionKeys(this.parts.link, queueName(stream.agentName, stream.id)).avgMs;
+    const old = Number((await redis.get(key)) ?? 0) || 0;
+    await redis.set(key, String(Math.round(old === 0 ? ms : old * 0.8 + ms * 0.2)));
+  }
+
+  /** Records `interrupted` (worker_lost) for a job BullMQ failed after more lost workers than worker_loss.retries. */
+  private async recordLost(bullJob: BullJob): Promise<void> {
+    const id = bullJob.id!;
+    const record = await this.parts.store.get(id);
+    if (!record || isTerminal(record.status)) return;
+    const lostAttempts = Math.max(1, (bullJob.attemptsStarted ?? 1) - 1 - ((bullJob.data as ClusterJobData).returned ?? 0));
+    const now = this.host.clock.now();
+    const startedMs = record.started_at ? Date.parse(record.started_at) : undefined;
+    const final: ExecutionRecord = {
+      ...record,
+      status: "interrupted",
+      success: false,
+      error: { code: "worker_lost", message: `the node running it was lost ${lostAttempts} time(s) (worker_loss.retries: ${this.parts.workerLoss.retries})`, node_id: null },
+      finished_at: new Date(now).toISOString(),
+      duration_ms: startedMs === undefined ? null : now - startedMs,
+      attempts: earlierAttempts(record, lostAttempts),
+    };
+    await this.recordUnrun(final);
+    this.host.logger.warn({ execution_id: id, agent: record.agent }, "execution interrupted: its worker was lost more often than worker_loss.retries allows");
+  }
+
+  /** Saves the final record of an execution the executor did not finish, its terminal event, and tells the cluster. */
+  private async recordUnrun(record: ExecutionRecord): Promise<void> {
+    const write = (async () => {
+      await this.parts.store.save(record);
+      const published = this.host.publish(terminalEvent(record));
+      await this.parts.store.appendEvents(record.agent, record.session_id, [published]);
+      this.results.add(record);
+      await this.parts.channels.publishDone(record.execution_id);
+    })();
+    this.track(write);
+    await write;
+  }
+
+  private track(write: Promise<unknown>): void {
+    const quiet = write.catch((err: unknown) => this.host.logger.error({ err }, "a cluster write failed"));
+    this.writes.add(quiet);
+    void quiet.finally(() => this.writes.delete(quiet));
+  }
+
+  // ------------------------------------------------------------ cancel and waits
+
+  async cancel(executionId: string, reason: string): Promise<ExecutionResult | undefined> {
+    const job = this.jobs.get(executionId);
+    if (job) return this.cancelLocal(job, reason);
+    const record = await this.parts.store.get(executionId);
+    if (!record) return undefined;
+    if (isTerminal(record.status)) return record;
+    if (record.status === "queued") {
+      const removed = await this.removeQueued(record, reason);
+      if (removed) return removed;
+    }
+    await this.parts.channels.publishCancel(executionId, reason);
+    return (await this.settledElsewhere(executionId)) ?? (await this.parts.store.get(executionId));
+  }
+
+  /** Aborts a job this node holds, whether it waits for a slot or runs; resolves once it has stopped. */
+  private cancelLocal(job: Job, reason: string): Promise<ExecutionResult> {
+    if (job.phase === "finished") return Promise.resolve(job.result!);
+    job.cancelReason ??= reason;
+    job.controller?.abort(reason);
+    return whenDone(job);
+  }
+
+  /** A job still waiting in Redis is removed and recorded cancelled; undefined when a worker holds it by now. */
+  private async removeQueued(record: ExecutionRecord, reason: string): Promise<ExecutionRecord | undefined> {
+    const stream = this.streamsByKey.get(`${record.agent}/${record.entry_point}`);
+    if (!stream) return undefined;
+    const queue = await this.queue(stream);
+    return withAdmissionLock(this.parts.link, queueName(record.agent, record.entry_point), async () => {
+      const bullJob = (await queue.getJob(record.execution_id)) as BullJob | undefined;
+      if (!bullJob || !WAITING_STATES.has(await bullJob.getState())) return undefined;
+      try {
+        await bullJob.remove();
+      } catch {
+        return undefined;
+      }
+      const cancelled = cancelledBeforeStart(record, reason, this.host.clock.now());
+      await this.recordUnrun(cancelled);
+      return cancelled;
+    });
+  }
+
+  /**
+   * Resolves with the final record of an execution another node runs, once
+   * its `done` message arrives or a one-second poll finds it finished;
+   * undefined after `timeoutMs`, when `signal` aborts, or at close.
+   */
+  settledElsewhere(executionId: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ExecutionResult | undefined> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const checks = this.waiters.get(executionId) ?? new Set<() => void>();
+      this.waiters.set(executionId, checks);
+      const end = (result: ExecutionResult | undefined) => {
+        if (settled) return;
+        settled = true;
+        clearInterval(poll);
+        if (deadline) clearTimeout(deadline);
+        options.signal?.removeEventListener("abort", abandon);
+        checks.delete(check);
+        if (checks.size === 0 && this.waiters.get(executionId) === checks) this.waiters.delete(executionId);
+        resolve(result);
+      };
+      const check = () => {
+        const cached = this.results.get(executionId);
+        if (cached) return end(cached);
+        if (this.closed) return end(undefined);
+        void this.parts.store.get(executionId).then(
+          (record) => {
+            if (record && isTerminal(record.status)) end(record);
+          },
+          () => undefined,
+        );
+      };
+      const abandon = () => end(undefined);
+      checks.add(check);
+      const poll = setInterval(check, 1000);
+      const deadline = options.timeoutMs === undefined ? undefined : setTimeout(abandon, options.timeoutMs);
+      options.signal?.addEventListener("abort", abandon, { once: true });
+      check();
+    });
+  }
+
+  private wake(executionId: string): void {
+    for (const check of [...(this.waiters.get(executionId) ?? [])]) check();
+  }
+
+  private async sweepCancelKeys(): Promise<void> {
+    const running = [...this.jobs.values()].filter((job) => job.phase !== "finished" && !job.cancelReason);
+    if (running.length === 0) return;
+    try {
+      const redis = await this.parts.link.commands();
+      const reasons = await redis.mget(...running.map((job) => this.parts.link.key("cancel", job.id)));
+      running.forEach((job, i) => {
+        const reason = reasons[i];
+        if (reason) void this.cancelLocal(job, reason);
+      });
+    } catch {
+      // Redis away: lock renewal fails too, and the job is aborted for that.
+    }
+  }
+
+  // ------------------------------------------------------------ this node's view
+
+  counts(stream: EntryPointStream): AdmissionCounts {
+    return stream.admissionCounts();
+  }
+
+  totals(): { running: number; queued: number } {
+    let running = 0;
+    let queued = 0;
+    for (const job of this.jobs.values()) job.phase === "running" ? running++ : queued++;
+    return { running, queued };
+  }
+
+  live(executionId: string): Job | undefined {
+    return this.jobs.get(executionId);
+  }
+
+  settled(executionId: string): Promise<ExecutionResult> | undefined {
+    const job = this.jobs.get(executionId);
+    return job && whenDone(job);
+  }
+
+  recent(executionId: string): ExecutionResult | undefined {
+    return this.results.get(executionId);
+  }
+
+  addStream(stream: EntryPointStream): void {
+    this.streamsByKey.set(stream.key, stream);
+    this.activityOf(stream.agentName);
+    if (this.runner && !this.closed) {
+      void this.worker(stream).catch((err: unknown) => this.host.logger.error({ err, stream: stream.key }, "could not start the entry point's worker"));
+    }
+  }
+
+  streamByKey(key: string): EntryPointStream | undefined {
+    return this.streamsByKey.get(key);
+  }
+
+  /** A reload changed max_concurrent: the queue's cluster-wide cap and this node's worker follow. */
+  refill(stream: EntryPointStream): void {
+    if (!this.runner) return;
+    const name = queueName(stream.agentName, stream.id);
+    void (async () => {
+      await (await this.queue(stream)).setGlobalConcurrency(stream.maxConcurrent);
+      const worker = await this.workers.get(name);
+      if (worker) worker.concurrency = Math.max(1, Math.min(stream.maxConcurrent, this.parts.nodeCap));
+    })().catch((err: unknown) => this.host.logger.error({ err, stream: stream.key }, "could not apply the new max_concurrent"));
+  }
+
+  jobsOf(agent: object): Job[] {
+    return [...this.jobs.values()].filter((job) => job.agent === agent);
+  }
+
+  private activityOf(agent: string): AgentActivity {
+    let a = this.activity.get(agent);
+    if (!a) {
+      a = { running: 0, lastActivityMs: 0 };
+      this.activity.set(agent, a);
+    }
+    return a;
+  }
+
+  touch(agent: string): void {
+    const a = this.activity.get(agent);
+    if (a && a.running > 0) a.lastActivityMs = this.host.clock.now();
+  }
+
+  idleSeconds(agent: string): number | null {
+    const a = this.activity.get(agent);
+    if (!a || a.running === 0) return null;
+    return Math.max(0, (this.host.clock.now() - a.lastActivityMs) / 1000);
+  }
+
+  // ------------------------------------------------------------ shutdown
+
+  /**
+   * This node stops taking jobs; jobs it took that have not started (they
+   * wait for a slot or the mutex) go back to their queues. Queued work stays
+   * in Redis for the other nodes (SPEC 9), so nothing is recorded cancelled.
+   */
+  async cancelAllQueued(_reason: string): Promise<void> {
+    this.stopping = true;
+    const workers = await Promise.all([...this.workers.values()].map((w) => w.catch(() => undefined)));
+    await Promise.all(workers.map((worker) => worker?.pause(true)));
+    for (const job of this.jobs.values()) if (job.phase === "queued") job.controller?.abort(HAND_BACK);
+  }
+
+  runningJobs(): Job[] {
+    return [...this.jobs.values()].filter((job) => job.phase === "running");
+  }
+
+  async flushWrites(): Promise<void> {
+    while (this.writes.size > 0) await Promise.all([...this.writes]);
+  }
+
+  /** Closes the workers and queues (the backend closes the Redis link after). */
+  async close(): Promise<void> {
+    this.stopping = true;
+    this.closed = true;
+    if (this.cancelSweep) clearInterval(this.cancelSweep);
+    for (const off of this.unsubscribe.splice(0)) off();
+    for (const id of [...this.waiters.keys()]) this.wake(id);
+    const workers = await Promise.all([...this.workers.values()].map((w) => w.catch(() => undefined)));
+    await Promise.all(workers.map((worker) => worker?.close().catch(() => undefined)));
+    const queues = await Promise.all([...this.queues.values()].map((q) => q.catch(() => undefined)));
+    await Promise.all(queues.map((queue) => queue?.close().catch(() => undefined)));
+    await this.flushWrites();
+  }
+}
+
+/** The earlier starts of an execution from the record its last lost node left: theirs, then that node's own. */
+function earlierAttempts(record: ExecutionRecord | undefined, lastLost: number): AttemptRecord[] {
+  const before = record?.attempts ?? [];
+  const last: AttemptRecord = { attempt: record?.attempt ?? lastLost, node: record?.node ?? null, started_at: record?.started_at ?? null, ended: "worker_lost" };
+  return [...before.filter((a) => a.attempt < last.attempt), last];
+}

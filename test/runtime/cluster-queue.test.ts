@@ -1,0 +1,63 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { plainAgent } from "./helpers.js";
+import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { RunLog, startCluster } from "./cluster-helpers.js";
+
+const skip = redisSkip();
+const api = (extra: Record<string, unknown>) => ({ id: "api", trigger_type: "api", ...extra });
+
+describe("cluster queue: several runtimes on one Redis act as one", { skip }, () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  test("work admitted on a node that takes no work runs on another, and the admitting node's waits see its result", async (t) => {
+    const log = new RunLog();
+    const cluster = await startCluster({
+      redisUrl: redis.url,
+      agents: [plainAgent("hand", [api({ max_concurrent: 4 })])],
+      nodes: 2,
+      execute: (node) => log.executor(node, () => 20),
+    });
+    t.after(() => cluster.stop());
+    const [a] = cluster.nodes;
+    // Node A stops taking jobs (what a stopping node does); its admissions still work.
+    await cluster.queues[0]!.cancelAllQueued("test");
+    const ids = await Promise.all([1, 2, 3, 4, 5].map((n) => a!.trigger("api", { n })));
+    const results = await Promise.all(ids.map((id) => a!.waitForCompletion(id, { timeoutMs: 20_000 })));
+    assert.deepEqual(results.map((r) => r?.status), ["completed", "completed", "completed", "completed", "completed"]);
+    assert.deepEqual(new Set(log.runs.map((r) => r.node)), new Set(["n1"]));
+    const nodeB = cluster.backends[1]!.nodeId;
+    for (const r of results) {
+      assert.equal(r?.node, nodeB);
+      assert.equal(r?.attempt, 1);
+    }
+    const got = await a!.getExecution(ids[0]!);
+    assert.equal(got?.status, "completed");
+  });
+
+  test("max_concurrent and max_concurrent_executions hold across three nodes", async (t) => {
+    const log = new RunLog();
+    const cluster = await startCluster({
+      redisUrl: redis.url,
+      agents: [plainAgent("limits", [api({ max_concurrent: 2, max_queued: 100 }), { id: "other", trigger_type: "api", max_concurrent: 5, max_queued: 100 }])],
+      nodes: 3,
+      config: { max_concurrent_executions: 3 },
+      execute: (node) => log.executor(node, () => 60),
+    });
+    t.after(() => cluster.stop());
+    const ids = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => cluster.nodes[i % 3]!.trigger(i % 2 ? "api" : "other", { i })),
+    );
+    const results = await Promise.all(ids.map((id, i) => cluster.nodes[(i + 1) % 3]!.waitForCompletion(id, { timeoutMs: 30_000 })));
+    assert.equal(results.filter((r) => r?.status === "completed").length, 24);
+    assert.ok(log.maxOverlap((r) => r.entryPoint === "api") <= 2, `api overlap ${log.maxOverlap((r) => r.entryPoint === "api")}`);
+    assert.ok(log.maxOverlap() <= 3, `overall overlap ${log.maxOverlap()}`);
+    assert.ok(new Set(log.runs.map((r) => r.node)).size >= 2, "more than one node ran work");
+  });
+});
