@@ -8,7 +8,8 @@
  * and always removes. It prints a table of medians and spreads, forager
  * against its baseline, and writes bench/results/latest.json. Targets are
  * reported, never asserted: the exit code is non-zero only when a scenario
- * could not run (a missing piece fails loudly, it is never skipped).
+ * could not run (a missing piece fails loudly, it is never skipped; the one
+ * exception is the cluster scenario without redis-server, skipped with a note).
  *
  *   node bench/run.mjs [--quick] [--only cold-start,webhooks] [--out FILE]
  */
@@ -38,6 +39,8 @@ const SCENARIOS = [
   { name: "memory", file: "6-memory.mjs", limit_s: [300, 120], nodeArgs: ["--expose-gc"] },
   { name: "history", file: "7-history.mjs", limit_s: [180, 120] },
   { name: "llm-turn", file: "8-llm-turn.mjs", limit_s: [120, 120] },
+  // Full runs only: several serve processes on a redis-server, about a minute.
+  { name: "cluster", file: "9-cluster.mjs", limit_s: [300, 300], fullOnly: true },
 ];
 
 function parseArgs(argv) {
@@ -192,6 +195,7 @@ async function main() {
     for (const scenario of SCENARIOS) {
       if (stopping) break;
       if (args.only && !args.only.includes(scenario.name)) continue;
+      if (scenario.fullOnly && args.quick) continue;
       results.push(await runOne(scenario, args, roots));
     }
   } finally {
