@@ -37,10 +37,11 @@ export class FencedStateStore implements StateStore {
   }
 
   async write(agent: string, changes: Record<string, unknown>): Promise<Record<string, unknown>> {
-    if (agent === this.agent) {
-      const current = this.currentFence();
-      if (this.fence < current) throw new StaleFenceError(agent, this.fence, current);
-    }
-    return this.inner.write(agent, changes);
+    if (agent !== this.agent) return this.inner.write(agent, changes);
+    const current = this.currentFence();
+    if (this.fence < current) throw new StaleFenceError(agent, this.fence, current);
+    // A shared store checks again, atomically with the write, against the
+    // mutex's fence in Redis: another node may have been granted it since.
+    return this.inner.write(agent, changes, { fence: this.fence });
   }
 }

@@ -72,13 +72,28 @@ export interface SessionStore {
   recordProcessGroup?(agent: string, sessionId: string, group: ProcessGroupRecord): Promise<void>;
   /** Forgets a recorded group once its program has been reaped. */
   releaseProcessGroup?(agent: string, sessionId: string, pid: number): Promise<void>;
+  /** Waits for pending writes and releases connections (a Redis link the store owns); optional. */
+  close?(): Promise<void>;
+}
+
+export interface StateWriteOptions {
+  /**
+   * The fence of the agent-mutex grant the write is made under
+   * (fenced-state.ts). A store shared between processes refuses the write
+   * (`stale_fence`) when the mutex has since been granted with a newer
+   * fence, in the same atomic step as the write; a store of one process
+   * ignores it (FencedStateStore checks in memory).
+   */
+  fence?: number;
 }
 
 /** The agent's shared key-value state, kept on disk across executions and restarts. */
 export interface StateStore {
   read(agent: string): Promise<Record<string, unknown>>;
-  /** Writes keys (last write wins per key) and returns the new state. */
-  write(agent: string, changes: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /** Writes keys (last write wins per key; `undefined` removes one) and returns the new state. */
+  write(agent: string, changes: Record<string, unknown>, options?: StateWriteOptions): Promise<Record<string, unknown>>;
+  /** Releases connections (a Redis link the store owns); optional. */
+  close?(): Promise<void>;
 }
 
 /**
