@@ -46,6 +46,7 @@ export class RunLog {
         await new Promise<void>((resolve, reject) => {
           if (o.signal.aborted) return reject(new Error(String(o.signal.reason)));
           const timer = ms === "hold" ? undefined : setTimeout(resolve, ms);
+          if (this.released.has(o.executionId)) resolve();
           this.releasers.set(o.executionId, resolve);
           o.signal.addEventListener("abort", () => {
             clearTimeout(timer);
@@ -66,9 +67,11 @@ export class RunLog {
   }
 
   private readonly releasers = new Map<string, () => void>();
+  private readonly released = new Set<string>();
 
-  /** Ends a held run as completed. */
+  /** Ends a held run as completed (also one that has started but not yet begun to hold). */
   release(id: string): void {
+    this.released.add(id);
     this.releasers.get(id)?.();
   }
 
