@@ -139,6 +139,8 @@ export interface ClusterOptions {
   nodes: number;
   /** runtime settings of every node (max_concurrent_executions, worker_loss, ...). */
   config?: Record<string, unknown>;
+  /** The cluster's redis_prefix; default a fresh one. */
+  prefix?: string;
   /** The executor of node i; default: the graph executor. */
   execute?: (node: string) => ExecuteGraph;
 }
@@ -155,7 +157,7 @@ export interface Cluster {
 
 /** N runtimes sharing one Redis prefix and one set of stores; started. */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
-  const prefix = `t${randomBytes(4).toString("hex")}`;
+  const prefix = options.prefix ?? `t${randomBytes(4).toString("hex")}`;
   const store = new MemorySessionStore();
   const state = new MemoryStateStore();
   const keys = new MemoryKeyStore();

@@ -246,7 +246,8 @@ export class BullExecutionQueue implements ExecutionQueue {
     const activity = this.activityOf(stream.agentName);
     activity.running++;
     activity.lastActivityMs = now;
-    const result = await this.runner!(job, stream, controller.signal);
+    // The executor's result lacks what the node added to its records (attempt, node).
+    const result: ExecutionResult = { ...(await this.runner!(job, stream, controller.signal)), ...job.recordExtra };
     activity.running--;
     activity.lastActivityMs = this.host.clock.now();
     this.finish(job, stream, result, true);

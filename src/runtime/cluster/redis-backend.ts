@@ -66,7 +66,9 @@ export function createRedisBackend(config: RedisBackendConfig, deps: RedisBacken
   const { clock, logger } = deps;
   const link = deps.link ?? new RedisLink(redisSettings(config, deps.env));
   const ownsLink = deps.link === undefined;
-  const storage: StorageOptions = { storagePath: deps.storagePath, clock, logger, env: deps.env };
+  // The Redis stores (storage/create.ts) share this backend's link, which close() closes.
+  const shared = { storagePath: deps.storagePath, clock, logger, env: deps.env, link };
+  const storage: StorageOptions = shared;
   const leaseMs = config.worker_loss.lock_seconds * 1000;
   const channels = new ClusterChannels(link, logger);
   const semaphoreDeps = { link, channels, logger, leaseMs };

@@ -1,0 +1,96 @@
+// A node killed mid-execution (SIGKILL of a process of its own): another
+// node runs the execution again after lock_seconds + check_seconds, with
+// attempt 2; with retries 0 it ends interrupted (worker_lost).
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { plainAgent } from "./helpers.js";
+import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { RunLog, startCluster } from "./cluster-helpers.js";
+
+const skip = redisSkip();
+const fixture = fileURLToPath(new URL("./cluster-node-fixture.ts", import.meta.url));
+const workerLoss = (retries: number) => ({ lock_seconds: 2, check_seconds: 1, retries });
+
+interface Child {
+  process: ChildProcess;
+  /** Resolves with the first line matching `key`. */
+  line(key: string): Promise<Record<string, unknown>>;
+}
+
+function spawnNode(t: { after(fn: () => void): void }, url: string, prefix: string, retries: number): Child {
+  const child = spawn(process.execPath, ["--import", "tsx", fixture, url, prefix, "2", "1", String(retries)], { stdio: ["ignore", "pipe", "inherit"] });
+  t.after(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")));
+  const lines: Record<string, unknown>[] = [];
+  const waiting: (() => void)[] = [];
+  createInterface({ input: child.stdout! }).on("line", (text) => {
+    try {
+      lines.push(JSON.parse(text) as Record<string, unknown>);
+    } catch {
+      return;
+    }
+    for (const wake of waiting.splice(0)) wake();
+  });
+  return {
+    process: child,
+    line: (key) =>
+      new Promise((resolve, reject) => {
+        const look = () => {
+          const found = lines.find((l) => key in l);
+          if (found) return resolve(found);
+          if (child.exitCode !== null) return reject(new Error(`the node process exited (${child.exitCode}) before printing ${key}`));
+          waiting.push(look);
+        };
+        child.once("exit", () => look());
+        look();
+      }),
+  };
+}
+
+function killed(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGKILL");
+  });
+}
+
+describe("cluster: a node lost mid-execution", { skip }, () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  test("another node runs it again from the start with attempt 2", async (t) => {
+    const prefix = `loss${Date.now().toString(36)}`;
+    const child = spawnNode(t, redis.url, prefix, 1);
+    const started = await child.line("started");
+    assert.equal(started.attempt, 1);
+    const id = String(started.started);
+    const log = new RunLog();
+    const cluster = await startCluster({
+      redisUrl: redis.url,
+      prefix,
+      agents: [plainAgent("lossy", [{ id: "api", trigger_type: "api", max_concurrent: 2 }])],
+      nodes: 1,
+      config: { worker_loss: workerLoss(1) },
+      execute: (node) => log.executor(node, () => 10),
+    });
+    t.after(() => cluster.stop());
+    const killedAt = Date.now();
+    await killed(child.process);
+    await log.until("the execution to run again on the surviving node", (runs) => runs.some((r) => r.id === id && r.status === "completed"), 20_000);
+    const rerun = log.runs.find((r) => r.id === id)!;
+    assert.equal(rerun.attempt, 2);
+    assert.ok(rerun.startMs - killedAt < 10_000, `taken over ${rerun.startMs - killedAt} ms after the kill`);
+    const result = await cluster.nodes[0]!.waitForCompletion(id, { timeoutMs: 10_000 });
+    assert.equal(result?.status, "completed");
+    assert.equal(result?.attempt, 2);
+    assert.equal(result?.attempts?.length, 1);
+    assert.equal(result?.attempts?.[0]?.ended, "worker_lost");
+  });
+});
