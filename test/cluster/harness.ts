@@ -296,3 +296,15 @@ export function maxOverlap(spans: readonly Span[], filter: (s: Span) => boolean 
   }
   return max;
 }
+
+/** Runs `task(i)` for i in [0, count) with at most `concurrency` at once; results in order. */
+export async function pool<T>(count: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const results = new Array<T>(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      for (let i = next++; i < count; i = next++) results[i] = await task(i);
+    }),
+  );
+  return results;
+}
