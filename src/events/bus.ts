@@ -3,6 +3,11 @@
  * subscribers: each subscriber has its own queue, drained on a later turn of
  * the event loop, so a slow or failing subscriber cannot slow the publisher
  * (a webhook's 202, a node step) or the other subscribers.
+ *
+ * In a cluster a feed is attached (runtime/cluster/feed.ts): every event
+ * published here is appended to it, and `cluster`-scope subscribers also
+ * receive the other nodes' events from it. Those are delivered only: not
+ * counted, kept in history or seen by `local` subscribers (event intake).
  */
 import type { Logger } from "../logging/index.js";
 import { systemClock, type Clock } from "../util/clock.js";
@@ -26,6 +31,14 @@ export interface EventBusOptions {
   clock?: Clock;
 }
 
+/** Where a cluster's nodes share their events (runtime/cluster/feed.ts). */
+export interface EventFeed {
+  /** This bus's event, for the other nodes. */
+  append(event: ForagerEvent): void;
+  /** The other nodes' events; returns the function that stops them. */
+  subscribe(handler: (event: ForagerEvent) => void): () => void;
+}
+
 export interface EventBusStats {
   total_events: number;
   subscriptions: number;
@@ -46,6 +59,8 @@ interface Subscription {
   next: number;
   scheduled: boolean;
   active: boolean;
+  /** Stops the other nodes' events (a cluster-scope subscription). */
+  leaveFeed?: () => void;
 }
 
 const NO_LOGGER: Pick<Logger, "warn"> = { warn: () => undefined } as unknown as Pick<Logger, "warn">;
@@ -94,6 +109,7 @@ export class EventBus implements EventPublisher, EventSubscriber {
   private queued = 0;
   /** Queue drains in flight, so `drain()` can wait for them. */
   private readonly running = new Set<Promise<void>>();
+  private feed: EventFeed | undefined;
 
   constructor(options: EventBusOptions = {}) {
     this.historySize = Math.max(0, Math.floor(options.historySize ?? 10_000));
@@ -102,28 +118,40 @@ export class EventBus implements EventPublisher, EventSubscriber {
     this.ring = new Array(this.historySize);
   }
 
+  /**
+   * Shares this bus's events with a cluster: each one published from now on
+   * is appended to `feed`, and cluster-scope subscriptions made from now on
+   * also receive the other nodes' events.
+   */
+  attachFeed(feed: EventFeed): void {
+    this.feed = feed;
+  }
+
   /** Fills id, timestamp and missing fields, records the event and queues it for subscribers. */
   publish(init: EventInit): ForagerEvent {
     const event = completeEvent(init, this.clock.now());
     this.total++;
     this.byType[event.type] = (this.byType[event.type] ?? 0) + 1;
     this.remember(event);
-    for (const sub of this.subscriptions) {
-      if (!sub.matches(event)) continue;
-      sub.queue.push(event);
-      this.queued++;
-      if (!sub.scheduled) this.schedule(sub);
-    }
+    for (const sub of this.subscriptions) this.enqueue(sub, event);
+    this.feed?.append(event);
     return event;
+  }
+
+  private enqueue(sub: Subscription, event: ForagerEvent): void {
+    if (!sub.active || !sub.matches(event)) return;
+    sub.queue.push(event);
+    this.queued++;
+    if (!sub.scheduled) this.schedule(sub);
   }
 
   /**
    * Adds a handler; events reach it in publish order. Returns the
-   * unsubscribe function. This bus holds one process's events, so both
-   * scopes (SubscriptionScope) see the same ones here; a shared backend
-   * adds the other processes' events to `cluster` subscribers.
+   * unsubscribe function. Without a feed both scopes (SubscriptionScope)
+   * see this process's events; with one, `cluster` subscribers also get the
+   * other nodes' events (never used for trigger matching).
    */
-  subscribe(handler: EventHandler, filter?: EventFilter, _options?: SubscribeOptions): () => void {
+  subscribe(handler: EventHandler, filter?: EventFilter, options?: SubscribeOptions): () => void {
     const sub: Subscription = {
       handler,
       matches: eventMatcher(filter),
@@ -133,9 +161,11 @@ export class EventBus implements EventPublisher, EventSubscriber {
       active: true,
     };
     this.subscriptions.add(sub);
+    if (options?.scope === "cluster" && this.feed) sub.leaveFeed = this.feed.subscribe((event) => this.enqueue(sub, event));
     return () => {
       if (!sub.active) return;
       sub.active = false;
+      sub.leaveFeed?.();
       this.subscriptions.delete(sub);
       // Events not yet delivered are discarded: the subscriber asked to stop.
       this.queued -= sub.queue.length - sub.next;

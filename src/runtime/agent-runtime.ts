@@ -97,6 +97,8 @@ export class AgentRuntime implements RuntimeHandle {
     this.config = { ...runtimeDefaults(), ...(agents[0]?.runtime ?? {}), ...(options.config ?? {}) };
     this.bus = options.bus ?? new EventBus({ logger: this.logger, clock: this.clock });
     this.backend = resolveBackend(options, this.config, this.clock, this.logger);
+    // A cluster: observers (GET /events) see every node's events.
+    if (this.backend.cluster) this.bus.attachFeed(this.backend.cluster.feed);
     const { ingestLog } = this.backend;
     this.runner = new ExecutionRunner({
       bus: this.bus,
@@ -146,6 +148,7 @@ export class AgentRuntime implements RuntimeHandle {
       publish: (init) => this.bus.publish(init),
       admit: (stream, input, admitOptions) => this.queue.admit(stream, input, admitOptions),
       cancel: (executionId, reason) => this.cancel(executionId, reason),
+      exactlyOnce: this.backend.cluster ? this.keys : undefined,
     });
     this.registry = new AgentRegistry({
       queue: this.queue,
@@ -180,7 +183,7 @@ export class AgentRuntime implements RuntimeHandle {
   }
 
   get timersPaused(): boolean {
-    return this.paused;
+    return this.timers.paused;
   }
 
   agentNames(): string[] {
@@ -331,10 +334,12 @@ export class AgentRuntime implements RuntimeHandle {
   }
 
   async pauseTimers(): Promise<void> {
+    await this.timers.setPaused(true);
     this.paused = true;
   }
 
   async resumeTimers(): Promise<void> {
+    await this.timers.setPaused(false);
     this.paused = false;
   }
 
@@ -344,16 +349,17 @@ export class AgentRuntime implements RuntimeHandle {
 
   /** SPEC 4.5. Counters only: O(entry points), whatever the history. */
   async getStats(): Promise<RuntimeStats> {
-    return buildRuntimeStats({
+    const local = buildRuntimeStats({
       slots: this.registry.slots(),
       queue: this.queue,
       bus: this.bus,
       timers: this.timers,
       running: this.lifecycle === "running",
       uptimeSeconds: this.startedAtMs === 0 || this.lifecycle === "created" ? 0 : Math.round(this.clock.now() - this.startedAtMs) / 1000,
-      timersPaused: this.paused,
+      timersPaused: this.timers.paused,
       maxConcurrent: this.backend.limiter.max,
     });
+    return this.backend.cluster ? this.backend.cluster.stats(local) : local;
   }
 
   /**
@@ -407,7 +413,7 @@ export class AgentRuntime implements RuntimeHandle {
     if (event.graph_id && event.execution_id) this.queue.touch(event.graph_id);
     // Published once the final record is saved: the session now counts for retention.
     if (event.graph_id && FINAL_EVENTS.has(event.type)) this.retention.noteFinished(event.graph_id);
-    if (this.lifecycle === "running") this.intake.onEvent(event);
+    this.intake.onEvent(event, this.lifecycle === "running");
   }
 
   private runExecution(job: Job, _stream: EntryPointStream, signal: AbortSignal): Promise<ExecutionResult> {
@@ -415,7 +421,13 @@ export class AgentRuntime implements RuntimeHandle {
     this.intake.started(job);
     // The definition the execution was accepted with, whatever a reload did since.
     const store = job.recordExtra ? withRecordFields(this.store, job.id, job.recordExtra) : undefined;
-    return this.runner.run(executionRequest(job), signal, (status, error, nowMs) => unrunRecord(job, status, error, nowMs), this.stateFor(job), store);
+    const run = this.runner.run(executionRequest(job), signal, (status, error, nowMs) => unrunRecord(job, status, error, nowMs), this.stateFor(job), store);
+    if (!this.backend.cluster) return run;
+    // A cluster job completes only once what its final event triggers is recorded (exactly once, event-intake.ts).
+    return run.then(async (result) => {
+      await this.intake.afterFinal(job.id);
+      return result;
+    });
   }
 
   /** A synchronized execution writes state with its mutex grant's fence: once a later holder exists, its writes are refused. */

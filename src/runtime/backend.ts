@@ -27,6 +27,7 @@ import { Dispatcher } from "./dispatcher.js";
 import type { ExecutionQueue, QueueHost } from "./execution-queue.js";
 import { InProcessLimiter, InProcessMutexes, type MutexSource, type SlotLimiter } from "./limiter.js";
 import { ClockTickSource, type TickSourceFactory } from "./tick-source.js";
+import type { ClusterServices } from "./cluster/nodes.js";
 
 export { InProcessMutexes, type MutexSource } from "./limiter.js";
 
@@ -48,6 +49,8 @@ export interface RuntimeBackend {
   createQueue(host: QueueHost): ExecutionQueue;
   /** When timer entry points are due: the runtime makes one tick source, on its own clock. */
   readonly ticks: TickSourceFactory;
+  /** A cluster node's membership, timer ticks, event feed and stats (cluster/nodes.ts); redis backend only. */
+  readonly cluster?: ClusterServices;
   /** Closes what this backend opened itself; parts handed in stay open (they are the caller's). */
   close(): Promise<void>;
 }

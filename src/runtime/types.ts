@@ -85,6 +85,8 @@ export interface RuntimeStats {
   max_concurrent_executions: number;
   streams: Record<string, StreamStats>;
   timers: Record<string, TimerStats>;
+  /** Cluster mode only (SPEC 9): the live nodes. */
+  nodes?: { id: string; host: string; pid: number; started_at: string; running: number }[];
   event_bus: {
     total_events: number;
     subscriptions: number;

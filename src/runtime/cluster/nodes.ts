@@ -10,11 +10,20 @@
  *   last node to leave deletes it, and a cluster killed outright lets it
  *   expire after `ttlMs`.
  * Deadlines use this node's clock: a skew far below `ttlMs` is harmless.
+ *
+ * `createClusterServices` builds what one node runs for the cluster beside
+ * its execution queue: membership, timer ticks, the event feed and stats.
  */
 import { hostname } from "node:os";
+import type { EventFeed } from "../../events/bus.js";
 import type { ForagerEvent } from "../../events/types.js";
 import type { Logger } from "../../logging/index.js";
 import type { RedisLink } from "../../storage/redis/connection.js";
+import type { RuntimeStats } from "../types.js";
+import { ClusterStats, countFinished } from "./cluster-stats.js";
+import { ClusterFeed } from "./feed.js";
+import { ClusterTickSource } from "./ticks.js";
+import { RedisTimerLedger } from "./timer-ticks.js";
 
 export interface NodeInfo {
   id: string;
@@ -169,4 +178,76 @@ export class NodeMembership {
       this.options.logger.warn({ err, node: this.nodeId }, "could not leave the cluster cleanly (its entry expires)");
     }
   }
+}
+
+/** What one node runs for the cluster besides its execution queue (RuntimeBackend.cluster). */
+export interface ClusterServices {
+  readonly nodeId: string;
+  readonly membership: NodeMembership;
+  /** The runtime's tick source (RuntimeBackend.ticks). */
+  readonly ticks: ClusterTickSource;
+  /** Attached to the runtime's bus (EventBus.attachFeed). */
+  readonly feed: EventFeed;
+  /** This node's stats with the cluster's numbers (RuntimeHandle.getStats). */
+  stats(local: RuntimeStats): Promise<RuntimeStats>;
+  /** Stops ticks, writes the feed's last events and leaves the cluster; the link stays open (its owner closes it). */
+  close(): Promise<void>;
+}
+
+export interface ClusterServicesOptions {
+  /** Default: a new `<hostname>:<pid>:<4 hex>`. */
+  nodeId?: string;
+  logger: Logger;
+  heartbeatMs?: number;
+  ttlMs?: number;
+  /** Queued and running counts from BullMQ queues (default true; false while executions run on per-node queues). */
+  queueCounts?: boolean;
+  /** How long one feed read blocks (default 1 s). */
+  feedBlockMs?: number;
+}
+
+export function createClusterServices(link: RedisLink, options: ClusterServicesOptions): ClusterServices {
+  const { logger } = options;
+  const nodeId = options.nodeId ?? newNodeId();
+  const ledger = new RedisTimerLedger(link, logger);
+  const membership = new NodeMembership(link, {
+    nodeId,
+    logger,
+    heartbeatMs: options.heartbeatMs,
+    ttlMs: options.ttlMs,
+    pausedKey: ledger.pausedKey(),
+    onPaused: (paused) => ledger.notePaused(paused),
+  });
+  const ticks = new ClusterTickSource(link, { logger, membership, ledger });
+  const feed = new ClusterFeed(link, { nodeId, logger, blockMs: options.feedBlockMs, onBatch: countFinished(link) });
+  const stats = new ClusterStats(link, { membership, ticks, ledger, logger, queueCounts: options.queueCounts ?? true });
+  let closing: Promise<void> | undefined;
+  return {
+    nodeId,
+    membership,
+    ticks,
+    feed: {
+      append(event) {
+        membership.observe(event);
+        feed.append(event);
+      },
+      subscribe: (handler) => feed.subscribe(handler),
+    },
+    async stats(local) {
+      // Joined on first use too: a node whose runtime has not started its timers still shows.
+      await membership.join();
+      return stats.overlay(local);
+    },
+    close() {
+      closing ??= (async () => {
+        const step = (what: string, work: () => Promise<unknown>) =>
+          work().catch((err: unknown) => logger.warn({ err }, `closing the cluster services: ${what} failed`));
+        await step("timer ticks", () => ticks.close());
+        await step("event feed", () => feed.close());
+        await step("stats queues", () => stats.close());
+        await step("leaving", () => membership.leave());
+      })();
+      return closing;
+    },
+  };
 }

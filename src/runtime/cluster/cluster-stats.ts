@@ -1,0 +1,143 @@
+/**
+ * `/stats` for a cluster (DISTRIBUTED.md §4.9, SPEC 9): this node's stats
+ * with the cluster's numbers laid over them, in a few round trips:
+ * - finished counts (completed / failed / cancelled) from the hashes
+ *   `<prefix>:stats:<agent>/<entry point>`, counted by the node that
+ *   published each execution's final event (`countFinished`, in the feed's
+ *   pipeline);
+ * - queued and running from the BullMQ job counts of each entry point's
+ *   queue (`<agent>.<entry point>`), when executions run on BullMQ queues;
+ * - timers: the cluster's counters, next tick and pause;
+ * - `nodes` from the heartbeat ZSET.
+ * `uptime_seconds`, `event_bus` and `agent_idle_seconds` stay this node's.
+ */
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import type { ForagerEvent } from "../../events/types.js";
+import type { Logger } from "../../logging/index.js";
+import type { RedisLink } from "../../storage/redis/connection.js";
+import type { RuntimeStats } from "../types.js";
+import type { NodeMembership } from "./nodes.js";
+import type { ClusterTickSource } from "./ticks.js";
+import type { RedisTimerLedger } from "./timer-ticks.js";
+
+const FINISHED: Record<string, "completed" | "failed" | "cancelled"> = {
+  execution_completed: "completed",
+  execution_failed: "failed",
+  execution_cancelled: "cancelled",
+};
+
+/** The hash of an entry point's finished counts. */
+export function statsKey(link: RedisLink, agent: string, entryPoint: string): string {
+  return link.key("stats", `${agent}/${entryPoint}`);
+}
+
+/** Adds to a feed batch the counting of the executions it finishes (one HINCRBY per final event). */
+export function countFinished(link: RedisLink) {
+  return (batch: ReturnType<Redis["pipeline"]>, events: readonly ForagerEvent[]): void => {
+    for (const event of events) {
+      const status = FINISHED[event.type];
+      if (status && event.graph_id && event.stream_id && event.execution_id) batch.hincrby(statsKey(link, event.graph_id, event.stream_id), status, 1);
+    }
+  };
+}
+
+export interface ClusterStatsOptions {
+  membership: NodeMembership;
+  ticks: ClusterTickSource;
+  ledger: RedisTimerLedger;
+  logger: Logger;
+  /** Queued and running come from BullMQ queues (false while executions run on this node's own queue). */
+  queueCounts: boolean;
+}
+
+export class ClusterStats {
+  private readonly queues = new Map<string, Promise<Queue>>();
+
+  constructor(
+    private readonly link: RedisLink,
+    private readonly options: ClusterStatsOptions,
+  ) {}
+
+  /** `local` with the cluster's numbers; `local` itself is not changed. */
+  async overlay(local: RuntimeStats): Promise<RuntimeStats> {
+    const { membership, ticks, ledger } = this.options;
+    const redis = await this.link.commands();
+    const streamKeys = Object.keys(local.streams);
+    const timerKeys = Object.keys(local.timers);
+    const batch = redis.pipeline();
+    for (const key of streamKeys) {
+      const stream = local.streams[key]!;
+      batch.hgetall(statsKey(this.link, stream.agent, stream.entry_point));
+    }
+    const [finished, counts, timers, nodes, paused] = await Promise.all([
+      batch.exec(),
+      this.options.queueCounts ? Promise.all(streamKeys.map((key) => this.jobCounts(local.streams[key]!))) : undefined,
+      Promise.all(timerKeys.map(async (key) => ({ counters: await ledger.counters(key), next: await ticks.storedNext(key) }))),
+      membership.list(),
+      ledger.refreshPaused(),
+    ]);
+    const streams: RuntimeStats["streams"] = {};
+    let running = 0;
+    let queued = 0;
+    streamKeys.forEach((key, i) => {
+      const stream = local.streams[key]!;
+      const [err, hash] = finished?.[i] ?? [null, {}];
+      const done = (err ? {} : hash) as Record<string, string>;
+      const status_counts = {
+        ...stream.status_counts,
+        completed: Number(done.completed ?? 0),
+        failed: Number(done.failed ?? 0),
+        cancelled: Number(done.cancelled ?? 0),
+      };
+      const live = counts?.[i];
+      if (live) {
+        status_counts.running = live.running;
+        status_counts.queued = live.queued;
+      }
+      running += status_counts.running;
+      queued += status_counts.queued;
+      const available_slots = live ? Math.max(0, stream.max_concurrent - live.running) : stream.available_slots;
+      streams[key] = { ...stream, status_counts, available_slots };
+    });
+    const timerStats: RuntimeStats["timers"] = {};
+    timerKeys.forEach((key, i) => {
+      const { counters, next } = timers[i]!;
+      timerStats[key] = {
+        ...local.timers[key]!,
+        paused,
+        next_run_at: next === null ? local.timers[key]!.next_run_at : new Date(next).toISOString(),
+        ...counters,
+      };
+    });
+    return {
+      ...local,
+      timers_paused: paused,
+      ...(counts ? { active_executions: running, queued_executions: queued } : {}),
+      streams,
+      timers: timerStats,
+      nodes,
+    };
+  }
+
+  private async jobCounts(stream: { agent: string; entry_point: string }): Promise<{ running: number; queued: number }> {
+    const name = `${stream.agent}.${stream.entry_point}`;
+    let pending = this.queues.get(name);
+    if (!pending) {
+      pending = (async () => {
+        const { Queue } = await import("bullmq");
+        return new Queue(name, { connection: await this.link.commands(), prefix: this.link.key("bull") });
+      })();
+      this.queues.set(name, pending);
+      pending.catch(() => this.queues.delete(name));
+    }
+    const counts = await (await pending).getJobCounts("active", "wait", "prioritized");
+    return { running: counts.active ?? 0, queued: (counts.wait ?? 0) + (counts.prioritized ?? 0) };
+  }
+
+  async close(): Promise<void> {
+    const queues = [...this.queues.values()];
+    this.queues.clear();
+    await Promise.all(queues.map(async (q) => (await q.catch(() => undefined))?.close().catch(() => undefined)));
+  }
+}
