@@ -104,14 +104,15 @@ export class ClusterFeed implements EventFeed {
 
   private ensureReader(): void {
     if (this.reader || this.closed || this.handlers.size === 0) return;
-    this.reader = this.read().finally(() => {
+    // From this moment (a stream id is Redis time in ms): what is appended once subscribe returns is delivered.
+    this.reader = this.read(`${Date.now()}-0`).finally(() => {
       this.reader = undefined;
       // Subscribed again while the last reader was stopping: read on.
       this.ensureReader();
     });
   }
 
-  private async read(): Promise<void> {
+  private async read(fromId: string): Promise<void> {
     let client: Redis;
     try {
       client = await this.link.dedicated("blocking", "feed-reader");
@@ -121,9 +122,7 @@ export class ClusterFeed implements EventFeed {
     }
     this.readerClient = client;
     try {
-      // From the newest entry now: observers see what happens after they subscribe.
-      const newest = await client.xrevrange(this.key, "+", "-", "COUNT", 1);
-      let lastId = newest[0]?.[0] ?? "0-0";
+      let lastId = fromId;
       while (this.handlers.size > 0 && !this.closed) {
         let answer: [string, [string, string[]][]][] | null;
         try {

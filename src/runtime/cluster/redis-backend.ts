@@ -15,9 +15,10 @@ import { RedisLink, redisSettings } from "../../storage/redis/connection.js";
 import type { KeyStore, SessionStore, StateStore } from "../../storage/types.js";
 import type { Clock } from "../../util/clock.js";
 import type { ExecutionQueue, QueueHost } from "../execution-queue.js";
-import { ClockTickSource, type TickSourceFactory } from "../tick-source.js";
+import type { TickSourceFactory } from "../tick-source.js";
 import { BullExecutionQueue } from "./bull-queue.js";
 import { ClusterChannels } from "./channels.js";
+import { createClusterServices, type ClusterServices } from "./nodes.js";
 import { RedisFencedState } from "./fenced-state.js";
 import { RedisMutexes, RedisSemaphore } from "./redis-semaphore.js";
 
@@ -59,6 +60,7 @@ export interface RedisBackendParts {
   createQueue(host: QueueHost): ExecutionQueue;
   fencedState(agent: string, fence: number): StateStore;
   readonly ticks: TickSourceFactory;
+  readonly cluster: ClusterServices;
   close(): Promise<void>;
 }
 
@@ -80,6 +82,8 @@ export function createRedisBackend(config: RedisBackendConfig, deps: RedisBacken
   const store = deps.store ?? createSessionStore(config, storage);
   const queues: BullExecutionQueue[] = [];
   const nodeId = newNodeId();
+  // Membership, timer ticks (BullMQ job schedulers), the event feed and cluster stats (cluster/nodes.ts).
+  const cluster = createClusterServices(link, { nodeId, logger });
   return {
     kind: "redis",
     nodeId,
@@ -107,9 +111,10 @@ export function createRedisBackend(config: RedisBackendConfig, deps: RedisBacken
       return queue;
     },
     fencedState: (agent, fence) => new RedisFencedState(state, link, agent, fence),
-    // Cluster ticks (BullMQ job schedulers) are their own piece; until then each node's clock.
-    ticks: (timerClock) => new ClockTickSource(timerClock),
+    ticks: () => cluster.ticks,
+    cluster,
     async close() {
+      await cluster.close();
       for (const queue of queues.splice(0)) await queue.close().catch((err: unknown) => logger.error({ err }, "closing the cluster queue failed"));
       limiter.close();
       mutexes.close();
