@@ -17,7 +17,7 @@ import type { ForagerEvent } from "../../events/types.js";
 import type { Logger } from "../../logging/index.js";
 import type { RedisLink } from "../../storage/redis/connection.js";
 import type { RuntimeStats } from "../types.js";
-import type { NodeMembership } from "./nodes.js";
+import type { NodeMembership } from "./nodes-membership.js";
 import type { ClusterTickSource } from "./ticks.js";
 import type { RedisTimerLedger } from "./timer-ticks.js";
 

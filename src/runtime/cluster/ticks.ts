@@ -22,7 +22,7 @@ import type { Logger } from "../../logging/index.js";
 import type { RedisLink } from "../../storage/redis/connection.js";
 import { CronSchedule } from "../schedule.js";
 import type { ClusterTicks, TickHandler, TickSource } from "../tick-source.js";
-import type { NodeMembership } from "./nodes.js";
+import type { NodeMembership } from "./nodes-membership.js";
 import type { RedisTimerLedger } from "./timer-ticks.js";
 
 export const TIMER_QUEUE = "timers";
