@@ -202,6 +202,7 @@ function buildProgram(
     .option("--limit <n>", "at most this many", "50")
     .option("--json", "print JSON")
     .option("--storage <dir>", "storage folder")
+    .option("--agent-file <agent.yaml>", "read the storage settings of this agent file (runtime.backend: redis reads the cluster's Redis)")
     .action(bind(async () => (await import("./commands/sessions.js")).sessionsListCommand as Action));
   sessions
     .command("show")
@@ -209,6 +210,7 @@ function buildProgram(
     .argument("<id>", "execution id (or session id)")
     .option("--json", "print JSON")
     .option("--storage <dir>", "storage folder")
+    .option("--agent-file <agent.yaml>", "read the storage settings of this agent file (runtime.backend: redis reads the cluster's Redis)")
     .action(bind(async () => (await import("./commands/sessions.js")).sessionsShowCommand as Action));
   sessions
     .command("prune")
@@ -219,6 +221,7 @@ function buildProgram(
     .option("--dry-run", "list what would be removed")
     .option("--json", "print JSON")
     .option("--storage <dir>", "storage folder")
+    .option("--agent-file <agent.yaml>", "read the storage settings of this agent file (runtime.backend: redis reads the cluster's Redis)")
     .action(bind(async () => (await import("./commands/sessions.js")).sessionsPruneCommand as Action));
 
   return program;

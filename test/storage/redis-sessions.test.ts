@@ -104,7 +104,11 @@ describe("RedisSessionStore in Redis", { skip }, () => {
     assert.ok((await client.pttl(`${p}:ev:triage:${running.session_id}`)) > 0, "event list TTL once finished");
 
     await waitFor("the finished record to expire", async () => (await store.get("exec_0001")) === undefined, { timeoutMs: 10_000, stepMs: 50 });
-    assert.deepEqual(await store.readEvents("triage", running.session_id), []);
+    // The list's TTL was renewed by the final event's append, a moment after the record's.
+    await waitFor("the session's events to expire", async () => (await store.readEvents("triage", running.session_id)).length === 0, {
+      timeoutMs: 10_000,
+      stepMs: 50,
+    });
     assert.deepEqual((await store.list()).map((s) => s.execution_id), ["exec_0002"]);
     assert.equal(await client.zscore(`${p}:idx:_all`, "exec_0001"), null, "the expired id left the index it was read from");
     assert.deepEqual((await store.list({ agent: "triage" })).map((s) => s.execution_id), ["exec_0002"]);

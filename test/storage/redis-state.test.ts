@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { RedisFencedState } from "../../src/runtime/cluster/fenced-state.js";
 import { FencedStateStore, StaleFenceError } from "../../src/storage/fenced-state.js";
 import { RedisLink } from "../../src/storage/redis/connection.js";
 import { RedisStateStore } from "../../src/storage/redis/state.js";
@@ -87,6 +88,18 @@ describe("RedisStateStore", { skip: redisSkip() }, () => {
     await client.incr(`${p}:mutex:bot:fence`);
     await assert.rejects(holder.write("bot", { owner: "zombie" }), StaleFenceError);
     assert.deepEqual(await inner.read("bot"), { owner: "first" });
+  });
+
+  test("through the cluster's RedisFencedState: the fence reaches the store and is checked in the same script as the write", async () => {
+    const p = prefix();
+    const inner = new RedisStateStore(link(p));
+    const client = await link(p).commands();
+    const fence = await client.incr(`${p}:mutex:bot:fence`);
+    const holder = new RedisFencedState(inner, link(p), "bot", fence);
+    assert.deepEqual(await holder.write("bot", { n: 1 }), { n: 1 });
+    await client.incr(`${p}:mutex:bot:fence`);
+    await assert.rejects(holder.write("bot", { n: 2 }), (err: unknown) => err instanceof StaleFenceError && /fence 1, .* fence 2/.test(err.message));
+    assert.deepEqual(await inner.read("bot"), { n: 1 });
   });
 
   test("imports <storage>/<agent>/state.json once, only when Redis holds no state for the agent", async () => {

@@ -1,6 +1,12 @@
-/** `forager sessions list | show ID | prune`: stored executions on disk. */
+/**
+ * `forager sessions list | show ID | prune`: stored executions, in the
+ * storage folder, or in a cluster's Redis (`runtime.backend: redis` in the
+ * agent file given with --agent-file, or FORAGER_REDIS_URL without one).
+ */
+import { resolve } from "node:path";
 import type { CliContext } from "../context.js";
 import type { Logger } from "../../logging/index.js";
+import type { RuntimeConfig } from "../../config/schema.js";
 import { ForagerError, UsageError } from "../../errors.js";
 import { elapsedMs, EXECUTION_STATUSES, toResult, type ExecutionResult, type ExecutionStatus } from "../../result.js";
 import { createSessionStore } from "../../storage/create.js";
@@ -9,13 +15,58 @@ import { parseDurationSeconds } from "../../util/duration.js";
 import { resolveStoragePath } from "../../config/storage-path.js";
 import { failureMessage, formatDuration, formatUsage, plural, statusWords } from "../format-result.js";
 
-/** The stored sessions `--storage` (or the environment) points at, and that folder for messages. */
-function openStore(ctx: CliContext, opts: Record<string, unknown>): { store: SessionStore; where: string } {
+interface OpenStore {
+  store: SessionStore;
+  /** Where the sessions are, for messages: the folder, or the Redis URL (password hidden) and prefix. */
+  where: string;
+  close(): Promise<void>;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
+}
+
+/** The runtime settings that choose the store: the agent file's, or Redis from the environment. */
+async function storageConfig(ctx: CliContext, opts: Record<string, unknown>): Promise<Partial<RuntimeConfig>> {
+  if (typeof opts.agentFile === "string") {
+    // Loaded only when asked for: the YAML parser and schema stay out of a plain `sessions list`.
+    const { loadAgent } = await import("../../config/load.js");
+    const agent = await loadAgent(resolve(ctx.cwd, opts.agentFile), { env: ctx.env, cwd: ctx.cwd });
+    return agent.runtime;
+  }
+  // An explicit --storage folder wins over a Redis URL in the environment.
+  if (typeof opts.storage !== "string" && nonEmpty(ctx.env.FORAGER_REDIS_URL)) {
+    return { backend: "redis", redis_prefix: nonEmpty(ctx.env.FORAGER_REDIS_PREFIX) };
+  }
+  return {};
+}
+
+/** The stored sessions the flags and environment point at; close() releases a Redis connection. */
+async function openStore(ctx: CliContext, opts: Record<string, unknown>): Promise<OpenStore> {
   // The logger is built only if storage has something to warn about.
-  const logger = { warn: (...args: unknown[]) => (ctx.logger().warn as (...a: unknown[]) => void)(...args) };
-  const where = resolveStoragePath({ flag: typeof opts.storage === "string" ? opts.storage : undefined, env: ctx.env, cwd: ctx.cwd });
-  const store = createSessionStore({}, { storagePath: where, env: ctx.env, logger: logger as unknown as Pick<Logger, "warn"> });
-  return { store, where };
+  const logger = { warn: (...args: unknown[]) => (ctx.logger().warn as (...a: unknown[]) => void)(...args) } as unknown as Pick<Logger, "warn">;
+  const config = await storageConfig(ctx, opts);
+  if (config.backend === "redis") {
+    const { RedisLink, redisSettings, redactRedisUrl } = await import("../../storage/redis/connection.js");
+    const settings = redisSettings(config, ctx.env);
+    const link = new RedisLink(settings);
+    const store = createSessionStore(config, { link, env: ctx.env, logger });
+    return { store, where: `Redis ${redactRedisUrl(settings.url)} (prefix ${settings.prefix})`, close: () => link.close() };
+  }
+  const flag = typeof opts.storage === "string" ? opts.storage : undefined;
+  const where = resolveStoragePath({ flag, env: ctx.env, runtimeStoragePath: config.storage_path, cwd: ctx.cwd });
+  const store = createSessionStore({}, { storagePath: where, env: ctx.env, logger });
+  return { store, where, close: async () => store.close?.() };
+}
+
+/** Runs `use` on the store and always closes it, so the command exits promptly. */
+async function withStore<T>(ctx: CliContext, opts: Record<string, unknown>, use: (opened: OpenStore) => Promise<T>): Promise<T> {
+  const opened = await openStore(ctx, opts);
+  try {
+    return await use(opened);
+  } finally {
+    await opened.close();
+  }
 }
 
 function parseCount(flag: string, value: unknown): number | undefined {
@@ -36,7 +87,7 @@ export async function sessionsListCommand(ctx: CliContext, _args: unknown[], opt
     status = wanted as ExecutionStatus;
   }
   const agent = typeof opts.agent === "string" ? opts.agent : undefined;
-  const rows = await openStore(ctx, opts).store.list({ agent, status, limit });
+  const rows = await withStore(ctx, opts, ({ store }) => store.list({ agent, status, limit }));
   if (opts.json) {
     ctx.out(JSON.stringify(rows, null, 2) + "\n");
     return 0;
@@ -75,19 +126,20 @@ const RERUNNABLE = new Set<ExecutionStatus>(["failed", "cancelled", "interrupted
 export async function sessionsShowCommand(ctx: CliContext, args: unknown[], opts: Record<string, unknown>): Promise<number> {
   const id = String(args[0] ?? "").trim();
   if (!id) throw new UsageError("sessions show needs an execution id or a session id");
-  const { store, where } = openStore(ctx, opts);
-  let record = await store.get(id);
-  if (!record) {
-    // A session id: show its newest execution.
-    const newest = (await store.list()).find((s) => s.session_id === id);
-    if (newest) record = await store.get(newest.execution_id);
-  }
-  if (!record) {
-    throw new ForagerError("not_found", `no execution or session "${id}" in ${where}`, {
-      hint: "run `forager sessions list` to see stored executions, or pass --storage DIR",
-    });
-  }
-  const events = await store.readEvents(record.agent, record.session_id, record.execution_id);
+  const { record, events } = await withStore(ctx, opts, async ({ store, where }) => {
+    let found = await store.get(id);
+    if (!found) {
+      // A session id: show its newest execution.
+      const newest = (await store.list()).find((s) => s.session_id === id);
+      if (newest) found = await store.get(newest.execution_id);
+    }
+    if (!found) {
+      throw new ForagerError("not_found", `no execution or session "${id}" in ${where}`, {
+        hint: "run `forager sessions list` to see stored executions, or pass --storage DIR",
+      });
+    }
+    return { record: found, events: await store.readEvents(found.agent, found.session_id, found.execution_id) };
+  });
   const result = { ...toResult(record), events };
   if (opts.json) {
     ctx.out(JSON.stringify(result, null, 2) + "\n");
@@ -140,7 +192,7 @@ export async function sessionsPruneCommand(ctx: CliContext, _args: unknown[], op
   }
   const dryRun = Boolean(opts.dryRun);
   const agent = typeof opts.agent === "string" ? opts.agent : undefined;
-  const report = await openStore(ctx, opts).store.prune({ agent, olderThanSeconds, keep, dryRun });
+  const report = await withStore(ctx, opts, ({ store }) => store.prune({ agent, olderThanSeconds, keep, dryRun }));
   if (opts.json) {
     ctx.out(JSON.stringify(report, null, 2) + "\n");
     return 0;
