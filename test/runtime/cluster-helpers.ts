@@ -1,7 +1,7 @@
 // Several AgentRuntimes in one test process acting as the nodes of one
 // cluster: one redis-server per test file, a fresh redis_prefix per test,
-// and one shared in-memory session/state/key store standing in for the
-// Redis stores (every node reads and writes the same records and state).
+// each node with the Redis stores of its own backend (or, with
+// `stores: "memory"`, one shared in-memory set standing in for them).
 import { randomBytes } from "node:crypto";
 import type { Agent } from "../../src/config/schema.js";
 import type { ExecuteGraph, ExecuteOptions } from "../../src/graph/types.js";
@@ -14,6 +14,7 @@ import type { ExecutionQueue } from "../../src/runtime/execution-queue.js";
 import { MemoryKeyStore } from "../../src/storage/keys.js";
 import { MemorySessionStore } from "../../src/storage/memory.js";
 import { MemoryStateStore } from "../../src/storage/state.js";
+import type { SessionStore, StateStore } from "../../src/storage/types.js";
 import { systemClock } from "../../src/util/clock.js";
 
 export interface Run {
@@ -139,6 +140,8 @@ export interface ClusterOptions {
   nodes: number;
   /** runtime settings of every node (max_concurrent_executions, worker_loss, ...). */
   config?: Record<string, unknown>;
+  /** `redis` (default): each node's backend makes the Redis stores; `memory`: one shared in-memory set. */
+  stores?: "redis" | "memory";
   /** The cluster's redis_prefix; default a fresh one. */
   prefix?: string;
   /** The executor of node i; default: the graph executor. */
@@ -150,17 +153,16 @@ export interface Cluster {
   nodes: AgentRuntime[];
   queues: ExecutionQueue[];
   backends: RuntimeBackend[];
-  store: MemorySessionStore;
-  state: MemoryStateStore;
+  /** The first node's stores: every node sees the same records and state. */
+  store: SessionStore;
+  state: StateStore;
   stop(): Promise<void>;
 }
 
 /** N runtimes sharing one Redis prefix and one set of stores; started. */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const prefix = options.prefix ?? `t${randomBytes(4).toString("hex")}`;
-  const store = new MemorySessionStore();
-  const state = new MemoryStateStore();
-  const keys = new MemoryKeyStore();
+  const shared = options.stores === "memory" ? { store: new MemorySessionStore(), state: new MemoryStateStore(), keys: new MemoryKeyStore() } : {};
   const config = { max_concurrent_executions: 10, ...options.config };
   const nodes: AgentRuntime[] = [];
   const queues: ExecutionQueue[] = [];
@@ -168,7 +170,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   for (let i = 0; i < options.nodes; i++) {
     const backend = createBackend(
       { execution_result_max: 1000, cache_ttl: 60, ...config, backend: "redis", redis_url: options.redisUrl, redis_prefix: prefix } as Parameters<typeof createBackend>[0],
-      { clock: systemClock, logger: silentLogger(), store, state, keys },
+      { clock: systemClock, logger: silentLogger(), ...shared },
     );
     const createQueue = backend.createQueue.bind(backend);
     backend.createQueue = (host) => {
@@ -192,8 +194,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     nodes,
     queues,
     backends,
-    store,
-    state,
+    store: backends[0]!.store,
+    state: backends[0]!.state,
     async stop() {
       await Promise.all(nodes.map((node) => node.stop({ graceMs: 0 })));
       await Promise.all(backends.map((backend) => backend.close()));

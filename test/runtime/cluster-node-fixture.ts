@@ -2,10 +2,12 @@
 // SIGKILL: it serves the agent the test names, admits one execution of
 // `api` itself, and prints one JSON line per execution it starts
 // ({"started": id, "attempt": n}); executions hold until the process dies.
+// Its stores are the Redis ones, so the other nodes see its records.
 // Usage: node --import tsx cluster-node-fixture.ts <redis url> <prefix> <lock s> <check s> <retries>
 import { silentLogger } from "../../src/logging/index.js";
 import { AgentRuntime } from "../../src/runtime/agent-runtime.js";
 import { createBackend } from "../../src/runtime/backend.js";
+import { emptyUsage } from "../../src/result.js";
 import { systemClock } from "../../src/util/clock.js";
 import { plainAgent } from "./helpers.js";
 
@@ -25,7 +27,28 @@ const runtime = new AgentRuntime({
   backend,
   config: { max_concurrent_executions: 10 },
   execute: async (o) => {
-    process.stdout.write(`${JSON.stringify({ started: o.executionId, attempt: o.attempt })}\n`);
+    const startedAt = new Date().toISOString();
+    // As the executor does: the running record first (the node's store adds attempt and node).
+    await o.store?.save({
+      schema_version: 1,
+      execution_id: o.executionId,
+      session_id: o.sessionId,
+      agent: o.agent.name,
+      entry_point: o.entryPoint.id,
+      status: "running",
+      success: false,
+      output: {},
+      error: null,
+      path: [],
+      steps_executed: 0,
+      usage: emptyUsage(),
+      started_at: startedAt,
+      finished_at: null,
+      duration_ms: null,
+      input: o.input,
+      queued_at: o.queuedAt ?? startedAt,
+    });
+    process.stdout.write(`${JSON.stringify({ started: o.executionId, attempt: o.attempt, node: backend.nodeId })}\n`);
     return new Promise(() => {});
   },
 });

@@ -90,7 +90,41 @@ describe("cluster: a node lost mid-execution", { skip }, () => {
     const result = await cluster.nodes[0]!.waitForCompletion(id, { timeoutMs: 10_000 });
     assert.equal(result?.status, "completed");
     assert.equal(result?.attempt, 2);
-    assert.equal(result?.attempts?.length, 1);
-    assert.equal(result?.attempts?.[0]?.ended, "worker_lost");
+    assert.deepEqual(
+      result?.attempts?.map((a) => [a.attempt, a.node, a.ended]),
+      [[1, started.node, "worker_lost"]],
+    );
+    const stored = await cluster.store.get(id);
+    assert.equal(stored?.attempt, 2);
+    assert.equal(stored?.node, cluster.backends[0]!.nodeId);
+  });
+
+  test("with retries 0 a lost execution is not run again: it ends interrupted (worker_lost)", async (t) => {
+    const prefix = `loss0${Date.now().toString(36)}`;
+    const child = spawnNode(t, redis.url, prefix, 0);
+    const started = await child.line("started");
+    const id = String(started.started);
+    const log = new RunLog();
+    const cluster = await startCluster({
+      redisUrl: redis.url,
+      prefix,
+      agents: [plainAgent("lossy", [{ id: "api", trigger_type: "api", max_concurrent: 2 }])],
+      nodes: 1,
+      config: { worker_loss: workerLoss(0) },
+      execute: (node) => log.executor(node, () => 10),
+    });
+    t.after(() => cluster.stop());
+    const finished = new Promise<string>((resolve) => {
+      cluster.nodes[0]!.subscribe((event) => {
+        if (event.execution_id === id) resolve(event.type);
+      }, { types: ["execution_failed", "execution_completed", "execution_cancelled"] });
+    });
+    await killed(child.process);
+    const result = await cluster.nodes[0]!.waitForCompletion(id, { timeoutMs: 20_000 });
+    assert.equal(result?.status, "interrupted");
+    assert.equal(result?.error?.code, "worker_lost");
+    assert.deepEqual(result?.attempts?.map((a) => [a.attempt, a.node]), [[1, started.node]]);
+    assert.equal(await finished, "execution_failed");
+    assert.equal(log.runs.length, 0, "never run again");
   });
 });
