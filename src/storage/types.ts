@@ -1,7 +1,7 @@
 /**
- * Storage behind narrow interfaces, file-based today (chosen in create.ts),
- * so another backend (Redis, a database) can replace it without touching
- * the executor or the runtime. In the file stores, a record that is
+ * Storage behind narrow interfaces, chosen in create.ts: files, memory, or
+ * Redis (storage/redis/, runtime.backend: redis), so a backend can be
+ * replaced without touching the executor or the runtime. In the file stores, a record that is
  * replaced (an execution record, an agent's state) is written atomically
  * (a temp file, then a rename); the logs (session events, remembered keys,
  * the ingest log) are appended to, and an append cut short by a crash or a
@@ -49,7 +49,9 @@ export interface PruneReport {
 export interface SessionStore {
   /**
    * Prepares the folders; marks executions left `running` or `queued` by a
-   * crash as `interrupted` (error code `interrupted`) and returns them.
+   * crash as `interrupted` (error code `interrupted`) and returns them. A
+   * store shared by several processes (Redis) marks nothing: what looks
+   * unfinished may be running on another node.
    */
   init(): Promise<ExecutionRecord[]>;
   /** Creates or replaces the record of one execution, atomically. */

@@ -47,7 +47,8 @@ describe("redis settings", () => {
 describe("redis connections", { skip: redisSkip() }, () => {
   let redis: RedisServer;
   before(async () => {
-    redis = await startRedis();
+    // Every write on disk before its reply: under everysec a busy machine may postpone the AOF write, and SIGKILL would lose it.
+    redis = await startRedis(["--appendfsync", "always"]);
   });
   after(async () => {
     await redis?.stop();

@@ -178,7 +178,8 @@ describe("RedisIngestLog", { skip: redisSkip() }, () => {
 describe("Redis stores while Redis is away", { skip: redisSkip() }, () => {
   let redis: RedisServer;
   before(async () => {
-    redis = await startRedis();
+    // Every write on disk before its reply: under everysec a busy machine may postpone the AOF write, and SIGKILL would lose it.
+    redis = await startRedis(["--appendfsync", "always"]);
   });
   after(async () => {
     await redis?.stop();
