@@ -16,8 +16,7 @@
  */
 import type { Job as BullJob, Queue, Worker } from "bullmq";
 import { StateError } from "../../errors.js";
-import { terminalEvent } from "../../events/terminal.js";
-import { isTerminal, type AttemptRecord, type ExecutionRecord, type ExecutionResult } from "../../result.js";
+import { isTerminal, type ExecutionResult } from "../../result.js";
 import type { RedisLink } from "../../storage/redis/connection.js";
 import type { SessionStore } from "../../storage/types.js";
 import type { AdmissionCounts } from "../admission.js";
@@ -27,11 +26,12 @@ import { settle, unrunRecord, whenDone, type Job } from "../job.js";
 import { ResultsCache } from "../results-cache.js";
 import type { EntryPointStream } from "../stream.js";
 import type { TriggerOutcome } from "../types.js";
-import { withAdmissionLock } from "./admission-lock.js";
-import { admissionKeys, admitToCluster, cancelledBeforeStart, type AdmissionContext } from "./cluster-admission.js";
+import { admissionKeys, admitToCluster, noteDuration, removeWaiting, type AdmissionContext } from "./cluster-admission.js";
 import type { ClusterChannels } from "./channels.js";
 import { jobFromData, queueName, type ClusterJobData } from "./job-data.js";
+import { FinalRecords } from "./final-records.js";
 import { runScript, UNLOCK } from "./lua.js";
+import { AgentActivity } from "./agent-activity.js";
 import { acquireSlot, type RedisMutexes, type RedisSemaphore } from "./redis-semaphore.js";
 
 type Bull = typeof import("bullmq");
@@ -50,16 +50,10 @@ export interface BullQueueParts {
   results: { max: number; ttlMs: number };
 }
 
-/** BullMQ's reason for failing a job whose workers were lost more than maxStalledCount times. */
+/** BullMQ's reason for failing a job whose workers were lost more than maxStalledCount times (its stalled checker). */
 const STALLED_OUT = "job stalled more than allowable limit";
 /** The abort reason that hands a job that has not started back to the queue (this node is stopping). */
 const HAND_BACK = Symbol("hand back");
-const WAITING_STATES = new Set(["waiting", "prioritized", "delayed"]);
-
-interface AgentActivity {
-  running: number;
-  lastActivityMs: number;
-}
 
 export class BullExecutionQueue implements ExecutionQueue {
   private bull?: Bull;
@@ -70,10 +64,10 @@ export class BullExecutionQueue implements ExecutionQueue {
   /** Jobs this node's workers hold, by execution id. */
   private readonly jobs = new Map<string, Job>();
   private readonly results: ResultsCache;
-  private readonly activity = new Map<string, AgentActivity>();
+  private readonly activity: AgentActivity;
   private readonly writes = new Set<Promise<unknown>>();
-  /** settledElsewhere waiters, by execution id: each checks the record. */
-  private readonly waiters = new Map<string, Set<() => void>>();
+  /** Final records of executions the executor did not finish, and waits for other nodes' executions. */
+  private readonly finals: FinalRecords;
   private readonly unsubscribe: (() => void)[] = [];
   private cancelSweep?: ReturnType<typeof setInterval>;
   private stopping = false;
@@ -84,6 +78,24 @@ export class BullExecutionQueue implements ExecutionQueue {
     private readonly parts: BullQueueParts,
   ) {
     this.results = new ResultsCache(parts.results.max, parts.results.ttlMs, () => host.clock.now());
+    this.activity = new AgentActivity(host.clock);
+    this.finals = new FinalRecords({
+      store: parts.store,
+      host,
+      channels: parts.channels,
+      results: this.results,
+      retries: parts.workerLoss.retries,
+      track: (write) => this.track(write),
+    });
+  }
+
+  /**
+   * Resolves with the final record of an execution another node runs, once
+   * it has finished (done message or a poll of the record); undefined after
+   * `timeoutMs`, when `signal` aborts, or at close.
+   */
+  settledElsewhere(executionId: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ExecutionResult | undefined> {
+    return this.finals.settledElsewhere(executionId, options);
   }
 
   private get prefix(): string {
@@ -104,7 +116,7 @@ export class BullExecutionQueue implements ExecutionQueue {
         const job = this.jobs.get(id);
         if (job) void this.cancelLocal(job, reason);
       }),
-      channels.onDone((id) => this.wake(id)),
+      channels.onDone((id) => this.finals.wake(id)),
       channels.onSlotsFree((key) => {
         if (key === limiter.base) limiter.wake();
         for (const mutex of mutexes.all()) if (mutex.base === key) mutex.wake();
@@ -127,16 +139,19 @@ export class BullExecutionQueue implements ExecutionQueue {
 
   async admit(stream: EntryPointStream, input: Record<string, unknown>, options: AdmitOptions = {}): Promise<TriggerOutcome> {
     if (!this.runner || this.closed) throw new StateError("the execution queue takes no work before start(runner)");
-    const ctx: AdmissionContext = {
+    return admitToCluster(this.admissionContext(), stream, input, options);
+  }
+
+  private admissionContext(): AdmissionContext {
+    return {
       link: this.parts.link,
       store: this.parts.store,
       host: this.host,
       queueFor: (s) => this.queue(s),
       cancelRunning: (id, reason) => this.parts.channels.publishCancel(id, reason),
-      recordUnrun: (record) => this.recordUnrun(record),
+      recordUnrun: (record) => this.finals.recordUnrun(record),
       jobOptions: this.jobOptions,
     };
-    return admitToCluster(ctx, stream, input, options);
   }
 
   private queue(stream: EntryPointStream): Promise<Queue> {
@@ -184,7 +199,7 @@ export class BullExecutionQueue implements ExecutionQueue {
     });
     worker.on("error", (err) => this.host.logger.warn({ err, queue: name }, "BullMQ worker error"));
     worker.on("failed", (job, err) => {
-      if (job && err?.message === STALLED_OUT) this.track(this.recordLost(job));
+      if (job && err?.message === STALLED_OUT) this.track(this.finals.recordLost(job));
     });
     worker.on("lockRenewalFailed", (ids: string[]) => {
       for (const id of ids) {
@@ -230,7 +245,7 @@ export class BullExecutionQueue implements ExecutionQueue {
       }
       const why = typeof reason === "string" ? reason : String(reason);
       const record = unrunRecord(job, "cancelled", { code: "cancelled", message: `cancelled before it started (${why})`, reason: why }, this.host.clock.now());
-      await this.recordUnrun(record).catch(() => undefined);
+      await this.finals.recordUnrun(record).catch(() => undefined);
       this.finish(job, stream, record, false);
       return { status: record.status };
     }
@@ -238,33 +253,20 @@ export class BullExecutionQueue implements ExecutionQueue {
   }
 
   private async run(job: Job, stream: EntryPointStream, controller: AbortController): Promise<unknown> {
-    job.recordExtra = await this.attemptFields(job);
+    job.recordExtra = await this.finals.attemptFields(job.id, job.attempt ?? 1, this.parts.nodeId);
     const now = this.host.clock.now();
     job.phase = "running";
     job.startedAtMs = now;
     stream.markRunning();
-    const activity = this.activityOf(stream.agentName);
-    activity.running++;
-    activity.lastActivityMs = now;
+    this.activity.started(stream.agentName);
     // The executor's result lacks what the node added to its records (attempt, node).
     const result: ExecutionResult = { ...(await this.runner!(job, stream, controller.signal)), ...job.recordExtra };
-    activity.running--;
-    activity.lastActivityMs = this.host.clock.now();
+    this.activity.ended(stream.agentName);
     this.finish(job, stream, result, true);
     logExecutionEnd(this.host.logger, result);
     this.track(this.parts.channels.publishDone(job.id));
-    if (result.duration_ms !== null) this.track(this.noteDuration(stream, result.duration_ms));
+    if (result.duration_ms !== null) this.track(noteDuration(this.parts.link, queueName(stream.agentName, stream.id), result.duration_ms));
     return { status: result.status };
-  }
-
-  /** `attempt`, `node` and, on a re-run after a lost worker, the earlier starts (from the record the lost node left). */
-  private async attemptFields(job: Job): Promise<Job["recordExtra"]> {
-    const fields: NonNullable<Job["recordExtra"]> = { attempt: job.attempt ?? 1, node: this.parts.nodeId };
-    if ((job.attempt ?? 1) > 1) {
-      const earlier = await this.parts.store.get(job.id).catch(() => undefined);
-      fields.attempts = earlierAttempts(earlier, job.attempt! - 1);
-    }
-    return fields;
   }
 
   /** Puts a job that has not started back in its queue for another node (this one is stopping). */
@@ -289,48 +291,6 @@ export class BullExecutionQueue implements ExecutionQueue {
     }
   }
 
-  /** The entry point's smoothed duration, for Retry-After hints on any node. */
-  private async noteDuration(stream: EntryPointStream, ms: number): Promise<void> {
-    const redis = await this.parts.link.commands();
-    const key = admissionKeys(this.parts.link, queueName(stream.agentName, stream.id)).avgMs;
-    const old = Number((await redis.get(key)) ?? 0) || 0;
-    await redis.set(key, String(Math.round(old === 0 ? ms : old * 0.8 + ms * 0.2)));
-  }
-
-  /** Records `interrupted` (worker_lost) for a job BullMQ failed after more lost workers than worker_loss.retries. */
-  private async recordLost(bullJob: BullJob): Promise<void> {
-    const id = bullJob.id!;
-    const record = await this.parts.store.get(id);
-    if (!record || isTerminal(record.status)) return;
-    const lostAttempts = Math.max(1, (bullJob.attemptsStarted ?? 1) - 1 - ((bullJob.data as ClusterJobData).returned ?? 0));
-    const now = this.host.clock.now();
-    const startedMs = record.started_at ? Date.parse(record.started_at) : undefined;
-    const final: ExecutionRecord = {
-      ...record,
-      status: "interrupted",
-      success: false,
-      error: { code: "worker_lost", message: `the node running it was lost ${lostAttempts} time(s) (worker_loss.retries: ${this.parts.workerLoss.retries})`, node_id: null },
-      finished_at: new Date(now).toISOString(),
-      duration_ms: startedMs === undefined ? null : now - startedMs,
-      attempts: earlierAttempts(record, lostAttempts),
-    };
-    await this.recordUnrun(final);
-    this.host.logger.warn({ execution_id: id, agent: record.agent }, "execution interrupted: its worker was lost more often than worker_loss.retries allows");
-  }
-
-  /** Saves the final record of an execution the executor did not finish, its terminal event, and tells the cluster. */
-  private async recordUnrun(record: ExecutionRecord): Promise<void> {
-    const write = (async () => {
-      await this.parts.store.save(record);
-      const published = this.host.publish(terminalEvent(record));
-      await this.parts.store.appendEvents(record.agent, record.session_id, [published]);
-      this.results.add(record);
-      await this.parts.channels.publishDone(record.execution_id);
-    })();
-    this.track(write);
-    await write;
-  }
-
   private track(write: Promise<unknown>): void {
     const quiet = write.catch((err: unknown) => this.host.logger.error({ err }, "a cluster write failed"));
     this.writes.add(quiet);
@@ -345,8 +305,9 @@ export class BullExecutionQueue implements ExecutionQueue {
     const record = await this.parts.store.get(executionId);
     if (!record) return undefined;
     if (isTerminal(record.status)) return record;
-    if (record.status === "queued") {
-      const removed = await this.removeQueued(record, reason);
+    const stream = this.streamsByKey.get(`${record.agent}/${record.entry_point}`);
+    if (record.status === "queued" && stream) {
+      const removed = await removeWaiting(this.admissionContext(), await this.queue(stream), record, reason);
       if (removed) return removed;
     }
     await this.parts.channels.publishCancel(executionId, reason);
@@ -359,69 +320,6 @@ export class BullExecutionQueue implements ExecutionQueue {
     job.cancelReason ??= reason;
     job.controller?.abort(reason);
     return whenDone(job);
-  }
-
-  /** A job still waiting in Redis is removed and recorded cancelled; undefined when a worker holds it by now. */
-  private async removeQueued(record: ExecutionRecord, reason: string): Promise<ExecutionRecord | undefined> {
-    const stream = this.streamsByKey.get(`${record.agent}/${record.entry_point}`);
-    if (!stream) return undefined;
-    const queue = await this.queue(stream);
-    return withAdmissionLock(this.parts.link, queueName(record.agent, record.entry_point), async () => {
-      const bullJob = (await queue.getJob(record.execution_id)) as BullJob | undefined;
-      if (!bullJob || !WAITING_STATES.has(await bullJob.getState())) return undefined;
-      try {
-        await bullJob.remove();
-      } catch {
-        return undefined;
-      }
-      const cancelled = cancelledBeforeStart(record, reason, this.host.clock.now());
-      await this.recordUnrun(cancelled);
-      return cancelled;
-    });
-  }
-
-  /**
-   * Resolves with the final record of an execution another node runs, once
-   * its `done` message arrives or a one-second poll finds it finished;
-   * undefined after `timeoutMs`, when `signal` aborts, or at close.
-   */
-  settledElsewhere(executionId: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ExecutionResult | undefined> {
-    return new Promise((resolve) => {
-      let settled = false;
-      const checks = this.waiters.get(executionId) ?? new Set<() => void>();
-      this.waiters.set(executionId, checks);
-      const end = (result: ExecutionResult | undefined) => {
-        if (settled) return;
-        settled = true;
-        clearInterval(poll);
-        if (deadline) clearTimeout(deadline);
-        options.signal?.removeEventListener("abort", abandon);
-        checks.delete(check);
-        if (checks.size === 0 && this.waiters.get(executionId) === checks) this.waiters.delete(executionId);
-        resolve(result);
-      };
-      const check = () => {
-        const cached = this.results.get(executionId);
-        if (cached) return end(cached);
-        if (this.closed) return end(undefined);
-        void this.parts.store.get(executionId).then(
-          (record) => {
-            if (record && isTerminal(record.status)) end(record);
-          },
-          () => undefined,
-        );
-      };
-      const abandon = () => end(undefined);
-      checks.add(check);
-      const poll = setInterval(check, 1000);
-      const deadline = options.timeoutMs === undefined ? undefined : setTimeout(abandon, options.timeoutMs);
-      options.signal?.addEventListener("abort", abandon, { once: true });
-      check();
-    });
-  }
-
-  private wake(executionId: string): void {
-    for (const check of [...(this.waiters.get(executionId) ?? [])]) check();
   }
 
   private async sweepCancelKeys(): Promise<void> {
@@ -467,7 +365,6 @@ export class BullExecutionQueue implements ExecutionQueue {
 
   addStream(stream: EntryPointStream): void {
     this.streamsByKey.set(stream.key, stream);
-    this.activityOf(stream.agentName);
     if (this.runner && !this.closed) {
       void this.worker(stream).catch((err: unknown) => this.host.logger.error({ err, stream: stream.key }, "could not start the entry point's worker"));
     }
@@ -492,24 +389,12 @@ export class BullExecutionQueue implements ExecutionQueue {
     return [...this.jobs.values()].filter((job) => job.agent === agent);
   }
 
-  private activityOf(agent: string): AgentActivity {
-    let a = this.activity.get(agent);
-    if (!a) {
-      a = { running: 0, lastActivityMs: 0 };
-      this.activity.set(agent, a);
-    }
-    return a;
-  }
-
   touch(agent: string): void {
-    const a = this.activity.get(agent);
-    if (a && a.running > 0) a.lastActivityMs = this.host.clock.now();
+    this.activity.touch(agent);
   }
 
   idleSeconds(agent: string): number | null {
-    const a = this.activity.get(agent);
-    if (!a || a.running === 0) return null;
-    return Math.max(0, (this.host.clock.now() - a.lastActivityMs) / 1000);
+    return this.activity.idleSeconds(agent);
   }
 
   // ------------------------------------------------------------ shutdown
@@ -540,18 +425,11 @@ export class BullExecutionQueue implements ExecutionQueue {
     this.closed = true;
     if (this.cancelSweep) clearInterval(this.cancelSweep);
     for (const off of this.unsubscribe.splice(0)) off();
-    for (const id of [...this.waiters.keys()]) this.wake(id);
+    this.finals.close();
     const workers = await Promise.all([...this.workers.values()].map((w) => w.catch(() => undefined)));
     await Promise.all(workers.map((worker) => worker?.close().catch(() => undefined)));
     const queues = await Promise.all([...this.queues.values()].map((q) => q.catch(() => undefined)));
     await Promise.all(queues.map((queue) => queue?.close().catch(() => undefined)));
     await this.flushWrites();
   }
-}
-
-/** The earlier starts of an execution from the record its last lost node left: theirs, then that node's own. */
-function earlierAttempts(record: ExecutionRecord | undefined, lastLost: number): AttemptRecord[] {
-  const before = record?.attempts ?? [];
-  const last: AttemptRecord = { attempt: record?.attempt ?? lastLost, node: record?.node ?? null, started_at: record?.started_at ?? null, ended: "worker_lost" };
-  return [...before.filter((a) => a.attempt < last.attempt), last];
 }

@@ -171,6 +171,30 @@ async function displace(ctx: AdmissionContext, victim: BullJob, reason: string):
   await ctx.cancelRunning(id, reason);
 }
 
+/** Removes an execution still waiting in Redis and records it cancelled; undefined when a worker holds it by now. */
+export async function removeWaiting(ctx: AdmissionContext, queue: Queue, record: ExecutionRecord, reason: string): Promise<ExecutionRecord | undefined> {
+  return withAdmissionLock(ctx.link, queue.name, async () => {
+    const job = (await queue.getJob(record.execution_id)) as BullJob | undefined;
+    if (!job || !WAITING_STATES.has(await job.getState())) return undefined;
+    try {
+      await job.remove();
+    } catch {
+      return undefined;
+    }
+    const cancelled = cancelledBeforeStart(record, reason, ctx.host.clock.now());
+    await ctx.recordUnrun(cancelled);
+    return cancelled;
+  });
+}
+
+/** Folds a finished execution's duration into the entry point's average (Retry-After hints on every node). */
+export async function noteDuration(link: RedisLink, name: string, ms: number): Promise<void> {
+  const redis = await link.commands();
+  const key = admissionKeys(link, name).avgMs;
+  const old = Number((await redis.get(key)) ?? 0) || 0;
+  await redis.set(key, String(Math.round(old === 0 ? ms : old * 0.8 + ms * 0.2)));
+}
+
 /** The final record of an execution cancelled while it waited in its queue. */
 export function cancelledBeforeStart(record: ExecutionRecord, reason: string, nowMs: number): ExecutionRecord {
   return {
