@@ -44,6 +44,21 @@ describe("cluster timers (3 runtimes on one Redis)", { skip }, () => {
     }
   });
 
+  test("a 6-field cron in a time zone ticks on whole seconds, each once, by forager's cron rule on every node", async () => {
+    const prefix = freshPrefix("cron");
+    const fake = fakeExecutor(10);
+    const nodes = await Promise.all([0, 1].map(() => startNode(redis.url, prefix, [ticker({ cron: "*/2 * * * * *", timezone: "Europe/Berlin" })], { execute: fake.execute })));
+    try {
+      await waitFor("three ticks fired", () => of(nodes, "timer_fired").length >= 3, { timeoutMs: 20_000 });
+      await Promise.all(nodes.map((n) => n.stop()));
+      const times = of(nodes, "timer_fired").map(at);
+      assert.equal(new Set(times).size, times.length, "no tick fired twice");
+      for (const t of times) assert.equal(t % 2000, 0, `${new Date(t).toISOString()} is on an even second`);
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+    }
+  });
+
   test("pause-timers on one node pauses every node; resume on another fires again", async () => {
     const prefix = freshPrefix("pause");
     const fake = fakeExecutor(10);
