@@ -207,9 +207,9 @@ describe("cluster: three serve processes on one Redis", { skip, concurrency: 1 }
       const rows = await list(third);
       return ["every-none", "every-last"].every((ep) => rows.filter((r) => r.entry_point === ep && TERMINAL.has(r.status)).length >= 5) || undefined;
     }, { timeoutMs: 30_000, stepMs: 250 });
-    const scheduled = async (rows: Row[]) =>
+    const scheduled = async (rows: Row[], node: ClusterNode = first) =>
       Promise.all(rows.map(async (r) => {
-        const record = (await first.control(`/executions/${r.execution_id}`)).body;
+        const record = (await node.control(`/executions/${r.execution_id}`)).body;
         return { ep: r.entry_point, at: (record.output as { scheduled_at?: string } | null)?.scheduled_at, reason: (record.output as { reason?: string } | null)?.reason };
       }));
     const ticks = await scheduled((await list(first)).filter((r) => TERMINAL.has(r.status)));
@@ -242,9 +242,9 @@ describe("cluster: three serve processes on one Redis", { skip, concurrency: 1 }
     const [restarted] = await cluster.start(1);
     await waitFor("a catch-up tick of every-last", async () => {
       const rows = (await list(restarted!)).filter((r) => !before.has(r.execution_id) && TERMINAL.has(r.status));
-      return (await scheduled(rows)).some((t) => t.ep === "every-last" && t.reason === "catch_up") || undefined;
+      return (await scheduled(rows, restarted!)).some((t) => t.ep === "every-last" && t.reason === "catch_up") || undefined;
     }, { timeoutMs: 30_000, stepMs: 250 });
-    const after = await scheduled((await list(restarted!)).filter((r) => !before.has(r.execution_id) && TERMINAL.has(r.status)));
+    const after = await scheduled((await list(restarted!)).filter((r) => !before.has(r.execution_id) && TERMINAL.has(r.status)), restarted!);
     assert.equal(after.filter((t) => t.ep === "every-last" && t.reason === "catch_up").length, 1, "catch_up: last fires once for the missed ticks");
     assert.equal(after.filter((t) => t.ep === "every-none" && t.reason === "catch_up").length, 0, "catch_up: none fires nothing for them");
   });
