@@ -73,7 +73,7 @@ export class ClusterStats {
     const [finished, counts, timers, nodes, paused] = await Promise.all([
       batch.exec(),
       this.options.queueCounts ? Promise.all(streamKeys.map((key) => this.jobCounts(local.streams[key]!))) : undefined,
-      Promise.all(timerKeys.map(async (key) => ({ counters: await ledger.counters(key), next: await ticks.storedNext(key) }))),
+      Promise.all(timerKeys.map(async (key) => ({ counters: await ledger.counters(key), next: await ticks.storedNext(key).catch(() => null) }))),
       membership.list(),
       ledger.refreshPaused(),
     ]);

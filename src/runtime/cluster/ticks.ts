@@ -188,6 +188,7 @@ export class ClusterTickSource implements TickSource, ClusterTicks {
   }
 
   private timerQueue(): Promise<Queue> {
+    if (this.closed && !this.queue) return Promise.reject(new Error("the cluster tick source is closed"));
     const pending = (this.queue ??= (async () => {
       const { Queue } = await import("bullmq");
       const queue = new Queue(TIMER_QUEUE, { connection: await this.link.commands(), prefix: this.link.key("bull"), settings: { repeatStrategy: cronStrategy } });
