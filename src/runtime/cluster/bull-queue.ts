@@ -225,13 +225,8 @@ export class BullExecutionQueue implements ExecutionQueue {
     this.jobs.set(job.id, job);
     stream.active.add(job);
     stream.countQueued(1);
-    const redis = await this.parts.link.commands();
+    await this.checkIn(job, stream);
     try {
-      const asked = await redis.get(this.parts.link.key("cancel", job.id));
-      if (asked) controller.abort(asked);
-      if (stream.entryPoint.overlap === "cancel_previous") {
-        await runScript(redis, UNLOCK, [admissionKeys(this.parts.link, queueName(data.agent, data.entryPoint)).successor], [job.id]);
-      }
       if (job.entryPoint.isolation_level === "synchronized") {
         job.mutexFence = await acquireSlot(this.parts.mutexes.forAgent(data.agent), job.id, controller.signal);
         job.holdsMutex = true;
@@ -250,6 +245,25 @@ export class BullExecutionQueue implements ExecutionQueue {
       return { status: record.status };
     }
     return this.run(job, stream, controller);
+  }
+
+  /**
+   * Before a job takes its slot: a cancel asked before this node held it
+   * (the cancel key) aborts it, and a cancel_previous successor that starts
+   * is no longer the successor. Best effort: the cancel sweep re-reads the
+   * key, and admission checks a successor's state anyway.
+   */
+  private async checkIn(job: Job, stream: EntryPointStream): Promise<void> {
+    try {
+      const redis = await this.parts.link.commands();
+      const asked = await redis.get(this.parts.link.key("cancel", job.id));
+      if (asked) job.controller?.abort(asked);
+      if (stream.entryPoint.overlap === "cancel_previous") {
+        await runScript(redis, UNLOCK, [admissionKeys(this.parts.link, queueName(stream.agentName, stream.id)).successor], [job.id]);
+      }
+    } catch (err) {
+      this.host.logger.warn({ err, execution_id: job.id }, "could not read the execution's cancel key");
+    }
   }
 
   private async run(job: Job, stream: EntryPointStream, controller: AbortController): Promise<unknown> {
