@@ -420,7 +420,7 @@ export class AgentRuntime implements RuntimeHandle {
     // Loop protection: the chain in the job data, before the execution publishes anything.
     this.intake.started(job);
     // The definition the execution was accepted with, whatever a reload did since.
-    const store = job.recordExtra ? withRecordFields(this.store, job.id, job.recordExtra) : undefined;
+    const store = job.recordExtra ? withRecordFields(this.store, job) : undefined;
     const run = this.runner.run(executionRequest(job), signal, (status, error, nowMs) => unrunRecord(job, status, error, nowMs), this.stateFor(job), store);
     if (!this.backend.cluster) return run;
     // A cluster job completes only once what its final event triggers is recorded (exactly once, event-intake.ts).

@@ -62,6 +62,8 @@ export interface Job {
   attempt?: number;
   /** Fields every record of this execution carries besides the executor's (cluster: `attempt`, `attempts`, `node`). */
   recordExtra?: Pick<ExecutionResult, "attempt" | "attempts" | "node">;
+  /** Cluster: this node lost the job's lock; another node may run it, so this attempt writes no record. */
+  lockLost?: boolean;
 }
 
 export function iso(ms: number | undefined): string | null {

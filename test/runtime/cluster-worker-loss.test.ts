@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { plainAgent } from "./helpers.js";
 import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
 import { RunLog, startCluster } from "./cluster-helpers.js";
+import type { RedisLink } from "../../src/storage/redis/connection.js";
 
 const skip = redisSkip();
 const fixture = fileURLToPath(new URL("./cluster-node-fixture.ts", import.meta.url));
@@ -126,5 +127,30 @@ describe("cluster: a node lost mid-execution", { skip }, () => {
     assert.deepEqual(result?.attempts?.map((a) => [a.attempt, a.node]), [[1, started.node]]);
     assert.equal(await finished, "execution_failed");
     assert.equal(log.runs.length, 0, "never run again");
+  });
+
+  test("a node that loses a running job's lock aborts it (lock_lost) and writes no record; the job runs again with attempt 2", async (t) => {
+    const log = new RunLog();
+    const cluster = await startCluster({
+      redisUrl: redis.url,
+      agents: [plainAgent("lossy", [{ id: "api", trigger_type: "api", max_concurrent: 2 }])],
+      nodes: 1,
+      config: { worker_loss: workerLoss(1) },
+      execute: (node) => log.executor(node, (o) => (o.attempt === 1 ? "hold" : 10)),
+    });
+    t.after(() => cluster.stop());
+    const [node] = cluster.nodes;
+    const id = await node!.trigger("api", {});
+    await log.until("the first attempt to run", (runs) => runs.some((r) => r.id === id));
+    // What a long partition or event-loop stall does: the lock is gone from Redis.
+    const redisClient = await (cluster.backends[0] as unknown as { link: RedisLink }).link.commands();
+    assert.equal(await redisClient.del(`${cluster.prefix}:bull:lossy.api:${id}:lock`), 1);
+    await log.until("the second attempt to complete", (runs) => runs.some((r) => r.id === id && r.attempt === 2 && r.status === "completed"), 20_000);
+    const first = log.runs.find((r) => r.id === id && r.attempt === 1)!;
+    assert.equal(first.status, "cancelled", "the first attempt was aborted");
+    const result = await node!.waitForCompletion(id, { timeoutMs: 10_000 });
+    assert.equal(result?.status, "completed");
+    assert.equal((await cluster.store.get(id))?.attempt, 2);
+    assert.equal((await cluster.store.get(id))?.status, "completed", "the aborted attempt did not overwrite the record");
   });
 });

@@ -123,8 +123,8 @@ export class BullExecutionQueue implements ExecutionQueue {
       }),
     );
     const lost = (holderId: string) => {
-      const job = this.jobs.get(holderId);
-      if (job) void this.cancelLocal(job, "lock_lost");
+      const job = this.jobs.get(holderId.slice(0, holderId.lastIndexOf("#")));
+      if (job && holderOf(job) === holderId) this.loseLock(job);
     };
     limiter.onLost = lost;
     mutexes.onLost = lost;
@@ -204,7 +204,7 @@ export class BullExecutionQueue implements ExecutionQueue {
     worker.on("lockRenewalFailed", (ids: string[]) => {
       for (const id of ids) {
         const job = this.jobs.get(id);
-        if (job) void this.cancelLocal(job, "lock_lost");
+        if (job) this.loseLock(job);
       }
     });
     if (this.stopping) await worker.pause(true);
@@ -228,10 +228,10 @@ export class BullExecutionQueue implements ExecutionQueue {
     await this.checkIn(job, stream);
     try {
       if (job.entryPoint.isolation_level === "synchronized") {
-        job.mutexFence = await acquireSlot(this.parts.mutexes.forAgent(data.agent), job.id, controller.signal);
+        job.mutexFence = await acquireSlot(this.parts.mutexes.forAgent(data.agent), holderOf(job), controller.signal);
         job.holdsMutex = true;
       }
-      await acquireSlot(this.parts.limiter, job.id, controller.signal);
+      await acquireSlot(this.parts.limiter, holderOf(job), controller.signal);
       job.holdsSlot = true;
     } catch (reason) {
       if (reason === HAND_BACK) {
@@ -240,7 +240,8 @@ export class BullExecutionQueue implements ExecutionQueue {
       }
       const why = typeof reason === "string" ? reason : String(reason);
       const record = unrunRecord(job, "cancelled", { code: "cancelled", message: `cancelled before it started (${why})`, reason: why }, this.host.clock.now());
-      await this.finals.recordUnrun(record).catch(() => undefined);
+      // Lost its lock while waiting: another node may hold the job now, and its record is that node's to write.
+      if (!job.lockLost) await this.finals.recordUnrun(record).catch(() => undefined);
       this.finish(job, stream, record, false);
       return { status: record.status };
     }
@@ -278,7 +279,8 @@ export class BullExecutionQueue implements ExecutionQueue {
     this.activity.ended(stream.agentName);
     this.finish(job, stream, result, true);
     logExecutionEnd(this.host.logger, result);
-    this.track(this.parts.channels.publishDone(job.id));
+    // An attempt that lost its lock wrote no final record: the attempt that follows tells the cluster.
+    if (!job.lockLost) this.track(this.parts.channels.publishDone(job.id));
     if (result.duration_ms !== null) this.track(noteDuration(this.parts.link, queueName(stream.agentName, stream.id), result.duration_ms));
     return { status: result.status };
   }
@@ -292,15 +294,16 @@ export class BullExecutionQueue implements ExecutionQueue {
   }
 
   private finish(job: Job, stream: EntryPointStream, result: ExecutionResult | undefined, wasRunning: boolean): void {
-    this.jobs.delete(job.id);
+    // A later attempt of the same execution may already be held here (this one lost its lock).
+    if (this.jobs.get(job.id) === job) this.jobs.delete(job.id);
     stream.active.delete(job);
     if (result) stream.markFinished(result.status, wasRunning, result.duration_ms);
     else stream.countQueued(-1);
-    if (job.holdsSlot) this.parts.limiter.release(job.id);
-    if (job.holdsMutex) this.parts.mutexes.forAgent(job.owner.agentName).release(job.id);
+    if (job.holdsSlot) this.parts.limiter.release(holderOf(job));
+    if (job.holdsMutex) this.parts.mutexes.forAgent(job.owner.agentName).release(holderOf(job));
     job.holdsSlot = job.holdsMutex = false;
     if (result) {
-      this.results.add(result);
+      if (!job.lockLost) this.results.add(result);
       settle(job, result);
     }
   }
@@ -326,6 +329,18 @@ export class BullExecutionQueue implements ExecutionQueue {
     }
     await this.parts.channels.publishCancel(executionId, reason);
     return (await this.settledElsewhere(executionId)) ?? (await this.parts.store.get(executionId));
+  }
+
+  /**
+   * This node no longer holds the job (BullMQ lock or a lease not renewed
+   * in time: a stall, a partition): abort it (reason lock_lost) before
+   * another node takes it over. Its records stay the next attempt's.
+   */
+  private loseLock(job: Job): void {
+    if (job.phase === "finished") return;
+    this.host.logger.warn({ execution_id: job.id }, "lost the lock of a running execution: aborting it here (another node may run it)");
+    job.lockLost = true;
+    void this.cancelLocal(job, "lock_lost");
   }
 
   /** Aborts a job this node holds, whether it waits for a slot or runs; resolves once it has stopped. */
@@ -446,4 +461,13 @@ export class BullExecutionQueue implements ExecutionQueue {
     await Promise.all(queues.map((queue) => queue?.close().catch(() => undefined)));
     await this.flushWrites();
   }
+}
+
+/**
+ * The holder id of a job's leases: the execution id and the attempt, so an
+ * attempt that lost its lock can never release (or renew) the leases of
+ * the attempt that follows it.
+ */
+function holderOf(job: Job): string {
+  return `${job.id}#${job.attempt ?? 1}`;
 }

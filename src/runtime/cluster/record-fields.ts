@@ -1,16 +1,22 @@
 /**
- * A session store that adds fields to every record of one execution it
- * saves. A cluster node uses it so that the executor's records (which know
- * nothing of nodes) carry `attempt`, `attempts` and `node` (SPEC 7, 9);
- * records of other executions and every other call pass through unchanged.
+ * The session store one cluster execution's records go through: it adds
+ * the job's `recordExtra` (`attempt`, `attempts`, `node`: SPEC 7, 9) to
+ * every record of that execution, since the executor knows nothing of
+ * nodes; and once the node lost the job's lock (`job.lockLost`, another
+ * node may run it by now) it drops that execution's record writes, so the
+ * aborted attempt never overwrites the next one's record. Records of other
+ * executions and every other call pass through unchanged.
  */
-import type { ExecutionRecord, ExecutionResult } from "../../result.js";
+import type { ExecutionRecord } from "../../result.js";
 import type { SessionStore } from "../../storage/types.js";
+import type { Job } from "../job.js";
 
-export type RecordFields = Pick<ExecutionResult, "attempt" | "attempts" | "node">;
-
-export function withRecordFields(inner: SessionStore, executionId: string, fields: RecordFields): SessionStore {
-  const save = (record: ExecutionRecord) => inner.save(record.execution_id === executionId ? { ...record, ...fields } : record);
+export function withRecordFields(inner: SessionStore, job: Job): SessionStore {
+  const save = async (record: ExecutionRecord): Promise<void> => {
+    if (record.execution_id !== job.id) return inner.save(record);
+    if (job.lockLost) return;
+    return inner.save({ ...record, ...job.recordExtra });
+  };
   // Every other member is the inner store's own, called on the inner store.
   return new Proxy(inner, {
     get(target, property) {
