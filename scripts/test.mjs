@@ -69,7 +69,8 @@ const result = spawnSync(
   // The timeout only catches a hang. Files that spawn many CLI processes take
   // well over two minutes on a 2-core machine that is busy with other work,
   // so the guard is five minutes, not two.
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=300000", ...files],
+  // The cluster file runs eight scenarios of three serve processes each: its guard is 20 minutes.
+  ["--import", "tsx", "--test", "--test-concurrency=2", `--test-timeout=${clusterOnly ? 1_200_000 : 300_000}`, ...files],
   { cwd: root, stdio: "inherit" },
 );
 process.exit(result.status ?? 1);
