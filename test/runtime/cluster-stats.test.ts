@@ -57,9 +57,11 @@ describe("cluster stats", { skip }, () => {
       await Promise.all(ids.map((id, i) => (i < 2 ? a! : b!).runtime.waitForCompletion(id, { timeoutMs: 10_000 })));
       for (const node of nodes) {
         await waitFor("five completed on every node's stats", async () => (await node.runtime.getStats()).streams["hand/api"]!.status_counts.completed === 5, { timeoutMs: 10_000 });
+        await waitFor("the bus counters summed over the nodes", async () => (await node.runtime.getStats()).event_bus.events_by_type.execution_completed === 5, { timeoutMs: 10_000 });
       }
-      // This node's own numbers stay its own where the cluster has none to give.
-      assert.equal((await a!.runtime.getStats()).event_bus.total_events > 0, true);
+      assert.equal(a!.runtime.bus.stats().events_by_type.execution_completed, 2, "each bus counts its own");
+      const summed = await a!.runtime.getStats();
+      assert.equal(summed.event_bus.total_events, a!.runtime.bus.stats().total_events + b!.runtime.bus.stats().total_events);
     } finally {
       await Promise.all(nodes.map((n) => n.stop()));
     }

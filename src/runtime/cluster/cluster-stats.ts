@@ -3,13 +3,16 @@
  * with the cluster's numbers laid over them, in a few round trips:
  * - finished counts (completed / failed / cancelled) from the hashes
  *   `<prefix>:stats:<agent>/<entry point>`, counted by the node that
- *   published each execution's final event (`countFinished`, in the feed's
+ *   published each execution's final event (`countBatch`, in the feed's
  *   pipeline);
  * - queued and running from the BullMQ job counts of each entry point's
  *   queue (`<agent>.<entry point>`), when executions run on BullMQ queues;
  * - timers: the cluster's counters, next tick and pause;
- * - `nodes` from the heartbeat ZSET.
- * `uptime_seconds`, `event_bus` and `agent_idle_seconds` stay this node's.
+ * - `nodes` from the heartbeat ZSET;
+ * - `event_bus.total_events` and `events_by_type` summed over the live
+ *   nodes (each counts its own bus in `<prefix>:node:<id>:bus`, in the same
+ *   pipeline); the rest of `event_bus` stays this node's.
+ * `uptime_seconds` and `agent_idle_seconds` stay this node's.
  */
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
@@ -32,17 +35,32 @@ export function statsKey(link: RedisLink, agent: string, entryPoint: string): st
   return link.key("stats", `${agent}/${entryPoint}`);
 }
 
-/** Adds to a feed batch the counting of the executions it finishes (one HINCRBY per final event). */
-export function countFinished(link: RedisLink) {
+/** The hash of a node's bus counters (`total`, `type:<event type>`). */
+export function busKey(link: RedisLink, nodeId: string): string {
+  return link.key("node", nodeId, "bus");
+}
+
+/**
+ * Adds to a feed batch the counting of what it carries: the executions it
+ * finishes (one HINCRBY per final event) and this node's bus counters (one
+ * HINCRBY per event type in the batch).
+ */
+export function countBatch(link: RedisLink, nodeId: string) {
   return (batch: ReturnType<Redis["pipeline"]>, events: readonly ForagerEvent[]): void => {
+    const byType = new Map<string, number>();
     for (const event of events) {
+      byType.set(event.type, (byType.get(event.type) ?? 0) + 1);
       const status = FINISHED[event.type];
       if (status && event.graph_id && event.stream_id && event.execution_id) batch.hincrby(statsKey(link, event.graph_id, event.stream_id), status, 1);
     }
+    const bus = busKey(link, nodeId);
+    batch.hincrby(bus, "total", events.length);
+    for (const [type, n] of byType) batch.hincrby(bus, `type:${type}`, n);
   };
 }
 
 export interface ClusterStatsOptions {
+  nodeId: string;
   membership: NodeMembership;
   ticks: ClusterTickSource;
   ledger: RedisTimerLedger;
@@ -112,12 +130,33 @@ export class ClusterStats {
     });
     return {
       ...local,
+      event_bus: await this.busTotals(local.event_bus, nodes.map((n) => n.id)),
       timers_paused: paused,
       ...(counts ? { active_executions: running, queued_executions: queued } : {}),
       streams,
       timers: timerStats,
       nodes,
     };
+  }
+
+  /** This node's bus counters plus the other live nodes' (as of their last feed batch). */
+  private async busTotals(local: RuntimeStats["event_bus"], nodeIds: string[]): Promise<RuntimeStats["event_bus"]> {
+    const others = nodeIds.filter((id) => id !== this.options.nodeId);
+    if (others.length === 0) return local;
+    const redis = await this.link.commands();
+    const batch = redis.pipeline();
+    for (const id of others) batch.hgetall(busKey(this.link, id));
+    const hashes = (await batch.exec()) ?? [];
+    let total = local.total_events;
+    const byType: Record<string, number> = { ...local.events_by_type };
+    for (const [err, hash] of hashes) {
+      if (err) continue;
+      for (const [field, value] of Object.entries(hash as Record<string, string>)) {
+        if (field === "total") total += Number(value);
+        else if (field.startsWith("type:")) byType[field.slice(5)] = (byType[field.slice(5)] ?? 0) + Number(value);
+      }
+    }
+    return { ...local, total_events: total, events_by_type: byType };
   }
 
   private async jobCounts(stream: { agent: string; entry_point: string }): Promise<{ running: number; queued: number }> {

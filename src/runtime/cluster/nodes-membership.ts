@@ -122,6 +122,7 @@ export class NodeMembership {
         .zadd(nodes, now + this.ttlMs, this.nodeId)
         .hset(hash, { host: this.host, pid: this.pid, started_at: this.startedAt, running: this.running.size })
         .pexpire(hash, NODE_HASH_TTL_MS)
+        .pexpire(this.link.key("node", this.nodeId, "bus"), NODE_HASH_TTL_MS)
         .zremrangebyscore(nodes, "-inf", now)
         .set(alive, this.nodeId, "PX", this.ttlMs, "NX")
         .pexpire(alive, this.ttlMs);

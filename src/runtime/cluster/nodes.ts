@@ -9,7 +9,7 @@ import type { EventFeed } from "../../events/bus.js";
 import type { Logger } from "../../logging/index.js";
 import type { RedisLink } from "../../storage/redis/connection.js";
 import type { RuntimeStats } from "../types.js";
-import { ClusterStats, countFinished } from "./cluster-stats.js";
+import { ClusterStats, countBatch } from "./cluster-stats.js";
 import { ClusterFeed } from "./feed.js";
 import { NodeMembership, newNodeId } from "./nodes-membership.js";
 import { ClusterTickSource } from "./ticks.js";
@@ -56,8 +56,8 @@ export function createClusterServices(link: RedisLink, options: ClusterServicesO
     onPaused: (paused) => ledger.notePaused(paused),
   });
   const ticks = new ClusterTickSource(link, { logger, membership, ledger });
-  const feed = new ClusterFeed(link, { nodeId, logger, blockMs: options.feedBlockMs, onBatch: countFinished(link) });
-  const stats = new ClusterStats(link, { membership, ticks, ledger, logger, queueCounts: options.queueCounts ?? true });
+  const feed = new ClusterFeed(link, { nodeId, logger, blockMs: options.feedBlockMs, onBatch: countBatch(link, nodeId) });
+  const stats = new ClusterStats(link, { nodeId, membership, ticks, ledger, logger, queueCounts: options.queueCounts ?? true });
   let closing: Promise<void> | undefined;
   return {
     nodeId,
