@@ -10,8 +10,10 @@
  * limiter and mutexes), `memory` (no storage path: everything in memory,
  * for tests and embedding) and `redis` (`runtime.backend: redis`, SPEC 9:
  * cluster/redis-backend.ts, with the BullMQ queue, the Redis semaphore and
- * mutexes; ioredis and bullmq load only when the runtime starts). Still
- * process-local whatever the backend: timer ticks (`ticks`) and the event bus.
+ * mutexes; ioredis and bullmq load only when the runtime starts). The
+ * redis backend also carries the node's cluster services (`cluster`,
+ * cluster/nodes.ts): membership, timer ticks from BullMQ job schedulers,
+ * the event feed between the nodes' buses, and cluster stats.
  */
 import type { RuntimeConfig } from "../config/schema.js";
 import type { Logger } from "../logging/index.js";
