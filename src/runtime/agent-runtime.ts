@@ -5,16 +5,16 @@
  * (limiter.ts), timers (timers.ts), event intake (event-intake.ts), triggers
  * (trigger-admission.ts), stats (runtime-stats.ts) and stop (shutdown.ts).
  *
- * Seams for growing past one process: sessions, state, keys, the ingest
- * log, the global slot limiter and the per-agent mutexes all come from one
- * RuntimeBackend (backend.ts: file or memory today), and the overlap policy
- * is a pure function of counts (admission.ts). The runtime reaches executions
- * only through the ExecutionQueue interface (execution-queue.ts), falling
- * back to the session store for what the queue does not hold. Still bound
- * to this process whatever the backend: the only queue is the in-process
- * Dispatcher, the limiter and mutexes are in-process ones (they take holder
- * ids and hand out fences, limiter.ts), and timers keep their own clock
- * (timers.ts).
+ * Sessions, state, keys, the ingest log, the execution queue, the global
+ * slot limiter, the per-agent mutexes and the timer tick source all come
+ * from one RuntimeBackend (backend.ts): `file` or `memory` in one process,
+ * or `redis`, where several runtimes on one Redis act as one (SPEC 9:
+ * cluster/, a BullMQ queue per entry point, a Redis semaphore and mutexes).
+ * The overlap policy is a pure function of counts (admission.ts). The
+ * runtime reaches executions only through the ExecutionQueue interface
+ * (execution-queue.ts), falling back to the session store for what the
+ * queue does not hold here, and to the queue's `settledElsewhere` to wait
+ * for an execution another node runs.
  */
 import { runtimeDefaults } from "../config/defaults.js";
 import type { Agent, RuntimeConfig } from "../config/schema.js";

@@ -49,7 +49,8 @@ export interface ExecutionQueue {
   /**
    * Applies the stream's overlap policy to a new execution. Resolves once
    * the admitted execution's record is durable; throws a storage_error
-   * (and runs nothing) when it cannot be recorded.
+   * (and runs nothing) when it cannot be recorded; a queue on Redis throws
+   * RedisUnavailableError (redis_unavailable) when Redis cannot be reached.
    */
   admit(stream: EntryPointStream, input: Record<string, unknown>, options?: AdmitOptions): Promise<TriggerOutcome>;
   /** Cancels a live execution; resolves with its result once it has stopped. Undefined when not live here. */
