@@ -2,8 +2,9 @@
  * AgentRuntime: the headless runtime as a library (SPEC 4 and 8), and the
  * composition root of the runtime: agents and their entry point streams
  * (agent-registry.ts, stream.ts), queues (dispatcher.ts), the global limiter
- * (limiter.ts), timers (timers.ts), event intake (event-intake.ts), triggers
- * (trigger-admission.ts), stats (runtime-stats.ts) and stop (shutdown.ts).
+ * (limiter.ts), timers and event intake (queue-consumers.ts), triggers
+ * (trigger-admission.ts), running one job (job-execution.ts), stats
+ * (runtime-stats.ts) and stop (shutdown.ts).
  *
  * Sessions, state, keys, the ingest log, the execution queue, the global
  * slot limiter, the per-agent mutexes and the timer tick source all come
@@ -32,18 +33,18 @@ import type { ExecutionQueue } from "./execution-queue.js";
 import { RetentionSchedule } from "./retention-schedule.js";
 import type { EntryPointFileSpec, EntryPointSpec } from "./entry-point-spec.js";
 import { TriggerRefusedError } from "./errors.js";
-import { EventIntake } from "./event-intake.js";
+import type { EventIntake } from "./event-intake.js";
 import { ExecutionRunner, openStorage, usesState } from "./execution-runner.js";
-import { withRecordFields } from "./cluster/record-fields.js";
-import { executionRequest, liveResult, unrunRecord, type Job } from "./job.js";
+import { liveResult } from "./job.js";
+import { runJob } from "./job-execution.js";
 import type { ReloadSummary } from "./reload-plan.js";
 import { resolveBackend, RUNTIME_OPTIONS, TRIGGER_OPTIONS, type AgentRuntimeOptions, type TriggerOptions } from "./runtime-options.js";
 import { buildRuntimeStats } from "./runtime-stats.js";
 import { waitForSettled } from "./settled-wait.js";
 import { shutdown } from "./shutdown.js";
 import { admitTrigger } from "./trigger-admission.js";
-import type { EntryPointStream } from "./stream.js";
-import { TimerScheduler } from "./timers.js";
+import type { TimerScheduler } from "./timers.js";
+import { createIntake, createTimers } from "./queue-consumers.js";
 import {
   TriggerError,
   type IngestOutcome,
@@ -127,29 +128,17 @@ export class AgentRuntime implements RuntimeHandle {
         return runtime.lifecycle === "running";
       },
     });
-    this.timers = new TimerScheduler({
-      clock: this.clock,
-      keys: this.keys,
-      logger: this.logger,
-      get timersPaused() {
-        return runtime.paused;
-      },
-      publish: (init) => void this.bus.publish(init),
-      agentActive: (agent, idleSeconds) => {
-        const idle = this.queue.idleSeconds(agent);
-        return idle !== null && idle < idleSeconds;
-      },
-      fire: (stream, input) => this.queue.admit(stream, input),
-    }, this.backend.ticks(this.clock));
-    this.intake = new EventIntake({
+    const consumers = {
       clock: this.clock,
       logger: this.logger,
-      ingestLog,
-      publish: (init) => this.bus.publish(init),
-      admit: (stream, input, admitOptions) => this.queue.admit(stream, input, admitOptions),
-      cancel: (executionId, reason) => this.cancel(executionId, reason),
-      exactlyOnce: this.backend.cluster ? this.keys : undefined,
-    });
+      bus: this.bus,
+      backend: this.backend,
+      queue: this.queue,
+      timersPaused: () => this.paused,
+      cancel: (executionId: string, reason: string) => this.cancel(executionId, reason),
+    };
+    this.timers = createTimers(consumers);
+    this.intake = createIntake(consumers);
     this.registry = new AgentRegistry({
       queue: this.queue,
       intake: this.intake,
@@ -235,7 +224,8 @@ export class AgentRuntime implements RuntimeHandle {
     await this.retention.runNow();
     // Local: each event is matched to event entry points once, by the process that published it.
     this.unsubscribe = this.bus.subscribe((event) => this.onEvent(event), undefined, { scope: "local" });
-    await this.queue.start((job, stream, signal) => this.runExecution(job, stream, signal));
+    const parts = { intake: this.intake, runner: this.runner, backend: this.backend, store: this.store, state: this.stateStore };
+    await this.queue.start((job, _stream, signal) => runJob(parts, job, signal));
     this.startedAtMs = this.clock.now();
     this.lifecycle = "running";
     for (const stream of this.registry.streams()) this.registry.publishStream("stream_started", stream);
@@ -321,16 +311,7 @@ export class AgentRuntime implements RuntimeHandle {
 
   /** The execution's result once it has finished; undefined on timeout or for an unknown id. */
   async waitForCompletion(executionId: string, options: WaitOptions = {}): Promise<ExecutionResult | undefined> {
-    const queue = this.queue;
-    return waitForSettled(
-      {
-        settled: (id) => queue.settled(id),
-        getExecution: (id) => this.getExecution(id),
-        ...(queue.settledElsewhere ? { settledElsewhere: queue.settledElsewhere.bind(queue) } : {}),
-      },
-      executionId,
-      options,
-    );
+    return waitForSettled({ queue: this.queue, getExecution: (id) => this.getExecution(id) }, executionId, options);
   }
 
   async pauseTimers(): Promise<void> {
@@ -414,25 +395,5 @@ export class AgentRuntime implements RuntimeHandle {
     // Published once the final record is saved: the session now counts for retention.
     if (event.graph_id && FINAL_EVENTS.has(event.type)) this.retention.noteFinished(event.graph_id);
     this.intake.onEvent(event, this.lifecycle === "running");
-  }
-
-  private runExecution(job: Job, _stream: EntryPointStream, signal: AbortSignal): Promise<ExecutionResult> {
-    // Loop protection: the chain in the job data, before the execution publishes anything.
-    this.intake.started(job);
-    // The definition the execution was accepted with, whatever a reload did since.
-    const store = job.recordExtra ? withRecordFields(this.store, job) : undefined;
-    const run = this.runner.run(executionRequest(job), signal, (status, error, nowMs) => unrunRecord(job, status, error, nowMs), this.stateFor(job), store);
-    if (!this.backend.cluster) return run;
-    // A cluster job completes only once what its final event triggers is recorded (exactly once, event-intake.ts).
-    return run.then(async (result) => {
-      await this.intake.afterFinal(job.id);
-      return result;
-    });
-  }
-
-  /** A synchronized execution writes state with its mutex grant's fence: once a later holder exists, its writes are refused. */
-  private stateFor(job: Job): StateStore {
-    if (job.mutexFence === undefined) return this.stateStore;
-    return this.backend.fencedState(job.owner.agentName, job.mutexFence);
   }
 }

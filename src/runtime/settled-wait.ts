@@ -7,13 +7,12 @@ import { isTerminal, type ExecutionResult } from "../result.js";
 import { abortReason } from "../util/abort.js";
 import { WAIT_OPTIONS } from "./runtime-options.js";
 import type { WaitOptions } from "./types.js";
+import type { ExecutionQueue } from "./execution-queue.js";
 
+/** Where a wait looks: the queue's live jobs (and, in a cluster, other nodes' completions), then the execution as stored. */
 export interface SettledSource {
-  /** Resolves when a queued or running execution finishes; undefined when it is neither. */
-  settled(executionId: string): Promise<ExecutionResult> | undefined;
+  queue: Pick<ExecutionQueue, "settled" | "settledElsewhere">;
   getExecution(executionId: string): Promise<ExecutionResult | undefined>;
-  /** A cluster: resolves once another process has finished the execution (its `done` message or record). */
-  settledElsewhere?(executionId: string, options: { timeoutMs?: number; signal?: AbortSignal }): Promise<ExecutionResult | undefined>;
 }
 
 export async function waitForSettled(source: SettledSource, executionId: string, options: WaitOptions): Promise<ExecutionResult | undefined> {
@@ -21,14 +20,14 @@ export async function waitForSettled(source: SettledSource, executionId: string,
     throw new InvalidOptionError(`waitForCompletion takes an options object, not a number: write { timeoutMs: ${options} } (milliseconds)`);
   }
   checkOptions("waitForCompletion options", options, WAIT_OPTIONS);
-  const done = source.settled(executionId);
+  const done = source.queue.settled(executionId);
   if (!done) {
     const known = await source.getExecution(executionId);
     if (!known) return undefined;
     if (isTerminal(known.status)) return known;
     // Not finished and not here: in a cluster another process runs it.
     if (options.signal?.aborted) throw abortReason(options.signal);
-    const elsewhere = source.settledElsewhere?.(executionId, { timeoutMs: options.timeoutMs, signal: options.signal });
+    const elsewhere = source.queue.settledElsewhere?.(executionId, { timeoutMs: options.timeoutMs, signal: options.signal });
     return elsewhere ? awaitSettled(elsewhere, options) : undefined;
   }
   return awaitSettled(done, options);

@@ -14,7 +14,7 @@
  * cancel channel to the node running it) and waits use the `done` channel
  * with a one-second poll of the record.
  */
-import type { Job as BullJob, Queue, Worker } from "bullmq";
+import type { Job as BullJob, Queue } from "bullmq";
 import { StateError } from "../../errors.js";
 import { isTerminal, type ExecutionResult } from "../../result.js";
 import type { RedisLink } from "../../storage/redis/connection.js";
@@ -26,15 +26,14 @@ import { settle, unrunRecord, whenDone, type Job } from "../job.js";
 import { ResultsCache } from "../results-cache.js";
 import type { EntryPointStream } from "../stream.js";
 import type { TriggerOutcome } from "../types.js";
-import { admissionKeys, admitToCluster, noteDuration, removeWaiting, type AdmissionContext } from "./cluster-admission.js";
+import { admitToCluster, noteDuration, removeWaiting, type AdmissionContext } from "./cluster-admission.js";
+import { checkIn, holderOf, sweepCancelKeys } from "./cancel-keys.js";
 import type { ClusterChannels } from "./channels.js";
 import { jobFromData, queueName, type ClusterJobData } from "./job-data.js";
 import { FinalRecords } from "./final-records.js";
-import { runScript, UNLOCK } from "./lua.js";
 import { AgentActivity } from "./agent-activity.js";
+import { BullQueues } from "./bull-queues.js";
 import { acquireSlot, type RedisMutexes, type RedisSemaphore } from "./redis-semaphore.js";
-
-type Bull = typeof import("bullmq");
 
 export interface BullQueueParts {
   link: RedisLink;
@@ -50,16 +49,12 @@ export interface BullQueueParts {
   results: { max: number; ttlMs: number };
 }
 
-/** BullMQ's reason for failing a job whose workers were lost more than maxStalledCount times (its stalled checker). */
-const STALLED_OUT = "job stalled more than allowable limit";
 /** The abort reason that hands a job that has not started back to the queue (this node is stopping). */
 const HAND_BACK = Symbol("hand back");
 
 export class BullExecutionQueue implements ExecutionQueue {
-  private bull?: Bull;
   private runner?: JobRunner;
-  private readonly queues = new Map<string, Promise<Queue>>();
-  private readonly workers = new Map<string, Promise<Worker | undefined>>();
+  private readonly bull: BullQueues;
   private readonly streamsByKey = new Map<string, EntryPointStream>();
   /** Jobs this node's workers hold, by execution id. */
   private readonly jobs = new Map<string, Job>();
@@ -79,6 +74,24 @@ export class BullExecutionQueue implements ExecutionQueue {
   ) {
     this.results = new ResultsCache(parts.results.max, parts.results.ttlMs, () => host.clock.now());
     this.activity = new AgentActivity(host.clock);
+    this.bull = new BullQueues({
+      link: parts.link,
+      logger: host.logger,
+      workerLoss: parts.workerLoss,
+      nodeCap: parts.nodeCap,
+      closed: () => this.closed,
+      stopping: () => this.stopping,
+      handlers: {
+        process: (job, token, signal) => this.process(job, token, signal),
+        stalledOut: (job) => this.track(this.finals.recordLost(job)),
+        lockLost: (ids) => {
+          for (const id of ids) {
+            const job = this.jobs.get(id);
+            if (job) this.loseLock(job);
+          }
+        },
+      },
+    });
     this.finals = new FinalRecords({
       store: parts.store,
       host,
@@ -98,10 +111,6 @@ export class BullExecutionQueue implements ExecutionQueue {
     return this.finals.settledElsewhere(executionId, options);
   }
 
-  private get prefix(): string {
-    return this.parts.link.key("bull");
-  }
-
   private get jobOptions(): Record<string, unknown> {
     // Graph failures are final: BullMQ's own retry is off; only a lost worker runs a job again.
     return { attempts: 1, removeOnComplete: { age: 3600 }, removeOnFail: { age: 3600 } };
@@ -109,7 +118,7 @@ export class BullExecutionQueue implements ExecutionQueue {
 
   async start(runner: JobRunner): Promise<void> {
     this.runner = runner;
-    this.bull ??= await import("bullmq");
+    await this.bull.load();
     const { channels, limiter, mutexes } = this.parts;
     this.unsubscribe.push(
       channels.onCancel((id, reason) => {
@@ -129,9 +138,10 @@ export class BullExecutionQueue implements ExecutionQueue {
     limiter.onLost = lost;
     mutexes.onLost = lost;
     await channels.open();
-    await Promise.all([...this.streamsByKey.values()].map((stream) => this.worker(stream)));
+    await Promise.all([...this.streamsByKey.values()].map((stream) => this.bull.worker(stream)));
     // Backs up cancel messages lost in a reconnect: each running job's cancel key, at half a lease.
-    this.cancelSweep = setInterval(() => void this.sweepCancelKeys(), Math.max(250, (this.parts.workerLoss.lock_seconds * 1000) / 2));
+    const sweep = () => sweepCancelKeys(this.parts.link, this.jobs.values(), (job, reason) => void this.cancelLocal(job, reason));
+    this.cancelSweep = setInterval(() => void sweep(), Math.max(250, (this.parts.workerLoss.lock_seconds * 1000) / 2));
     this.cancelSweep.unref?.();
   }
 
@@ -155,61 +165,10 @@ export class BullExecutionQueue implements ExecutionQueue {
   }
 
   private queue(stream: EntryPointStream): Promise<Queue> {
-    const name = queueName(stream.agentName, stream.id);
-    let queue = this.queues.get(name);
-    if (!queue) {
-      queue = (async () => {
-        const bull = this.bull ?? (this.bull = await import("bullmq"));
-        const q = new bull.Queue(name, { connection: await this.parts.link.commands(), prefix: this.prefix });
-        q.on("error", (err) => this.host.logger.warn({ err, queue: name }, "BullMQ queue error"));
-        return q;
-      })();
-      this.queues.set(name, queue);
-      queue.catch(() => this.queues.delete(name));
-    }
-    return queue;
+    return this.bull.queue(stream);
   }
 
   // ------------------------------------------------------------ workers
-
-  private worker(stream: EntryPointStream): Promise<Worker | undefined> {
-    const name = queueName(stream.agentName, stream.id);
-    let started = this.workers.get(name);
-    if (!started) {
-      started = this.startWorker(stream, name);
-      this.workers.set(name, started);
-    }
-    return started;
-  }
-
-  private async startWorker(stream: EntryPointStream, name: string): Promise<Worker | undefined> {
-    const bull = this.bull!;
-    const queue = await this.queue(stream);
-    await queue.setGlobalConcurrency(stream.maxConcurrent);
-    if (this.closed) return undefined;
-    const connection = await this.parts.link.dedicated("blocking", `worker:${name}`);
-    const { lock_seconds, check_seconds, retries } = this.parts.workerLoss;
-    const worker = new bull.Worker(name, (job: BullJob, token?: string, signal?: AbortSignal) => this.process(job, token, signal), {
-      connection,
-      prefix: this.prefix,
-      concurrency: Math.max(1, Math.min(stream.maxConcurrent, this.parts.nodeCap)),
-      lockDuration: lock_seconds * 1000,
-      stalledInterval: check_seconds * 1000,
-      maxStalledCount: retries,
-    });
-    worker.on("error", (err) => this.host.logger.warn({ err, queue: name }, "BullMQ worker error"));
-    worker.on("failed", (job, err) => {
-      if (job && err?.message === STALLED_OUT) this.track(this.finals.recordLost(job));
-    });
-    worker.on("lockRenewalFailed", (ids: string[]) => {
-      for (const id of ids) {
-        const job = this.jobs.get(id);
-        if (job) this.loseLock(job);
-      }
-    });
-    if (this.stopping) await worker.pause(true);
-    return worker;
-  }
 
   /** Runs one job this node's worker took: rebuild, take the mutex and a slot, run, record, tell the cluster. */
   private async process(bullJob: BullJob, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
@@ -225,7 +184,7 @@ export class BullExecutionQueue implements ExecutionQueue {
     this.jobs.set(job.id, job);
     stream.active.add(job);
     stream.countQueued(1);
-    await this.checkIn(job, stream);
+    await checkIn(this.parts.link, job, stream, this.host.logger);
     try {
       if (job.entryPoint.isolation_level === "synchronized") {
         job.mutexFence = await acquireSlot(this.parts.mutexes.forAgent(data.agent), holderOf(job), controller.signal);
@@ -246,25 +205,6 @@ export class BullExecutionQueue implements ExecutionQueue {
       return { status: record.status };
     }
     return this.run(job, stream, controller);
-  }
-
-  /**
-   * Before a job takes its slot: a cancel asked before this node held it
-   * (the cancel key) aborts it, and a cancel_previous successor that starts
-   * is no longer the successor. Best effort: the cancel sweep re-reads the
-   * key, and admission checks a successor's state anyway.
-   */
-  private async checkIn(job: Job, stream: EntryPointStream): Promise<void> {
-    try {
-      const redis = await this.parts.link.commands();
-      const asked = await redis.get(this.parts.link.key("cancel", job.id));
-      if (asked) job.controller?.abort(asked);
-      if (stream.entryPoint.overlap === "cancel_previous") {
-        await runScript(redis, UNLOCK, [admissionKeys(this.parts.link, queueName(stream.agentName, stream.id)).successor], [job.id]);
-      }
-    } catch (err) {
-      this.host.logger.warn({ err, execution_id: job.id }, "could not read the execution's cancel key");
-    }
   }
 
   private async run(job: Job, stream: EntryPointStream, controller: AbortController): Promise<unknown> {
@@ -290,7 +230,7 @@ export class BullExecutionQueue implements ExecutionQueue {
     const data = bullJob.data as ClusterJobData;
     await bullJob.updateData({ ...data, returned: (data.returned ?? 0) + 1 });
     await bullJob.moveToWait(token);
-    throw new this.bull!.WaitingError();
+    throw this.bull.waitingError();
   }
 
   private finish(job: Job, stream: EntryPointStream, result: ExecutionResult | undefined, wasRunning: boolean): void {
@@ -351,21 +291,6 @@ export class BullExecutionQueue implements ExecutionQueue {
     return whenDone(job);
   }
 
-  private async sweepCancelKeys(): Promise<void> {
-    const running = [...this.jobs.values()].filter((job) => job.phase !== "finished" && !job.cancelReason);
-    if (running.length === 0) return;
-    try {
-      const redis = await this.parts.link.commands();
-      const reasons = await redis.mget(...running.map((job) => this.parts.link.key("cancel", job.id)));
-      running.forEach((job, i) => {
-        const reason = reasons[i];
-        if (reason) void this.cancelLocal(job, reason);
-      });
-    } catch {
-      // Redis away: lock renewal fails too, and the job is aborted for that.
-    }
-  }
-
   // ------------------------------------------------------------ this node's view
 
   counts(stream: EntryPointStream): AdmissionCounts {
@@ -395,7 +320,7 @@ export class BullExecutionQueue implements ExecutionQueue {
   addStream(stream: EntryPointStream): void {
     this.streamsByKey.set(stream.key, stream);
     if (this.runner && !this.closed) {
-      void this.worker(stream).catch((err: unknown) => this.host.logger.error({ err, stream: stream.key }, "could not start the entry point's worker"));
+      void this.bull.worker(stream).catch((err: unknown) => this.host.logger.error({ err, stream: stream.key }, "could not start the entry point's worker"));
     }
   }
 
@@ -406,12 +331,7 @@ export class BullExecutionQueue implements ExecutionQueue {
   /** A reload changed max_concurrent: the queue's cluster-wide cap and this node's worker follow. */
   refill(stream: EntryPointStream): void {
     if (!this.runner) return;
-    const name = queueName(stream.agentName, stream.id);
-    void (async () => {
-      await (await this.queue(stream)).setGlobalConcurrency(stream.maxConcurrent);
-      const worker = await this.workers.get(name);
-      if (worker) worker.concurrency = Math.max(1, Math.min(stream.maxConcurrent, this.parts.nodeCap));
-    })().catch((err: unknown) => this.host.logger.error({ err, stream: stream.key }, "could not apply the new max_concurrent"));
+    void this.bull.applyMaxConcurrent(stream).catch((err: unknown) => this.host.logger.error({ err, stream: stream.key }, "could not apply the new max_concurrent"));
   }
 
   jobsOf(agent: object): Job[] {
@@ -435,8 +355,7 @@ export class BullExecutionQueue implements ExecutionQueue {
    */
   async cancelAllQueued(_reason: string): Promise<void> {
     this.stopping = true;
-    const workers = await Promise.all([...this.workers.values()].map((w) => w.catch(() => undefined)));
-    await Promise.all(workers.map((worker) => worker?.pause(true)));
+    await this.bull.pauseWorkers();
     for (const job of this.jobs.values()) if (job.phase === "queued") job.controller?.abort(HAND_BACK);
   }
 
@@ -455,19 +374,7 @@ export class BullExecutionQueue implements ExecutionQueue {
     if (this.cancelSweep) clearInterval(this.cancelSweep);
     for (const off of this.unsubscribe.splice(0)) off();
     this.finals.close();
-    const workers = await Promise.all([...this.workers.values()].map((w) => w.catch(() => undefined)));
-    await Promise.all(workers.map((worker) => worker?.close().catch(() => undefined)));
-    const queues = await Promise.all([...this.queues.values()].map((q) => q.catch(() => undefined)));
-    await Promise.all(queues.map((queue) => queue?.close().catch(() => undefined)));
+    await this.bull.close();
     await this.flushWrites();
   }
-}
-
-/**
- * The holder id of a job's leases: the execution id and the attempt, so an
- * attempt that lost its lock can never release (or renew) the leases of
- * the attempt that follows it.
- */
-function holderOf(job: Job): string {
-  return `${job.id}#${job.attempt ?? 1}`;
 }
