@@ -17,8 +17,7 @@ import { terminalEvent } from "../events/terminal.js";
 import type { Logger } from "../logging/index.js";
 import type { ExecutionRecord, ExecutionResult } from "../result.js";
 import type { SessionStore } from "../storage/types.js";
-import { newExecutionId, newSessionId } from "../util/ids.js";
-import { queuedRecord, settle, unrunRecord, whenDone, type Job } from "./job.js";
+import { newJob, queuedRecord, settle, unrunRecord, whenDone, type Job } from "./job.js";
 import type { AdmissionCounts } from "./admission.js";
 import type { AdmitOptions, ExecutionQueue, JobRunner, QueueHost } from "./execution-queue.js";
 import type { MutexSource, SlotLimiter } from "./limiter.js";
@@ -153,20 +152,7 @@ export class Dispatcher implements ExecutionQueue {
       return { status: "rejected", reason: decision.reason, retry_after_seconds: decision.retryAfterSeconds };
     }
     const now = this.host.clock.now();
-    const job: Job = {
-      id: newExecutionId(now),
-      sessionId: newSessionId(now),
-      owner: { agentName: stream.agentName, entryPointId: stream.id },
-      agent: stream.agent,
-      entryPoint: stream.entryPoint,
-      input,
-      queuedAtMs: now,
-      idempotencyKey: options.idempotencyKey,
-      ...(options.traceparent ? { traceparent: options.traceparent } : {}),
-      rerunOf: options.rerunOf,
-      ...(options.chain ? { chain: options.chain } : {}),
-      phase: "queued",
-    };
+    const job = newJob(stream, input, options, now);
     this.jobs.set(job.id, job);
     options.onCreated?.(job);
     this.queuedTotal++;

@@ -6,6 +6,7 @@ import type { Agent, ResolvedEntryPoint } from "../config/schema.js";
 import type { ExecutionRecord, ExecutionResult, ExecutionStatus } from "../result.js";
 import { emptyUsage } from "../result.js";
 import { mergeLimits } from "../graph/limits.js";
+import { newExecutionId, newSessionId } from "../util/ids.js";
 import type { ExecutionRequest } from "./execution-runner.js";
 
 export type JobPhase = "queued" | "running" | "finished";
@@ -64,6 +65,29 @@ export interface Job {
   recordExtra?: Pick<ExecutionResult, "attempt" | "attempts" | "node">;
   /** Cluster: this node lost the job's lock; another node may run it, so this attempt writes no record. */
   lockLost?: boolean;
+}
+
+/** A new queued job of an entry point (a new execution in a new session), as every queue admits one. */
+export function newJob(
+  stream: { agentName: string; id: string; agent: Agent; entryPoint: ResolvedEntryPoint },
+  input: Record<string, unknown>,
+  options: { idempotencyKey?: string; traceparent?: string; rerunOf?: string; chain?: readonly string[] },
+  nowMs: number,
+): Job {
+  return {
+    id: newExecutionId(nowMs),
+    sessionId: newSessionId(nowMs),
+    owner: { agentName: stream.agentName, entryPointId: stream.id },
+    agent: stream.agent,
+    entryPoint: stream.entryPoint,
+    input,
+    queuedAtMs: nowMs,
+    idempotencyKey: options.idempotencyKey,
+    ...(options.traceparent ? { traceparent: options.traceparent } : {}),
+    rerunOf: options.rerunOf,
+    ...(options.chain ? { chain: options.chain } : {}),
+    phase: "queued",
+  };
 }
 
 export function iso(ms: number | undefined): string | null {

@@ -20,10 +20,9 @@ import type { ExecutionRecord } from "../../result.js";
 import type { RedisLink } from "../../storage/redis/connection.js";
 import { isRedisUnavailable, RedisUnavailableError } from "../../storage/redis/connection.js";
 import type { SessionStore } from "../../storage/types.js";
-import { newExecutionId, newSessionId } from "../../util/ids.js";
 import { decideAdmission } from "../admission.js";
 import type { AdmitOptions, QueueHost } from "../execution-queue.js";
-import { queuedRecord, type Job } from "../job.js";
+import { newJob, queuedRecord } from "../job.js";
 import type { EntryPointStream } from "../stream.js";
 import type { TriggerOutcome } from "../types.js";
 import { withAdmissionLock } from "./admission-lock.js";
@@ -93,20 +92,7 @@ async function admitLocked(ctx: AdmissionContext, stream: EntryPointStream, name
   if (decision.kind === "reject") return { status: "rejected", reason: decision.reason, retry_after_seconds: decision.retryAfterSeconds };
 
   const now = host.clock.now();
-  const job: Job = {
-    id: newExecutionId(now),
-    sessionId: newSessionId(now),
-    owner: { agentName: stream.agentName, entryPointId: stream.id },
-    agent: stream.agent,
-    entryPoint: stream.entryPoint,
-    input,
-    queuedAtMs: now,
-    idempotencyKey: options.idempotencyKey,
-    ...(options.traceparent ? { traceparent: options.traceparent } : {}),
-    rerunOf: options.rerunOf,
-    ...(options.chain ? { chain: options.chain } : {}),
-    phase: "queued",
-  };
+  const job = newJob(stream, input, options, now);
   options.onCreated?.(job);
   if (decision.kind === "replace") {
     const victim = decision.victim === "successor" ? successor! : await oldestHolder(queue);
