@@ -17,7 +17,7 @@ import { isTerminal, type ExecutionRecord } from "../result.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { isAgentName, isSafeId } from "../util/ids.js";
 import { KeyedQueue } from "../util/keyed-queue.js";
-import { isTempFileName, readJsonFile, writeJsonAtomic } from "./atomic.js";
+import { readJsonFile, writeJsonAtomic } from "./atomic.js";
 import { JsonLinesAppender, readJsonLines } from "./event-log.js";
 import { SessionLogFiles } from "./session-logs.js";
 import { removeStaleTempFiles, sweepTempFiles } from "./temp-files.js";
@@ -25,6 +25,7 @@ import { reapSessionProcesses, removeProcessFile, writeProcessFile } from "./pro
 import type { ProcessGroupRecord } from "../util/process-groups.js";
 import { compareNewestFirst, filterExecutionEvents, interruptRecord, isUnfinished, planPrune, sessionLabel, summarize } from "./records.js";
 import { AgentIndex, isLiveElsewhere, type IndexEntry } from "./session-index.js";
+import { agentFolders, readRecordsIn } from "./session-scan.js";
 import type { ExecutionSummary, ListQuery, PruneOptions, PruneReport, SessionStore } from "./types.js";
 
 export interface FileSessionStoreOptions {
@@ -39,10 +40,6 @@ export interface FileSessionStoreOptions {
 }
 
 const NO_LOGGER = { warn: () => undefined } as unknown as Pick<Logger, "warn">;
-// Agent names are lower-case words (config schema); anything else in the root
-// (`_keys`, `serve.json`) is not an agent.
-const AGENT_DIR = /^[a-z0-9][a-z0-9_-]*$/;
-const RECORD_FILE = /^exec_.+\.json$/;
 const MAX_KNOWN_FOLDERS = 4096;
 
 export class FileSessionStore implements SessionStore {
@@ -334,26 +331,8 @@ export class FileSessionStore implements SessionStore {
   }
 
   /** Every execution record in one session folder. */
-  async readSessionRecords(agent: string, sessionId: string): Promise<ExecutionRecord[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.sessionDir(agent, sessionId));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ENOTDIR") return [];
-      throw err;
-    }
-    const records: ExecutionRecord[] = [];
-    for (const name of names) {
-      if (!RECORD_FILE.test(name) || isTempFileName(name)) continue;
-      try {
-        const record = await readJsonFile<ExecutionRecord>(join(this.sessionDir(agent, sessionId), name));
-        if (record) records.push(record);
-      } catch (err) {
-        this.logger.warn({ agent, session_id: sessionId, file: name, err }, "skipped an unreadable execution record");
-      }
-    }
-    return records;
+  readSessionRecords(agent: string, sessionId: string): Promise<ExecutionRecord[]> {
+    return readRecordsIn(this.sessionDir(agent, sessionId), this.logger, { agent, session_id: sessionId });
   }
 
   private async scanFor(executionId: string): Promise<ExecutionRecord | undefined> {
@@ -378,14 +357,7 @@ export class FileSessionStore implements SessionStore {
   }
 
   private async agentsOnDisk(): Promise<string[]> {
-    let names: import("node:fs").Dirent[];
-    try {
-      names = await readdir(this.root, { withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-      throw err;
-    }
-    const agents = new Set(names.filter((d) => d.isDirectory() && AGENT_DIR.test(d.name)).map((d) => d.name));
+    const agents = new Set(await agentFolders(this.root));
     for (const agent of this.indexes.keys()) agents.add(agent);
     return [...agents].sort();
   }
