@@ -22,7 +22,7 @@ import { parseRerunBody, parseTriggerBody, RequestError } from "./trigger-body.j
 import type { WebhookStats } from "./webhook-stats.js";
 import { validTraceparent } from "../telemetry/traceparent.js";
 import { errorMessage } from "../errors.js";
-import { isRedisUnavailable } from "../storage/redis/connection.js";
+import { ClusterBusyError, isRedisUnavailable } from "../storage/redis/connection.js";
 
 export interface ControlApiOptions {
   runtime: RuntimeHandle;
@@ -150,7 +150,11 @@ export class ControlApi {
       try {
         return await handler(req, res, params, url);
       } catch (err) {
-        // Redis away (redis backend): nothing could be read or recorded; say so and when to retry, never 500.
+        // Redis away or the cluster busy (redis backend): nothing was recorded; say so and when to retry, never 500.
+        if (err instanceof ClusterBusyError) {
+          this.logger.warn({ err, path: url.pathname }, `${method} ${url.pathname} refused (503): the cluster is busy`);
+          return sendError(res, 503, "cluster_busy", err.message, { "retry-after": REDIS_RETRY_AFTER });
+        }
         if (!isRedisUnavailable(err)) throw err;
         this.logger.warn({ err, path: url.pathname }, `${method} ${url.pathname} refused (503): Redis is unreachable`);
         return sendError(res, 503, "redis_unavailable", `Redis is unreachable: ${errorMessage(err)}`, { "retry-after": REDIS_RETRY_AFTER });

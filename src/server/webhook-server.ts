@@ -22,7 +22,7 @@ import { eventHeaders, InvalidJsonError, parsePayload, queryToObject } from "./w
 import { WebhookStats } from "./webhook-stats.js";
 import { validTraceparent } from "../telemetry/traceparent.js";
 import { errorMessage } from "../errors.js";
-import { isRedisUnavailable } from "../storage/redis/connection.js";
+import { ClusterBusyError, isRedisUnavailable } from "../storage/redis/connection.js";
 
 export interface WebhookServerOptions {
   routes: readonly WebhookRouteDef[];
@@ -199,12 +199,16 @@ export class WebhookServer {
       await this.deliver(route, res, data, deliveryId, validTraceparent(headers.traceparent));
     } catch (err) {
       // Redis away (redis backend) while claiming the delivery id: nothing was recorded, the sender retries.
-      if (!isRedisUnavailable(err)) throw err;
+      if (!isRedisUnavailable(err) && !(err instanceof ClusterBusyError)) throw err;
       this.redisUnavailable(res, source, deliveryId, err);
     }
   }
 
   private redisUnavailable(res: ServerResponse, source: string, deliveryId: string | undefined, err: unknown): void {
+    if (err instanceof ClusterBusyError) {
+      this.refused(source, 503, err.message, deliveryId);
+      return sendError(res, 503, "cluster_busy", "the event could not be recorded: the cluster is busy; retry later", { "retry-after": REDIS_RETRY_AFTER });
+    }
     this.refused(source, 503, `Redis is unreachable (${errorMessage(err)})`, deliveryId);
     sendError(res, 503, "redis_unavailable", "the event could not be recorded: Redis is unreachable; retry later", { "retry-after": REDIS_RETRY_AFTER });
   }
@@ -252,7 +256,7 @@ export class WebhookServer {
         this.refused(source, 503, "the runtime is not accepting events", deliveryId);
         return sendError(res, 503, "shutting_down", "the runtime is not accepting events", { "retry-after": "5" });
       }
-      if (isRedisUnavailable(err)) return this.redisUnavailable(res, source, deliveryId, err);
+      if (isRedisUnavailable(err) || err instanceof ClusterBusyError) return this.redisUnavailable(res, source, deliveryId, err);
       this.stats.record(source, "rejected", 500);
       this.logger.error({ err, source_id: source, status_code: 500, delivery_id: deliveryId }, `webhook ${source} refused (500): recording it failed`);
       return sendError(res, 500, "internal_error", "the event could not be recorded; retry later");

@@ -9,7 +9,7 @@ import { WebhookServer } from "../../src/server/webhook-server.js";
 import { describeGuarantee, isEvictingPolicy } from "../../src/server/redis-check.js";
 import { requireClusterToken } from "../../src/server/cluster-mode.js";
 import { signGithub } from "../../src/server/verify/index.js";
-import { RedisUnavailableError } from "../../src/storage/redis/connection.js";
+import { ClusterBusyError, RedisUnavailableError } from "../../src/storage/redis/connection.js";
 import { MemoryKeyStore } from "../../src/storage/keys.js";
 import type { KeyStore } from "../../src/storage/types.js";
 import { FakeRuntime } from "./fake-runtime.js";
@@ -44,6 +44,18 @@ describe("control API with Redis away", () => {
     const body = (await res.json()) as { error: { code: string; message: string } };
     assert.equal(body.error.code, "redis_unavailable");
     assert.match(body.error.message, /Redis is unreachable/);
+  });
+
+  test("a trigger the cluster is too busy to admit answers 503 cluster_busy with Retry-After, not redis_unavailable", async () => {
+    runtime.submitImpl = async () => {
+      throw new ClusterBusyError("the admission lock of a.api stayed taken for 5000 ms; retry later");
+    };
+    const res = await call("/entry-points/api/trigger", { method: "POST", body: JSON.stringify({ input: {} }) });
+    assert.equal(res.status, 503);
+    assert.match(res.headers.get("retry-after") ?? "", /^\d+$/);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, "cluster_busy");
+    assert.match(body.error.message, /admission lock/);
   });
 
   test("reads while Redis is away answer 503 too, not 500", async () => {
@@ -118,6 +130,20 @@ describe("webhooks with Redis away", () => {
     runtime.ingestImpl = (init) => working.ingestImpl(init);
     const retried = await post(base, "d-1");
     assert.equal(retried.status, 202);
+  });
+
+  test("an event the cluster is too busy to admit answers 503 cluster_busy, and the delivery can come again", async () => {
+    const base = await start(new MemoryKeyStore());
+    runtime.ingestImpl = async () => {
+      throw new ClusterBusyError("the admission lock of a.hook stayed taken for 5000 ms; retry later");
+    };
+    const refused = await post(base, "busy-1");
+    assert.equal(refused.status, 503);
+    assert.match(refused.headers.get("retry-after") ?? "", /^\d+$/);
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, "cluster_busy");
+    const working = new FakeRuntime();
+    runtime.ingestImpl = (init) => working.ingestImpl(init);
+    assert.equal((await post(base, "busy-1")).status, 202);
   });
 
   test("a delivery id that cannot be claimed (Redis away before the event) is a 503 too", async () => {

@@ -49,6 +49,19 @@ export function redactRedisUrl(url: string): string {
   );
 }
 
+/**
+ * Work the cluster could not take now, though Redis is up: another node
+ * held the entry point's admission lock for longer than a trigger waits.
+ * Nothing was recorded; the HTTP layer answers 503 `cluster_busy` with
+ * Retry-After, as for an unreachable Redis.
+ */
+export class ClusterBusyError extends ForagerError {
+  constructor(message: string) {
+    super("cluster_busy", message);
+    this.name = "ClusterBusyError";
+  }
+}
+
 /** The error every Redis failure that stops forager from recording work becomes (503 at the HTTP layer). */
 export class RedisUnavailableError extends ForagerError {
   constructor(message: string, options: { cause?: unknown } = {}) {
