@@ -120,23 +120,29 @@ describe("cluster: three serve processes on one Redis", { skip, concurrency: 1 }
   test("1. burst and kill: every 202 ends, one execution per delivery, the lost node's work re-runs as attempt 2", { todo: TODO[1], timeout: 180_000 }, async (t) => {
     const cluster = await startCluster(t, "burst", ["work.yaml"], { GLOBAL_CONCURRENCY: "6" });
     const accepted = await burst(t, cluster);
-    // Six 3 s executions behind the burst: once they run (six slots, three nodes), some node runs two.
+    // Six 3 s executions behind the burst (one FIFO queue): once they run (six slots, three nodes),
+    // the burst has drained and some node runs two of them. The kill comes then, so the time to
+    // the end measures the takeover, not how long a 2-core machine takes to drain the burst.
+    const slow = new Set<string>();
     for (let i = 0; i < 6; i++) {
       const answer = await withRetry(() => cluster.nodes[i % 3]!.trigger("work", "api", { sleep_ms: 3_000 }));
       assert.equal(answer.status, 202, JSON.stringify(answer.body));
       accepted.add(String(answer.body.execution_id));
+      slow.add(String(answer.body.execution_id));
     }
-    const { victim, running } = await waitFor("a node to run two executions at once", async () => {
+    const { victim, running } = await waitFor("a node to run two of the slow executions at once", async () => {
       for (const node of cluster.nodes) {
         const ids = await cluster.runningOn(node.pid);
-        if (ids.length >= 2) return { victim: node, running: ids };
+        if (ids.filter((id) => slow.has(id)).length >= 2) return { victim: node, running: ids };
       }
       return undefined;
-    }, { timeoutMs: 60_000, stepMs: 10 });
+    }, { timeoutMs: 90_000, stepMs: 10 });
     victim.kill("SIGKILL");
+    const killedAt = Date.now();
     await victim.exited;
-    // Issue 14 asks for 15 s after the kill; 25 s leaves room for this shared 2-core machine.
-    const records = await cluster.waitTerminal("work", accepted, 25_000);
+    // Issue 14: every 202 ends within 15 s of the kill (takeover at lock 2 s / check 1 s, then a 3 s re-run).
+    const records = await cluster.waitTerminal("work", accepted, 15_000);
+    t.diagnostic(`every accepted execution ended ${Date.now() - killedAt} ms after the kill`);
 
     // Nothing lost, nothing extra: the stored executions are exactly the accepted ones.
     assert.deepEqual(new Set(records.keys()), accepted);
