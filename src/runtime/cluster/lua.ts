@@ -4,16 +4,13 @@
  * does not know the script yet (a restart forgets them). Every script reads
  * time with Redis `TIME`, never a node's clock.
  */
-import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
+import { LuaScript } from "../../storage/redis/script.js";
 
-export interface Script {
-  readonly source: string;
-  readonly sha: string;
-}
+export type Script = LuaScript;
 
 function script(source: string): Script {
-  return { source, sha: createHash("sha1").update(source).digest("hex") };
+  return new LuaScript(source);
 }
 
 const NOW = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
@@ -75,12 +72,7 @@ return held`);
 export const UNLOCK = script(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`);
 
-/** Runs a script by its hash, sending its source only when Redis does not have it. */
-export async function runScript(client: Redis, s: Script, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-  try {
-    return await client.evalsha(s.sha, keys.length, ...keys, ...args);
-  } catch (err) {
-    if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
-    return client.eval(s.source, keys.length, ...keys, ...args);
-  }
+/** Runs a script by its hash, sending its source only when Redis does not have it (LuaScript.run). */
+export function runScript(client: Redis, s: Script, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  return s.run(client, keys, args);
 }
