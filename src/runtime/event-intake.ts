@@ -41,10 +41,16 @@ export interface EventIntakeHost {
 /** Key store namespace of event admissions (`<prefix>:key:evt:…` in Redis, DISTRIBUTED §5). */
 const EVENT_NAMESPACE = "evt";
 const EVENT_KEY_TTL_SECONDS = 24 * 3600;
-/** How long an admission waits for a copy of itself still being admitted elsewhere. */
-const EVENT_CLAIM_WAIT_MS = 5_000;
-/** How long a finishing job waits for its final event's admissions before it gives up waiting (logged). */
-const FINAL_WAIT_MS = 10_000;
+/**
+ * How long an event admission's claim stays pending: an admission takes a
+ * few ms (its lock waits 5 s at most), and a node that died holding the
+ * claim frees it after this, so the source job re-run elsewhere can claim it.
+ */
+const EVENT_CLAIM_PENDING_SECONDS = 10;
+/** How long an admission waits for a copy of itself pending elsewhere: past the pending time, so a dead holder's claim is taken over. */
+const EVENT_CLAIM_WAIT_MS = EVENT_CLAIM_PENDING_SECONDS * 1000 + 2_000;
+/** How long a finishing job waits for its final event's admissions before it gives up waiting (logged): past a claim's takeover. */
+const FINAL_WAIT_MS = EVENT_CLAIM_WAIT_MS + 8_000;
 const FINAL_EVENTS: ReadonlySet<string> = new Set(["execution_completed", "execution_failed", "execution_cancelled"]);
 /** Final events remembered for `afterFinal` at most (jobs that never ran are never asked for). */
 const MAX_FINALS = 10_000;
@@ -155,7 +161,7 @@ export class EventIntake {
    * Resolves once the final event of `executionId` (published by its run
    * here) has been matched and its admissions are recorded, so the job is
    * not completed before (cluster only: at once otherwise). Bounded: a
-   * final event that never comes holds the job 10 s at most (logged).
+   * final event that never comes holds the job 20 s at most (logged).
    */
   async afterFinal(executionId: string): Promise<void> {
     if (!this.host.exactlyOnce) return;
@@ -203,7 +209,7 @@ export class EventIntake {
   private async admitOnce(keys: KeyStore, stream: EntryPointStream, event: ForagerEvent, admit: () => Promise<TriggerOutcome>): Promise<TriggerOutcome> {
     const key = event.execution_id && event.type.startsWith("execution_") ? `${stream.key}:${event.execution_id}:${event.type}` : `${stream.key}:${event.id}`;
     const claim = pendingClaim(newEventId(this.host.clock.now()));
-    const claimed = await claimKey(keys, EVENT_NAMESPACE, key, claim, EVENT_CLAIM_WAIT_MS);
+    const claimed = await claimKey(keys, EVENT_NAMESPACE, key, claim, EVENT_CLAIM_WAIT_MS, EVENT_CLAIM_PENDING_SECONDS);
     if (claimed.status === "final") return { status: "skipped", reason: `the event already triggered ${stream.key} (execution ${claimed.value})` };
     if (claimed.status === "pending") return { status: "skipped", reason: `the event is being admitted to ${stream.key} elsewhere` };
     let outcome: TriggerOutcome;

@@ -34,12 +34,20 @@ export type ClaimOutcome =
  * Claims `key` with `claim` (a `pendingClaim`), or reports who has it. A
  * pending holder is polled every 10 ms for up to `waitMs`: if it finishes,
  * its final value is returned; if it gives up (the key is gone), this call
- * claims the key itself.
+ * claims the key itself. `pendingSeconds`: how long our own claim stays
+ * pending if we die holding it (default PENDING_CLAIM_SECONDS).
  */
-export async function claimKey(keys: KeyStore, namespace: string, key: string, claim: string, waitMs: number): Promise<ClaimOutcome> {
+export async function claimKey(
+  keys: KeyStore,
+  namespace: string,
+  key: string,
+  claim: string,
+  waitMs: number,
+  pendingSeconds: number = PENDING_CLAIM_SECONDS,
+): Promise<ClaimOutcome> {
   const steps = Math.ceil(waitMs / POLL_STEP_MS);
   for (let step = 0; ; step++) {
-    const { existing } = await keys.putIfAbsent(namespace, key, claim, PENDING_CLAIM_SECONDS, { transient: true });
+    const { existing } = await keys.putIfAbsent(namespace, key, claim, pendingSeconds, { transient: true });
     if (existing === undefined) return { status: "claimed" };
     if (!isPending(existing)) return { status: "final", value: existing };
     if (step >= steps) return { status: "pending" };
