@@ -17,7 +17,7 @@ import { terminalEvent } from "../events/terminal.js";
 import type { Logger } from "../logging/index.js";
 import type { ExecutionRecord, ExecutionResult } from "../result.js";
 import type { SessionStore } from "../storage/types.js";
-import { newJob, queuedRecord, settle, unrunRecord, whenDone, type Job } from "./job.js";
+import { newJob, queuedEvent, queuedRecord, settle, unrunRecord, whenDone, type Job } from "./job.js";
 import type { AdmissionCounts } from "./admission.js";
 import type { AdmitOptions, ExecutionQueue, JobRunner, QueueHost } from "./execution-queue.js";
 import type { MutexSource, SlotLimiter } from "./limiter.js";
@@ -327,14 +327,7 @@ export class Dispatcher implements ExecutionQueue {
     const store = this.store;
     const writes: Promise<unknown>[] = [store.save(queuedRecord(job))];
     if (job.phase === "queued") {
-      const published = this.host.publish({
-        type: "execution_queued",
-        graph_id: job.owner.agentName,
-        stream_id: job.owner.entryPointId,
-        execution_id: job.id,
-        session_id: job.sessionId,
-        data: { queued_at: new Date(job.queuedAtMs).toISOString() },
-      });
+      const published = this.host.publish(queuedEvent(job));
       writes.push(store.appendEvents(job.owner.agentName, job.sessionId, [published]));
     }
     return Promise.all(writes).then(

@@ -6,6 +6,7 @@ import type { Agent, ResolvedEntryPoint } from "../config/schema.js";
 import type { ExecutionRecord, ExecutionResult, ExecutionStatus } from "../result.js";
 import { emptyUsage } from "../result.js";
 import { mergeLimits } from "../graph/limits.js";
+import type { EventInit } from "../events/types.js";
 import { newExecutionId, newSessionId } from "../util/ids.js";
 import type { ExecutionRequest } from "./execution-runner.js";
 
@@ -87,6 +88,18 @@ export function newJob(
     rerunOf: options.rerunOf,
     ...(options.chain ? { chain: options.chain } : {}),
     phase: "queued",
+  };
+}
+
+/** The `execution_queued` event of a job that waits for a slot (published by whichever queue admitted it). */
+export function queuedEvent(job: Job): EventInit {
+  return {
+    type: "execution_queued",
+    graph_id: job.owner.agentName,
+    stream_id: job.owner.entryPointId,
+    execution_id: job.id,
+    session_id: job.sessionId,
+    data: { queued_at: new Date(job.queuedAtMs).toISOString() },
   };
 }
 

@@ -22,7 +22,7 @@ import { isRedisUnavailable, RedisUnavailableError } from "../../storage/redis/c
 import type { SessionStore } from "../../storage/types.js";
 import { decideAdmission } from "../admission.js";
 import type { AdmitOptions, QueueHost } from "../execution-queue.js";
-import { newJob, queuedRecord } from "../job.js";
+import { newJob, queuedEvent, queuedRecord } from "../job.js";
 import type { EntryPointStream } from "../stream.js";
 import type { TriggerOutcome } from "../types.js";
 import { withAdmissionLock } from "./admission-lock.js";
@@ -106,14 +106,7 @@ async function admitLocked(ctx: AdmissionContext, stream: EntryPointStream, name
   await store.save(record);
   if (!startsNow) {
     // As on one process: only an execution that waits says it is queued.
-    const published = host.publish({
-      type: "execution_queued",
-      graph_id: job.owner.agentName,
-      stream_id: job.owner.entryPointId,
-      execution_id: job.id,
-      session_id: job.sessionId,
-      data: { queued_at: new Date(job.queuedAtMs).toISOString() },
-    });
+    const published = host.publish(queuedEvent(job));
     await store.appendEvents(job.owner.agentName, job.sessionId, [published]);
   }
   try {
