@@ -118,6 +118,10 @@ function buildProgram(
     .description("serve agents as a daemon: timers, event entry points, webhooks, control API")
     .argument("<agent.yaml...>", "one or more agent files")
     .option("--storage <dir>", "storage folder")
+    .option(
+      "--rolling",
+      "runtime.backend redis: start even if the cluster runs other agent definitions (a rolling deploy), then make this node's the cluster's; ignored with the file backend",
+    )
     .action(bind(async () => (await import("./commands/serve.js")).serveCommand as Action));
 
   const client = (cmd: Command) =>

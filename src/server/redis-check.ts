@@ -48,7 +48,8 @@ export function isEvictingPolicy(policy: string | undefined): boolean {
 }
 
 export class RedisCheck {
-  private readonly link: RedisLink;
+  /** Also used by the start-up checks of cluster-mode.ts (the agent-definitions digest). */
+  readonly link: RedisLink;
 
   constructor(private readonly settings: RedisSettings) {
     this.link = new RedisLink(settings);

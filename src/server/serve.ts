@@ -50,6 +50,8 @@ export interface ServeOptions {
   files: string[];
   /** `--storage`. */
   storage?: string;
+  /** `--rolling` (redis backend): start even when the cluster runs other agent definitions; ignored with the file backend. */
+  rolling?: boolean;
   env: NodeJS.ProcessEnv;
   cwd: string;
   logger: Logger;
@@ -114,7 +116,8 @@ export async function serve(options: ServeOptions): Promise<number> {
   }
   const storagePath = resolveStoragePath({ flag: options.storage, env, runtimeStoragePath: config.storage_path, cwd });
   // Redis mode: the token is required and Redis must answer; the folder holds only this node's serve.json, so no lock.
-  const cluster: ClusterMode | undefined = isClusterConfig(config) ? await prepareClusterMode(config, env, logger) : undefined;
+  const cluster: ClusterMode | undefined = isClusterConfig(config) ? await prepareClusterMode(config, env, logger, { agents, rolling: options.rolling }) : undefined;
+  if (options.rolling && !cluster) logger.info("--rolling has no effect with runtime.backend file: there is no cluster to join");
   let lock: StorageLock | undefined;
   try {
     if (!cluster) lock = await acquireStorageLock(storagePath);
@@ -183,6 +186,8 @@ export async function serve(options: ServeOptions): Promise<number> {
     wroteServeFile = true;
     logStartup(logger, await runtime.getStats(), config.webhook_routes, { url, webhookUrl, storagePath, agents: info.agents });
     options.onReady?.({ ...info, storage_path: storagePath });
+    // A node that cannot record its digest still serves: the next --rolling node, or a restart, records one.
+    await cluster?.afterStart().catch((err: unknown) => logger.warn({ err }, "recording this node's agent definitions as the cluster's failed"));
     void notifier.notify("READY=1", `STATUS=serving ${info.agents.join(", ")}`);
     notifier.startWatchdog();
 

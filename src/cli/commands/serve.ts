@@ -12,6 +12,7 @@ export async function serveCommand(ctx: CliContext, args: unknown[], opts: Recor
   return serve({
     files,
     storage: typeof opts.storage === "string" ? opts.storage : undefined,
+    rolling: opts.rolling === true,
     env: ctx.env,
     cwd: ctx.cwd,
     logger: ctx.logger(),
