@@ -85,6 +85,8 @@ export interface ExecutionQueue {
   touch(agent: string): void;
   /** Seconds since the agent's running executions last did something; null when none runs. */
   idleSeconds(agent: string): number | null;
+  /** A shared queue only: the same over every live process's executions (a timer's idle check; one read of the shared store). */
+  clusterIdleSeconds?(agent: string): Promise<number | null>;
 
   /**
    * Shutdown: nothing new starts here. The in-process queue records every

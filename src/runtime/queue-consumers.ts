@@ -37,8 +37,10 @@ export function createTimers(parts: QueueConsumerParts): TimerScheduler {
       },
       publish: (init) => void bus.publish(init),
       agentActive: (agent, idleSeconds) => {
-        const idle = queue.idleSeconds(agent);
-        return idle !== null && idle < idleSeconds;
+        const active = (idle: number | null) => idle !== null && idle < idleSeconds;
+        // A shared queue decides from the executions of every live node (one read at tick time).
+        if (queue.clusterIdleSeconds && idleSeconds > 0) return queue.clusterIdleSeconds(agent).then(active);
+        return active(queue.idleSeconds(agent));
       },
       fire: (stream, input) => queue.admit(stream, input),
     },

@@ -52,8 +52,8 @@ export interface TimerHost {
   readonly logger: Logger;
   readonly timersPaused: boolean;
   publish(init: EventInit): void;
-  /** True while an execution of the agent runs and produced an event less than `idleSeconds` ago (this process's executions). */
-  agentActive(agentName: string, idleSeconds: number): boolean;
+  /** True while an execution of the agent runs and produced an event less than `idleSeconds` ago (in a cluster: on any live node, read at tick time). */
+  agentActive(agentName: string, idleSeconds: number): boolean | Promise<boolean>;
   fire(stream: EntryPointStream, input: Record<string, unknown>): Promise<TriggerOutcome>;
 }
 
@@ -322,7 +322,7 @@ export class TimerScheduler {
     // The watermark goes to disk before the fire: after a crash the tick counts as handled, never fired twice.
     if (!options.claimed && !(await this.ledger.claim(entry.stream.key, scheduledAtMs))) return;
     if (this.paused) return this.skip(entry, scheduledAtMs, "paused");
-    if (this.host.agentActive(entry.stream.agentName, entry.config.idle_timeout_seconds)) {
+    if (await this.host.agentActive(entry.stream.agentName, entry.config.idle_timeout_seconds)) {
       return this.skip(entry, scheduledAtMs, "agent_active");
     }
     const firedAtMs = this.host.clock.now();

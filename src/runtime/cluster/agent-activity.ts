@@ -1,16 +1,24 @@
 /**
  * When this node's executions of each agent last did something: what a
- * timer's `idle_timeout_seconds` asks (SPEC 4.1). Per node, as the
- * in-process Dispatcher keeps it; the cluster-wide view is the stats' job.
+ * timer's `idle_timeout_seconds` asks (SPEC 4.1), as the in-process
+ * Dispatcher keeps it. This node's part of the cluster-wide view
+ * (cluster-activity.ts), and what this node's stats report.
  */
 import type { Clock } from "../../util/clock.js";
 
+export interface AgentActivitySnapshot {
+  /** Executions of the agent running here. */
+  running: number;
+  /** When one of them last started, ended or produced an event (clock ms; 0 when never). */
+  lastActivityMs: number;
+}
+
 export class AgentActivity {
-  private readonly byAgent = new Map<string, { running: number; lastActivityMs: number }>();
+  private readonly byAgent = new Map<string, AgentActivitySnapshot>();
 
   constructor(private readonly clock: Clock) {}
 
-  private of(agent: string): { running: number; lastActivityMs: number } {
+  private of(agent: string): AgentActivitySnapshot {
     let a = this.byAgent.get(agent);
     if (!a) {
       a = { running: 0, lastActivityMs: 0 };
@@ -31,10 +39,18 @@ export class AgentActivity {
     a.lastActivityMs = this.clock.now();
   }
 
-  /** An event of the agent's execution was seen: it is active. */
-  touch(agent: string): void {
+  /** An event of the agent's execution was seen: it is active. True when that counted (one of its executions runs here). */
+  touch(agent: string): boolean {
     const a = this.byAgent.get(agent);
-    if (a && a.running > 0) a.lastActivityMs = this.clock.now();
+    if (!a || a.running <= 0) return false;
+    a.lastActivityMs = this.clock.now();
+    return true;
+  }
+
+  /** The agent's running count and last activity here now. */
+  snapshot(agent: string): AgentActivitySnapshot {
+    const a = this.byAgent.get(agent);
+    return a ? { ...a } : { running: 0, lastActivityMs: 0 };
   }
 
   /** Seconds since the agent's running executions last did something; null when none runs. */

@@ -31,7 +31,7 @@ import { checkIn, holderOf, sweepCancelKeys } from "./cancel-keys.js";
 import type { ClusterChannels } from "./channels.js";
 import { jobFromData, queueName, type ClusterJobData } from "./job-data.js";
 import { FinalRecords } from "./final-records.js";
-import { AgentActivity } from "./agent-activity.js";
+import { ClusterActivity } from "./cluster-activity.js";
 import { BullQueues } from "./bull-queues.js";
 import { acquireSlot, type RedisMutexes, type RedisSemaphore } from "./redis-semaphore.js";
 
@@ -59,7 +59,7 @@ export class BullExecutionQueue implements ExecutionQueue {
   /** Jobs this node's workers hold, by execution id. */
   private readonly jobs = new Map<string, Job>();
   private readonly results: ResultsCache;
-  private readonly activity: AgentActivity;
+  private readonly activity: ClusterActivity;
   private readonly writes = new Set<Promise<unknown>>();
   /** Final records of executions the executor did not finish, and waits for other nodes' executions. */
   private readonly finals: FinalRecords;
@@ -73,7 +73,7 @@ export class BullExecutionQueue implements ExecutionQueue {
     private readonly parts: BullQueueParts,
   ) {
     this.results = new ResultsCache(parts.results.max, parts.results.ttlMs, () => host.clock.now());
-    this.activity = new AgentActivity(host.clock);
+    this.activity = new ClusterActivity({ link: parts.link, nodeId: parts.nodeId, clock: host.clock, logger: host.logger });
     this.bull = new BullQueues({
       link: parts.link,
       logger: host.logger,
@@ -346,6 +346,10 @@ export class BullExecutionQueue implements ExecutionQueue {
     return this.activity.idleSeconds(agent);
   }
 
+  clusterIdleSeconds(agent: string): Promise<number | null> {
+    return this.activity.clusterIdleSeconds(agent);
+  }
+
   // ------------------------------------------------------------ shutdown
 
   /**
@@ -376,5 +380,6 @@ export class BullExecutionQueue implements ExecutionQueue {
     this.finals.close();
     await this.bull.close();
     await this.flushWrites();
+    await this.activity.close();
   }
 }
