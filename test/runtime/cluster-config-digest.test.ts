@@ -127,6 +127,22 @@ describe("config digest: canonical form", () => {
     assert.equal(digestOf([withToken("tok-one111")], scrub), digestOf([withToken("tok-two222")], scrub));
   });
 
+  test("by default a secret-named variable substituted into any string (a URL here) is redacted, as in logs", () => {
+    const file = {
+      name: "fetcher",
+      graph: { nodes: [{ id: "get", type: "tool", tool: "api" }] },
+      tools: { api: { type: "http", url: "https://api.example.com/items?key=${API_KEY}", headers: { "X-Trace": "on", Authorization: "Bearer ${API_KEY}" } } },
+    };
+    // Both agents stay loaded while hashed, so the log scrubber knows both values (as each node knows its own).
+    const one = agentFromObject(file, { env: { API_KEY: "key-value-node-one-1234" } });
+    const two = agentFromObject(file, { env: { API_KEY: "key-value-node-two-5678" } });
+    assert.equal(configDigest([one], mergeRuntimeConfig([one])), configDigest([two], mergeRuntimeConfig([two])));
+    assert.notEqual(configDigest([one], mergeRuntimeConfig([one]), noScrub), configDigest([two], mergeRuntimeConfig([two]), noScrub), "the URL alone tells them apart");
+    // What is not secret still counts.
+    const traced = agentFromObject({ ...file, tools: { api: { ...file.tools.api, headers: { ...file.tools.api.headers, "X-Trace": "off" } } } }, { env: { API_KEY: "key-value-node-one-1234" } });
+    assert.notEqual(configDigest([traced], mergeRuntimeConfig([traced])), configDigest([one], mergeRuntimeConfig([one])));
+  });
+
   test("an entry point's max_concurrent changed gives another digest", () => {
     assert.notEqual(digestOf([definition({ maxConcurrent: 5 })]), digestOf([definition()]));
   });
