@@ -11,9 +11,9 @@
  * SIGKILL never decrements, so a reader counts a node's fields only while
  * that node is live in the membership ZSET `<prefix>:nodes`
  * (nodes-membership.ts). A dead node's count stops mattering once its
- * heartbeat deadline passes (15 s by default); its fields are deleted by a
- * reader a day after their last write, and the hash expires a day after
- * the last write of any node. A node that stops cleanly deletes its own.
+ * heartbeat deadline passes (15 s by default); a reader deletes its
+ * fields once their last activity is a day old, and the hash expires a day
+ * after the last write of any node. A node that stops cleanly deletes its own.
  *
  * Writes are cheap: every change (start, end, event) lands in this node's
  * memory (agent-activity.ts) and is written at most once a second per
@@ -135,7 +135,7 @@ export class ClusterActivity {
     return Math.max(0, (this.options.clock.now() - last) / 1000);
   }
 
-  /** Resolves once every write asked for so far has been sent and answered (or failed). */
+  /** Resolves once the writes due now (not those coalesced to the end of the second) are answered or have failed. */
   async settled(): Promise<void> {
     await Promise.resolve();
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
