@@ -91,7 +91,8 @@ export class AgentRuntime implements RuntimeHandle {
 
   constructor(private readonly options: AgentRuntimeOptions = {}) {
     checkOptions("AgentRuntime options", options, RUNTIME_OPTIONS);
-    checkOptions("AgentRuntime options.config", options.config, [...Object.keys(runtimeDefaults()), "storage_path"]);
+    // redis_url has no default, so it is named here: an agent file's `runtime.redis_url` reaches the config (SPEC 9).
+    checkOptions("AgentRuntime options.config", options.config, [...Object.keys(runtimeDefaults()), "storage_path", "redis_url"]);
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger();
     const agents = [...(options.agent ? [options.agent] : []), ...(options.agents ?? [])];
