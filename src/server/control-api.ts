@@ -120,9 +120,10 @@ export class ControlApi {
     return { open: this.streams.size, dropped: this.streams.dropped };
   }
 
-  /** The stats object of `GET /stats`: the runtime's plus the webhook counters. */
+  /** The stats object of `GET /stats`: the runtime's plus the webhook counters (the cluster's in a cluster). */
   async stats(): Promise<Record<string, unknown>> {
-    return { ...(await this.options.runtime.getStats()), webhooks: this.options.webhooks?.snapshot() ?? {} };
+    const [stats, webhooks] = await Promise.all([this.options.runtime.getStats(), this.options.webhooks?.totals()]);
+    return { ...stats, webhooks: webhooks?.counts ?? {} };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -179,7 +180,8 @@ export class ControlApi {
   }
 
   private async renderMetrics(res: ServerResponse): Promise<void> {
-    const text = this.metrics.render(await this.options.runtime.getStats(), this.options.webhooks);
+    const [stats, webhooks] = await Promise.all([this.options.runtime.getStats(), this.options.webhooks?.totals()]);
+    const text = this.metrics.render(stats, webhooks);
     res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" });
     res.end(text);
   }

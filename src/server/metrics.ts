@@ -1,14 +1,15 @@
 /**
  * `GET /metrics` in the Prometheus text format (version 0.0.4), checked by
- * `promtool check metrics`. Counts come from the runtime's stats at scrape
- * time; durations, tokens, cost and timer lateness come from bus events,
- * collected as they happen. The same families go over OTLP when asked
+ * `promtool check metrics`. Counts come from the runtime's stats and the
+ * webhook totals at scrape time (in a cluster, the cluster's); durations,
+ * tokens, cost and timer lateness come from bus events, collected as they
+ * happen. The same families go over OTLP when asked
  * (src/telemetry/otlp-metrics.ts), under their OpenTelemetry names.
  */
 import type { ForagerEvent } from "../events/types.js";
 import type { RuntimeHandle, RuntimeStats } from "../runtime/types.js";
 import type { HistogramFamily, HistogramPoint, Labels, MetricFamily, ScalarFamily } from "../telemetry/metric-family.js";
-import type { WebhookStats } from "./webhook-stats.js";
+import type { WebhookTotals } from "./webhook-stats.js";
 
 /** Upper bounds (seconds) of the execution duration histogram. */
 export const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
@@ -119,7 +120,7 @@ export class MetricsCollector {
   }
 
   /** Every metric at this moment: what `/metrics` renders and what OTLP export sends. */
-  families(stats: RuntimeStats, webhooks?: WebhookStats): MetricFamily[] {
+  families(stats: RuntimeStats, webhooks?: WebhookTotals): MetricFamily[] {
     const families: MetricFamily[] = [];
     const gauge = (name: string, help: string, otel: string, unit: string, samples: ScalarFamily["samples"]) =>
       families.push({ name, type: "gauge", help, otel: { name: otel, unit }, samples });
@@ -172,10 +173,10 @@ export class MetricsCollector {
       "Webhook deliveries by route and HTTP status code",
       "forager.webhook.requests",
       "{request}",
-      (webhooks?.responses() ?? []).map((r) => ({ labels: { source_id: r.source_id, status: String(r.status) }, value: r.count })),
+      (webhooks?.responses ?? []).map((r) => ({ labels: { source_id: r.source_id, status: String(r.status) }, value: r.count })),
     );
     const outcomes: ScalarFamily["samples"] = [];
-    for (const [source, counts] of Object.entries(webhooks?.snapshot() ?? {})) {
+    for (const [source, counts] of Object.entries(webhooks?.counts ?? {})) {
       for (const [outcome, count] of Object.entries(counts)) outcomes.push({ labels: { source_id: source, outcome }, value: count });
     }
     counter("forager_webhook_outcomes_total", "Webhook deliveries accepted, rejected or duplicate", "forager.webhook.outcomes", "{request}", outcomes);
@@ -186,7 +187,7 @@ export class MetricsCollector {
     return families;
   }
 
-  render(stats: RuntimeStats, webhooks?: WebhookStats): string {
+  render(stats: RuntimeStats, webhooks?: WebhookTotals): string {
     return renderPrometheus(this.families(stats, webhooks));
   }
 }

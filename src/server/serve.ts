@@ -24,6 +24,7 @@ import { isClusterConfig, prepareClusterMode, type ClusterMode } from "./cluster
 import { listenerError } from "./listen-error.js";
 import { WebhookServer } from "./webhook-server.js";
 import { WebhookStats } from "./webhook-stats.js";
+import type { ClusterWebhookCounters } from "../runtime/cluster/webhook-counters.js";
 
 /** A runtime `serve` can start and stop. */
 export interface ServableRuntime extends RuntimeHandle {
@@ -135,6 +136,7 @@ export async function serve(options: ServeOptions): Promise<number> {
   let control: ControlApi | undefined;
   let wroteServeFile = false;
   let telemetry: Telemetry | undefined;
+  let sharedWebhookCounters: ClusterWebhookCounters | undefined;
   try {
     telemetry = await startTelemetry({ env, logger });
     const traced = telemetry?.traces ? telemetry : undefined;
@@ -150,8 +152,16 @@ export async function serve(options: ServeOptions): Promise<number> {
       );
     }
     const live = runtime;
-    // One set of counters for the control API, also for routes a reload adds.
-    const webhookStats = new WebhookStats(config.webhook_routes.map((r) => r.source_id));
+    // One set of counters for the control API, also for routes a reload adds; in redis mode /stats and /metrics report the cluster's.
+    const countersLogger = logger.child({ component: "webhooks" });
+    if (cluster) {
+      const { openClusterWebhookCounters } = await import("../runtime/cluster/webhook-counters.js");
+      sharedWebhookCounters = openClusterWebhookCounters(config, env, countersLogger);
+    }
+    const webhookStats = new WebhookStats(
+      config.webhook_routes.map((r) => r.source_id),
+      sharedWebhookCounters && { counters: sharedWebhookCounters, logger: countersLogger },
+    );
     const startWebhooks = async (routes: readonly WebhookRouteDef[]) => {
       webhooks = new WebhookServer({ routes, runtime: live, keys: live.keys, stats: webhookStats, logger: logger.child({ component: "webhooks" }), maxConnections: caps.webhook });
       return webhooks.listen(listeners.webhookHost, listeners.webhookPort).catch((err: unknown) => {
@@ -169,7 +179,10 @@ export async function serve(options: ServeOptions): Promise<number> {
       ...(cluster ? { stateInStorage: false, extraChecks: async () => ({ redis: await cluster.redis.health() }) } : {}),
     });
     const metricsSource = control.metrics;
-    telemetry?.exportMetrics(async () => metricsSource.families(await live.getStats(), webhookStats));
+    telemetry?.exportMetrics(async () => {
+      const [stats, webhookTotals] = await Promise.all([live.getStats(), webhookStats.totals()]);
+      return metricsSource.families(stats, webhookTotals);
+    });
     const url = await control.listen(listeners.controlHost, listeners.controlPort).catch((err: unknown) => {
       throw listenerError(err, "control", listeners.controlHost, listeners.controlPort);
     });
@@ -246,6 +259,8 @@ export async function serve(options: ServeOptions): Promise<number> {
     await reloader?.close().catch(() => {});
     await webhooks?.close().catch((err: unknown) => logger.warn({ err }, "closing the webhook listener failed"));
     await control?.close().catch((err: unknown) => logger.warn({ err }, "closing the control API failed"));
+    // After the listener: the last deliveries' counts reach Redis.
+    await sharedWebhookCounters?.close();
     if (runtime && runtime.state !== "stopped") await runtime.stop({ graceMs: 0 }).catch((err: unknown) => logger.warn({ err }, "stopping the runtime failed"));
     await telemetry?.shutdown(TELEMETRY_FLUSH_MS);
     if (wroteServeFile) await removeServeFile(storagePath).catch(() => {});
