@@ -165,7 +165,10 @@ export class ClusterStats {
     if (!pending) {
       pending = (async () => {
         const { Queue } = await import("bullmq");
-        return new Queue(name, { connection: await this.link.commands(), prefix: this.link.key("bull") });
+        const queue = new Queue(name, { connection: await this.link.commands(), prefix: this.link.key("bull") });
+        // Without a listener BullMQ prints each connection error with its stack on stderr while Redis is away.
+        queue.on("error", (err) => this.options.logger.debug({ err, queue: name }, "stats queue: Redis error"));
+        return queue;
       })();
       this.queues.set(name, pending);
       pending.catch(() => this.queues.delete(name));
