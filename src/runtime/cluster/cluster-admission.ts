@@ -120,10 +120,18 @@ async function admitLocked(ctx: AdmissionContext, stream: EntryPointStream, name
   return { status: startsNow ? "running" : "queued", execution_id: job.id, session_id: job.sessionId };
 }
 
-/** The job holding the entry point's oldest slot: the oldest active one, else the oldest waiting one. */
+/**
+ * The job holding the entry point's oldest slot: the oldest active one,
+ * else the oldest waiting one. The waiting ones are read first: a worker
+ * moves a job from waiting to active at any moment, and in this order a
+ * job it takes between the two reads is still seen (as active) rather
+ * than missed by both, which let the first execution of a burst survive
+ * its cancel_previous successor.
+ */
 async function oldestHolder(queue: Queue): Promise<BullJob | undefined> {
   const byAge = (jobs: (BullJob | undefined)[]) => jobs.filter((j): j is BullJob => j !== undefined).sort((a, b) => a.timestamp - b.timestamp)[0];
-  return byAge(await queue.getJobs(["active"])) ?? byAge(await queue.getJobs(["wait", "prioritized"]));
+  const waiting = await queue.getJobs(["wait", "prioritized"]);
+  return byAge(await queue.getJobs(["active"])) ?? byAge(waiting);
 }
 
 /**
