@@ -65,6 +65,8 @@ export interface ExecutionResult {
   duration_ms: number | null;
   /** The execution this one re-runs (`forager rerun`, `POST /executions/{id}/rerun`). */
   rerun_of?: string;
+  /** The trigger's input (`GET /executions/{id}`; `run --json` leaves it out). */
+  input?: Record<string, unknown>;
   /** Cluster only (SPEC 9): which start of the execution this is, 1 unless a lost worker made another node run it again. */
   attempt?: number;
   /** Cluster only: the earlier starts of this execution, each ended by the loss of the node running it. */
@@ -98,11 +100,28 @@ export function elapsedMs(times: { started_at: string | null; finished_at: strin
 }
 
 /**
+ * What `GET /executions/{id}` answers (SPEC 7): the result JSON with the
+ * optional fields that apply (`input`, `rerun_of`, `attempt`, `attempts`,
+ * `node`). The same shape whether the execution was read from the job that
+ * runs it, the cache of recent results or storage, on any cluster node.
+ */
+export function resultView(found: ExecutionResult): ExecutionResult {
+  const { input, attempt, attempts, node } = found;
+  return {
+    ...toResult(found),
+    ...(input === undefined ? {} : { input }),
+    ...(attempt === undefined ? {} : { attempt }),
+    ...(attempts === undefined ? {} : { attempts }),
+    ...(node === undefined ? {} : { node }),
+  };
+}
+
+/**
  * The result JSON of a stored record: what only storage keeps (input,
  * queued_at, the idempotency key, events) is left out, and a record written
  * by an older version gets the fields it lacks.
  */
-export function toResult(record: ExecutionRecord): ExecutionResult {
+export function toResult(record: ExecutionResult): ExecutionResult {
   return {
     schema_version: 1,
     execution_id: record.execution_id,

@@ -24,7 +24,7 @@ import { EventBus } from "../events/bus.js";
 import { terminalEvent } from "../events/terminal.js";
 import type { EventFilter, EventHandler, EventInit, ForagerEvent, SubscribeOptions } from "../events/types.js";
 import { silentLogger, type Logger } from "../logging/index.js";
-import type { ExecutionResult } from "../result.js";
+import { resultView, type ExecutionResult } from "../result.js";
 import type { ExecutionSummary, KeyStore, ListQuery, SessionStore, StateStore } from "../storage/types.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { AgentRegistry } from "./agent-registry.js";
@@ -281,8 +281,8 @@ export class AgentRuntime implements RuntimeHandle {
 
   async getExecution(executionId: string): Promise<ExecutionResult | undefined> {
     const job = this.queue.live(executionId);
-    if (job) return liveResult(job);
-    return this.queue.recent(executionId) ?? (await this.store.get(executionId));
+    const found = job ? liveResult(job) : (this.queue.recent(executionId) ?? (await this.store.get(executionId)));
+    return found && resultView(found);
   }
 
   listExecutions(query?: ListQuery): Promise<ExecutionSummary[]> {

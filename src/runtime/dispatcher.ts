@@ -299,7 +299,7 @@ export class Dispatcher implements ExecutionQueue {
     stream.markFinished(result.status, wasRunning, result.duration_ms);
     const { holdsSlot, holdsMutex } = job;
     job.holdsSlot = job.holdsMutex = false;
-    this.results.add(result);
+    this.results.add({ ...result, input: job.input });
     settle(job, result);
     // The holder id is the execution id: a release for anyone else frees nothing.
     if (holdsSlot && !this.limiter.release(job.id)) this.host.logger.error({ execution_id: job.id }, "released a global slot it did not hold");

@@ -125,6 +125,7 @@ export function liveResult(job: Job): ExecutionResult {
     started_at: iso(job.startedAtMs),
     finished_at: null,
     duration_ms: null,
+    input: job.input,
     ...(job.rerunOf === undefined ? {} : { rerun_of: job.rerunOf }),
     ...job.recordExtra,
   };

@@ -243,7 +243,7 @@ export class BullExecutionQueue implements ExecutionQueue {
     if (job.holdsMutex) this.parts.mutexes.forAgent(job.owner.agentName).release(holderOf(job));
     job.holdsSlot = job.holdsMutex = false;
     if (result) {
-      if (!job.lockLost) this.results.add(result);
+      if (!job.lockLost) this.results.add({ ...result, input: job.input });
       settle(job, result);
     }
   }
