@@ -1,5 +1,5 @@
 /**
- * The cluster's pub/sub channels (CLUSTER-PLAN names): `<prefix>:cancel`
+ * The cluster's pub/sub channels: `<prefix>:cancel`
  * (`{id, reason}`: the node running the execution aborts it),
  * `<prefix>:done` (an execution id whose final record is saved) and
  * `<prefix>:slots:free` (a semaphore key: a lease was released). One

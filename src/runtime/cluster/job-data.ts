@@ -1,5 +1,5 @@
 /**
- * What a BullMQ job carries (CLUSTER-PLAN names): the queue of an entry
+ * What a BullMQ job carries: the queue of an entry
  * point is `<agent>.<entry point id>` and the job id is the execution id;
  * the data is `{v: 1, agent, entryPoint, input, sessionId, queuedAt,
  * idempotencyKey?, traceparent?, rerunOf?, chain?}`, enough for any node to

@@ -11,6 +11,7 @@
  *   expire after `ttlMs`.
  * Deadlines use this node's clock: a skew far below `ttlMs` is harmless.
  */
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { ForagerEvent } from "../../events/types.js";
 import type { Logger } from "../../logging/index.js";
@@ -50,9 +51,9 @@ if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[3]) end
 return 1
 `;
 
-/** A node id: `<hostname>:<pid>:<4 hex>` (CLUSTER-PLAN names). */
+/** A node id: `<hostname>:<pid>:<4 hex>`. */
 export function newNodeId(): string {
-  return `${hostname()}:${process.pid}:${Math.floor(Math.random() * 0x10000).toString(16).padStart(4, "0")}`;
+  return `${hostname()}:${process.pid}:${randomBytes(2).toString("hex")}`;
 }
 
 export class NodeMembership {

@@ -5,8 +5,6 @@
  * ExecutionQueue. Nothing here connects or loads ioredis/bullmq until the
  * runtime starts: building the backend is synchronous and cheap.
  */
-import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
 import type { RuntimeConfig } from "../../config/schema.js";
 import type { Logger } from "../../logging/index.js";
 import { createIngestLog, createKeyStore, createSessionStore, createStateStore, type StorageOptions } from "../../storage/create.js";
@@ -18,7 +16,7 @@ import type { ExecutionQueue, QueueHost } from "../execution-queue.js";
 import type { TickSourceFactory } from "../tick-source.js";
 import { BullExecutionQueue } from "./bull-queue.js";
 import { ClusterChannels } from "./channels.js";
-import { createClusterServices, type ClusterServices } from "./nodes.js";
+import { createClusterServices, newNodeId, type ClusterServices } from "./nodes.js";
 import { RedisFencedState } from "./fenced-state.js";
 import { RedisMutexes, RedisSemaphore } from "./redis-semaphore.js";
 
@@ -39,11 +37,6 @@ export interface RedisBackendDeps {
   ingestLog?: IngestLog;
   /** A link to share (tests running several nodes still give each its own); default: one made here and closed with the backend. */
   link?: RedisLink;
-}
-
-/** `<hostname>:<pid>:<4 hex>`: made once per backend, so two runtimes in one process are two nodes. */
-export function newNodeId(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(2).toString("hex")}`;
 }
 
 export interface RedisBackendParts {
@@ -81,6 +74,7 @@ export function createRedisBackend(config: RedisBackendConfig, deps: RedisBacken
   const ownsKeys = deps.keys === undefined;
   const store = deps.store ?? createSessionStore(config, storage);
   const queues: BullExecutionQueue[] = [];
+  // Made once per backend, so two runtimes in one process are two nodes.
   const nodeId = newNodeId();
   // Membership, timer ticks (BullMQ job schedulers), the event feed and cluster stats (cluster/nodes.ts).
   const cluster = createClusterServices(link, { nodeId, logger });
