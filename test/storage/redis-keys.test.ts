@@ -117,6 +117,23 @@ describe("RedisKeyStore", { skip: redisSkip() }, () => {
     assert.equal(await a.get("webhook:x", "d2"), undefined);
   });
 
+  test("a claim whose holder died is taken over once its pending time is up, and the dead holder's late settle changes nothing", async () => {
+    const p = prefix();
+    const dead = new RedisKeyStore(link(p));
+    const alive = new RedisKeyStore(link(p));
+    const lost = pendingClaim("evt_dead");
+    // The holder claims for 1 s and never settles nor releases (its process was killed).
+    assert.deepEqual(await claimKey(dead, "evt", "ep:exec_1:execution_failed", lost, 0, 1), { status: "claimed" });
+    // A re-run of the source elsewhere waits past the pending time (its wait is counted in
+    // 10 ms poll steps, so a slow machine only makes it longer) and takes the key over.
+    const mine = pendingClaim("evt_rerun");
+    assert.deepEqual(await claimKey(alive, "evt", "ep:exec_1:execution_failed", mine, 3_000, 1), { status: "claimed" });
+    assert.equal(await alive.get("evt", "ep:exec_1:execution_failed"), mine);
+    await settleClaim(alive, "evt", "ep:exec_1:execution_failed", mine, "exec_guardian", 3600);
+    await settleClaim(dead, "evt", "ep:exec_1:execution_failed", lost, "exec_other", 3600);
+    assert.equal(await alive.get("evt", "ep:exec_1:execution_failed"), "exec_guardian");
+  });
+
   test("an owned link is closed by close() and the store works again after", async () => {
     const keys = new RedisKeyStore(new RedisLink({ url: redis.url, prefix: prefix() }), { ownsLink: true });
     await keys.set("ns", "k", "v");
