@@ -72,6 +72,8 @@ async function runAttempt(
 ): Promise<string[]> {
   if (run.halted) throw new ExecutionHalt(run.halted);
   await run.refreshState();
+  // A cancel or timeout that landed while the state was read has already fired: the node must not start.
+  if (run.halted) throw new ExecutionHalt(run.halted);
   const controller = new AbortController();
   const parent = run.signal;
   const onParentAbort = () => controller.abort(parent.reason);

@@ -368,6 +368,33 @@ describe("execution limits and cancellation", () => {
     assert.equal(ofType(events, "node_completed").length, 0);
   });
 
+  test("a cancel that lands while a node reads the shared state stops the execution before the node runs", async () => {
+    // The state read is held until the cancel has fired: the node's own abort listener is not
+    // registered yet, so only a check after the read can see it.
+    const state = new MemoryStateStore();
+    let releaseRead!: () => void;
+    let reading!: () => void;
+    const readStarted = new Promise<void>((resolve) => (reading = resolve));
+    const readHeld = new Promise<void>((resolve) => (releaseRead = resolve));
+    const read = state.read.bind(state);
+    state.read = async (agentName: string) => {
+      reading();
+      await readHeld;
+      return read(agentName);
+    };
+    const marker = join(dir, "cancel-during-read.log");
+    const controller = new AbortController();
+    const pending = run(agent({ nodes: [fnNode("slow", "steps.mjs", { export: "slow", output_keys: ["a"] })] }), { input: { marker }, signal: controller.signal, state });
+    await readStarted;
+    controller.abort("cancel_previous");
+    releaseRead();
+    const { result, events } = await pending;
+    assert.equal(result.status, "cancelled");
+    assert.equal(result.error?.reason, "cancel_previous");
+    assert.equal(ofType(events, "node_completed").length, 0);
+    assert.equal(existsSync(marker), false, "the node never started");
+  });
+
   test("an Error as the cancel reason gives its message", async () => {
     const controller = new AbortController();
     controller.abort(new Error("shutdown"));
