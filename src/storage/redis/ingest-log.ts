@@ -6,21 +6,23 @@
  */
 import type { ForagerEvent } from "../../events/types.js";
 import type { IngestLog } from "../ingest-log.js";
-import { RedisLink } from "./connection.js";
+import type { RedisLink } from "./connection.js";
+import { StoreLink } from "./store-link.js";
 import { withRedis } from "./errors.js";
 
 /** Entries kept per source at most (about: Redis trims whole nodes). */
 export const INGEST_MAX_ENTRIES = 100_000;
 
 export class RedisIngestLog implements IngestLog {
-  private link: RedisLink;
+  private readonly held: StoreLink;
 
   /** `ownsLink`: close() closes the link (and a fresh one serves later calls). */
-  constructor(
-    link: RedisLink,
-    private readonly options: { ownsLink?: boolean } = {},
-  ) {
-    this.link = link;
+  constructor(link: RedisLink, options: { ownsLink?: boolean } = {}) {
+    this.held = new StoreLink(link, options.ownsLink);
+  }
+
+  private get link(): RedisLink {
+    return this.held.link;
   }
 
   streamKey(source: string): string {
@@ -52,10 +54,7 @@ export class RedisIngestLog implements IngestLog {
   }
 
   /** Nothing is buffered: closes the link if this log owns it. */
-  async close(): Promise<void> {
-    if (!this.options.ownsLink) return;
-    const old = this.link;
-    this.link = new RedisLink(old.settings);
-    await old.close();
+  close(): Promise<void> {
+    return this.held.close();
   }
 }

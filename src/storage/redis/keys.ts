@@ -6,7 +6,8 @@
  * the copy racing ours may run in another process.
  */
 import type { KeyStore } from "../types.js";
-import { RedisLink } from "./connection.js";
+import type { RedisLink } from "./connection.js";
+import { StoreLink } from "./store-link.js";
 import { withRedis } from "./errors.js";
 import { LuaScript, ttlMs } from "./script.js";
 
@@ -26,21 +27,19 @@ return 1
 `);
 
 export class RedisKeyStore implements KeyStore {
-  private link: RedisLink;
+  private readonly held: StoreLink;
 
   /** `ownsLink`: close() closes the link (and a fresh one serves later calls). */
-  constructor(
-    link: RedisLink,
-    private readonly options: { ownsLink?: boolean } = {},
-  ) {
-    this.link = link;
+  constructor(link: RedisLink, options: { ownsLink?: boolean } = {}) {
+    this.held = new StoreLink(link, options.ownsLink);
   }
 
-  async close(): Promise<void> {
-    if (!this.options.ownsLink) return;
-    const old = this.link;
-    this.link = new RedisLink(old.settings);
-    await old.close();
+  private get link(): RedisLink {
+    return this.held.link;
+  }
+
+  close(): Promise<void> {
+    return this.held.close();
   }
 
   /** The Redis key of a remembered key. */

@@ -24,7 +24,8 @@ import { systemClock, type Clock } from "../../util/clock.js";
 import { isAgentName } from "../../util/ids.js";
 import { compareNewestFirst, filterExecutionEvents, isUnfinished, planPrune, sessionLabel, summarize } from "../records.js";
 import type { ExecutionSummary, ListQuery, PruneOptions, PruneReport, SessionStore } from "../types.js";
-import { RedisLink } from "./connection.js";
+import type { RedisLink } from "./connection.js";
+import { StoreLink } from "./store-link.js";
 import { withRedis } from "./errors.js";
 
 type Client = import("ioredis").Redis;
@@ -59,15 +60,17 @@ export class RedisSessionStore implements SessionStore {
   /** Writes not yet acknowledged, for flush. */
   private readonly pending = new Set<Promise<unknown>>();
 
-  private link: RedisLink;
-  private readonly ownsLink: boolean;
+  private readonly held: StoreLink;
 
   constructor(link: RedisLink, options: RedisSessionStoreOptions = {}) {
-    this.link = link;
-    this.ownsLink = options.ownsLink ?? false;
+    this.held = new StoreLink(link, options.ownsLink);
     this.clock = options.clock ?? systemClock;
     const maxAge = options.maxAgeSeconds;
     this.maxAgeSeconds = maxAge !== undefined && Number.isFinite(maxAge) && maxAge > 0 ? Math.ceil(maxAge) : undefined;
+  }
+
+  private get link(): RedisLink {
+    return this.held.link;
   }
 
   execKey(executionId: string): string {
@@ -194,10 +197,7 @@ export class RedisSessionStore implements SessionStore {
   /** Waits for pending writes, then closes the link if this store owns it. */
   async close(): Promise<void> {
     await this.flush();
-    if (!this.ownsLink) return;
-    const old = this.link;
-    this.link = new RedisLink(old.settings);
-    await old.close();
+    await this.held.close();
   }
 
   private track<T>(write: Promise<T>): Promise<T> {

@@ -14,7 +14,8 @@ import { ForagerError } from "../../errors.js";
 import { isPlainObject } from "../../util/json.js";
 import { StaleFenceError } from "../fenced-state.js";
 import type { StateStore, StateWriteOptions } from "../types.js";
-import { RedisLink } from "./connection.js";
+import type { RedisLink } from "./connection.js";
+import { StoreLink } from "./store-link.js";
 import { withRedis } from "./errors.js";
 import { LuaScript } from "./script.js";
 
@@ -64,20 +65,21 @@ function parseState(flat: string[]): State {
 export class RedisStateStore implements StateStore {
   private readonly imported = new Map<string, Promise<void>>();
 
-  private link: RedisLink;
+  private readonly held: StoreLink;
 
   constructor(
     link: RedisLink,
     private readonly options: RedisStateStoreOptions = {},
   ) {
-    this.link = link;
+    this.held = new StoreLink(link, options.ownsLink);
   }
 
-  async close(): Promise<void> {
-    if (!this.options.ownsLink) return;
-    const old = this.link;
-    this.link = new RedisLink(old.settings);
-    await old.close();
+  private get link(): RedisLink {
+    return this.held.link;
+  }
+
+  close(): Promise<void> {
+    return this.held.close();
   }
 
   /** The hash holding `agent`'s state. */
