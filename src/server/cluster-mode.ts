@@ -29,6 +29,13 @@ export interface ClusterMode {
    * start again).
    */
   afterStart(): Promise<void>;
+  /**
+   * A SIGHUP reload's new definitions: refused (throws the one-line reason)
+   * unless their digest is the cluster's, since nodes that disagree would
+   * admit and run the same entry points differently. Changing them is a
+   * rolling restart with `--rolling`.
+   */
+  checkReload(agents: readonly Agent[], config: RuntimeConfig): Promise<void>;
 }
 
 export interface ClusterStartOptions {
@@ -69,7 +76,13 @@ export async function prepareClusterMode(config: RuntimeConfig, env: NodeJS.Proc
   try {
     await redis.atStart(logger.child({ component: "redis" }));
     const digest = await checkDefinitions(redis, config, logger, options);
-    return { token, redis, digest, afterStart: () => (options.rolling ? adoptDefinitions(redis, digest, logger) : releaseClaim(redis, digest)) };
+    return {
+      token,
+      redis,
+      digest,
+      afterStart: () => (options.rolling ? adoptDefinitions(redis, digest, logger) : releaseClaim(redis, digest)),
+      checkReload: (agents, next) => checkReloadedDefinitions(redis, agents, next),
+    };
   } catch (err) {
     await redis.close();
     throw err;
@@ -119,6 +132,22 @@ async function checkDefinitions(redis: RedisCheck, config: RuntimeConfig, logger
     }
   }
   return digest;
+}
+
+/** Throws unless the reloaded definitions' digest is the cluster's. */
+async function checkReloadedDefinitions(redis: RedisCheck, agents: readonly Agent[], config: RuntimeConfig): Promise<void> {
+  const { configDigest, checkClusterConfig, releaseStartClaim, shortDigest } = await import("../runtime/cluster/config-digest.js");
+  const digest = configDigest(agents, config);
+  const check = await checkClusterConfig(redis.link, digest, thisNode());
+  if (check.kind !== "differs") {
+    // Written only if the cluster had none: this node serves already, so no start claim is needed.
+    if (check.kind !== "same") await releaseStartClaim(redis.link, digest);
+    return;
+  }
+  throw new UsageError(
+    `the new agent definitions (digest ${shortDigest(digest)}) differ from the cluster's (digest ${shortDigest(check.record.digest)}): ` +
+      `in a cluster, change them by restarting each node with --rolling`,
+  );
 }
 
 /** A node without --rolling, once up: the digest it may have written is no longer only claimed, the cluster runs it. */

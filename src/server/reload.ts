@@ -25,6 +25,8 @@ export interface ReloadHost {
   notifier: SystemdNotifier;
   /** The settings the process started with. */
   config: RuntimeConfig;
+  /** Refuses new definitions before anything is applied (a cluster: they must be the cluster's); throws the reason. */
+  checkAgents?(agents: readonly Agent[], config: RuntimeConfig): Promise<void>;
   reloadRuntime(agents: readonly Agent[]): ReloadSummary;
   /** Serves the new webhook routes (starting the listener if there was none). */
   setRoutes(routes: readonly WebhookRouteDef[]): Promise<RouteChanges>;
@@ -92,6 +94,7 @@ export class Reloader {
       for (const file of this.host.files) agents.push(await loadAgent(file, { env: this.host.env, cwd: this.host.cwd }));
       const config = mergeRuntimeConfig(agents);
       const restart = settingsNeedingRestart(this.host.config, config);
+      await this.host.checkAgents?.(agents, config);
       const summary = this.host.reloadRuntime(agents);
       const routes = await this.host.setRoutes(config.webhook_routes);
       if (summary.agents.added.length > 0 || summary.agents.removed.length > 0) await this.host.agentsChanged(agents.map((a) => a.name));

@@ -211,6 +211,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       logger,
       notifier,
       config,
+      ...(cluster ? { checkAgents: (next, nextConfig) => cluster.checkReload(next, nextConfig) } : {}),
       reloadRuntime: (next) => live.reload(next),
       setRoutes: async (routes): Promise<RouteChanges> => {
         if (webhooks) return webhooks.setRoutes(routes);

@@ -157,5 +157,18 @@ describe("serve: the cluster's agent definitions", { skip }, () => {
     await serving(restarted);
     assert.deepEqual(await client.hmget(key, "digest", "version"), [oldDigest, "3"], "the restarted cluster runs the old files again");
     assert.ok(restarted.stderr().includes(`replace the cluster's ${shortDigest(newDigest)}: no node was running`), restarted.stderr());
+
+    // A SIGHUP reload is held to the same rule: other definitions are refused and the node keeps
+    // serving the cluster's; a change that leaves the digest alone (a comment) reloads.
+    await writeFile(join(dir, "old.yaml"), agentFile(6));
+    process.kill(restarted.child.pid!, "SIGHUP");
+    const refusal = await waitFor("the reload refused", () => restarted.stderr().split("\n").find((l) => l.includes("reload failed")));
+    assert.ok(refusal.includes(`differ from the cluster's (digest ${shortDigest(oldDigest)})`), refusal);
+    assert.match(refusal, /restarting each node with --rolling/);
+    assert.equal(await client.hget(key, "digest"), oldDigest);
+    await writeFile(join(dir, "old.yaml"), `# a comment only\n${agentFile(4)}`);
+    process.kill(restarted.child.pid!, "SIGHUP");
+    await waitFor("the harmless reload", () => restarted.stderr().includes("reloaded: nothing changed") || undefined);
+    assert.equal(restarted.child.exitCode, null, "the node kept serving");
   });
 });
