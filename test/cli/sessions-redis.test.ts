@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { RedisLink } from "../../src/storage/redis/connection.js";
+import type { RedisLink } from "../../src/storage/redis/connection.js";
 import { RedisSessionStore } from "../../src/storage/redis/sessions.js";
 import { runCli, tempDir } from "../helpers/cli.js";
-import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { redisSkip, useRedis } from "../helpers/redis-server.js";
 import { makeEvent, makeRecord } from "../storage/helpers.js";
 
 /** An agent file that keeps its sessions in the cluster's Redis. */
@@ -28,15 +28,14 @@ runtime:
 `;
 
 describe("forager sessions against Redis", { skip: redisSkip() }, () => {
-  let redis: RedisServer;
+  const redis = useRedis();
   let link: RedisLink;
   let dir: { path: string; cleanup: () => Promise<void> };
   const prefix = `cli-sessions-${process.pid}`;
 
   before(async () => {
-    redis = await startRedis();
     dir = await tempDir();
-    link = new RedisLink({ url: redis.url, prefix });
+    link = redis.link(prefix);
     const store = new RedisSessionStore(link);
     const failed = makeRecord(2, { status: "failed", success: false, error: { code: "node_failed", message: "boom", node_id: "classify" } });
     await store.save(makeRecord(1));
@@ -46,8 +45,6 @@ describe("forager sessions against Redis", { skip: redisSkip() }, () => {
     await store.flush();
   });
   after(async () => {
-    await link?.close();
-    await redis?.stop();
     await dir?.cleanup();
   });
 

@@ -6,10 +6,10 @@
  * in time. `npm run test:cluster` runs this file; a plain `npm test` does not.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test, type TestContext } from "node:test";
+import { after, describe, test, type TestContext } from "node:test";
 import { join } from "node:path";
 import { runCli } from "../helpers/cli.js";
-import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { redisSkip, startRedis, useRedis, type RedisServer } from "../helpers/redis-server.js";
 import { waitFor } from "../helpers/wait.js";
 import { Cluster, FIXTURES, killAllNodes, maxOverlap, pool, TERMINAL, type ClusterNode, type HttpAnswer } from "./harness.js";
 
@@ -33,21 +33,17 @@ const TODO: Record<string, string | false> = {
 const skip = redisSkip();
 
 describe("cluster: three serve processes on one Redis", { skip, concurrency: 1 }, () => {
-  let redis: RedisServer;
   const clusters: Cluster[] = [];
 
-  before(async () => {
-    redis = await startRedis();
-  });
-
+  // Registered before useRedis(): every node is gone before the server stops.
   after(async () => {
     for (const c of clusters) await c.stop().catch(() => undefined);
     await killAllNodes();
-    await redis?.stop();
   });
+  const redis = useRedis();
 
   /** Three nodes for one test, stopped (by PID) when that test ends, whatever its outcome. */
-  async function startCluster(t: TestContext, name: string, files: string[], env: Record<string, string> = {}, server: RedisServer = redis): Promise<Cluster> {
+  async function startCluster(t: TestContext, name: string, files: string[], env: Record<string, string> = {}, server: RedisServer = redis.server): Promise<Cluster> {
     const cluster = new Cluster(server, files.map((f) => join(FIXTURES, f)), env, name);
     clusters.push(cluster);
     t.after(() => cluster.stop());

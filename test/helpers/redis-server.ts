@@ -4,12 +4,16 @@
  * `appendonly yes`, stopped by its PID. CI installs the Debian package
  * (.ci/run); on a developer machine without it, `redisSkip()` gives the
  * reason to skip, while under CI=true a missing binary is a failure.
+ * `useRedis()` is the usual way in: one server for a suite, the links the
+ * suite opened closed after it, a fresh key prefix per test.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before } from "node:test";
+import { RedisLink } from "../../src/storage/redis/connection.js";
 import { waitFor } from "./wait.js";
 
 export interface RedisServer {
@@ -130,5 +134,65 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
       await kill();
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** The suite's server as `useRedis()` gives it: the server's own fields, plus links and prefixes. */
+export interface RedisFixture extends Omit<RedisServer, "stop"> {
+  /** The server itself (it is stopped after the suite: do not stop it). */
+  readonly server: RedisServer;
+  /** A link on the server under `prefix`; every link made here is closed after the suite. */
+  link(prefix: string): RedisLink;
+  /** A key prefix no other test in this process has (`<label>-<pid>-<n>`, then `-<name>` when given). */
+  prefix(name?: string): string;
+}
+
+let prefixes = 0;
+
+/**
+ * One redis-server for the suite this is called in (inside a `describe`, or
+ * at the top of a file for the whole file): started in a `before`, and in an
+ * `after` the links from `link()` are closed and the server stopped. Hooks run
+ * in the order they are registered: register an `after` that must run while
+ * the server is still up before calling this. Without redis-server the server
+ * is not started (the suite skips with `redisSkip()`); under CI=true that is a
+ * failure.
+ */
+export function useRedis(options: { label?: string; args?: string[] } = {}): RedisFixture {
+  const label = options.label ?? "t";
+  let server: RedisServer | undefined;
+  const links: RedisLink[] = [];
+  const started = (): RedisServer => {
+    if (!server) throw new Error("redis-server is not started");
+    return server;
+  };
+  before(async () => {
+    if (redisSkip() === false) server = await startRedis(options.args);
+  });
+  after(async () => {
+    await Promise.all(links.map((l) => l.close()));
+    await server?.stop();
+  });
+  return {
+    get server() {
+      return started();
+    },
+    get url() {
+      return started().url;
+    },
+    get port() {
+      return started().port;
+    },
+    get pid() {
+      return started().pid;
+    },
+    kill: () => started().kill(),
+    restart: () => started().restart(),
+    link(prefix) {
+      const made = new RedisLink({ url: started().url, prefix });
+      links.push(made);
+      return made;
+    },
+    prefix: (name) => `${label}-${process.pid}-${++prefixes}${name === undefined ? "" : `-${name}`}`,
   };
 }

@@ -3,7 +3,7 @@
 // runs on another node and was active less than the timeout ago; a node
 // that vanished without ending its executions stops counting once it is
 // no longer live; each node writes an agent's activity at most once a second.
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { ForagerEvent } from "../../src/events/types.js";
 import { silentLogger } from "../../src/logging/index.js";
@@ -13,7 +13,7 @@ import { NodeMembership } from "../../src/runtime/cluster/nodes-membership.js";
 import type { TimerScheduler } from "../../src/runtime/timers.js";
 import { RedisLink } from "../../src/storage/redis/connection.js";
 import { FakeClock, systemClock } from "../../src/util/clock.js";
-import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { redisSkip, useRedis } from "../helpers/redis-server.js";
 import { waitFor } from "../helpers/wait.js";
 import { RunLog, startCluster } from "./cluster-helpers.js";
 import { freshPrefix } from "./cluster-nodes.js";
@@ -48,13 +48,7 @@ async function tickOn(node: AgentRuntime, events: ForagerEvent[]): Promise<{ sch
 }
 
 describe("cluster: a timer's idle_timeout_seconds sees every node's executions", { skip }, () => {
-  let redis: RedisServer;
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   test("an execution on one node makes a tick taken by the other skip agent_active, until it is quiet for the timeout", async () => {
     const log = new RunLog();

@@ -1,7 +1,7 @@
 // The cluster's agent-definitions digest (DISTRIBUTED §5 `<prefix>:cluster:config`):
 // the canonical serialization and what it covers, then the Redis check that
 // lets the first node write it and refuses a node whose digest differs.
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { agentFromObject } from "../../src/config/load.js";
@@ -16,8 +16,7 @@ import {
   releaseStartClaim,
   shortDigest,
 } from "../../src/runtime/cluster/config-digest.js";
-import { RedisLink } from "../../src/storage/redis/connection.js";
-import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { redisSkip, useRedis } from "../helpers/redis-server.js";
 
 const noScrub = { scrub: (text: string) => text };
 
@@ -177,24 +176,10 @@ describe("config digest: canonical form", () => {
 const skip = redisSkip();
 
 describe("config digest: the cluster's record in Redis", { skip }, () => {
-  let redis: RedisServer;
-  const links: RedisLink[] = [];
-  const link = (prefix: string) => {
-    const made = new RedisLink({ url: redis.url, prefix });
-    links.push(made);
-    return made;
-  };
+  const { link } = useRedis();
   const fresh = (name: string) => `digest-${name}-${randomBytes(3).toString("hex")}`;
   const A = "a".repeat(64);
   const B = "b".repeat(64);
-
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await Promise.all(links.map((l) => l.close()));
-    await redis?.stop();
-  });
 
   test("the first node writes its digest with version 1; a node with the same digest starts; another digest is refused and nothing is written", async () => {
     const l = link(fresh("first"));

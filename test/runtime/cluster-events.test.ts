@@ -1,10 +1,10 @@
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { ForagerEvent } from "../../src/events/types.js";
 import type { ExecuteGraph } from "../../src/graph/types.js";
 import { emptyUsage, type ExecutionResult } from "../../src/result.js";
 import { MemoryKeyStore } from "../../src/storage/keys.js";
-import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { redisSkip, useRedis } from "../helpers/redis-server.js";
 import { waitFor } from "../helpers/wait.js";
 import { startCluster } from "./cluster-helpers.js";
 import { freshPrefix, startNode } from "./cluster-nodes.js";
@@ -48,13 +48,7 @@ function failingWorker(runs: string[]): ExecuteGraph {
 }
 
 describe("cluster events", { skip }, () => {
-  let redis: RedisServer;
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   test("a cluster-scope subscriber sees the other nodes' events once; local subscribers and history see only this node's", async () => {
     const prefix = freshPrefix("feed");

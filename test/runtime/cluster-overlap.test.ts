@@ -1,9 +1,9 @@
 // Overlap policies, synchronized state and cancel across several runtimes
 // sharing one Redis (the nodes of one cluster).
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { functionAgent, plainAgent, tempDir } from "./helpers.js";
-import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { redisSkip, useRedis } from "../helpers/redis-server.js";
 import { waitFor } from "../helpers/wait.js";
 import { RunLog, startCluster, type Cluster } from "./cluster-helpers.js";
 import type { TriggerOutcome } from "../../src/runtime/types.js";
@@ -21,13 +21,7 @@ function admittedIds(outcomes: TriggerOutcome[]): string[] {
 }
 
 describe("cluster overlap policies, synchronized state and cancel", { skip }, () => {
-  let redis: RedisServer;
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   for (const overlap of ["skip", "reject"] as const) {
     test(`overlap ${overlap}: of 10 simultaneous triggers over 3 nodes exactly one runs`, async (t) => {

@@ -1,7 +1,7 @@
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { plainAgent } from "./helpers.js";
-import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { redisSkip, useRedis } from "../helpers/redis-server.js";
 import { RunLog, startCluster } from "./cluster-helpers.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -9,13 +9,7 @@ const skip = redisSkip();
 const api = (extra: Record<string, unknown>) => ({ id: "api", trigger_type: "api", ...extra });
 
 describe("cluster queue: several runtimes on one Redis act as one", { skip }, () => {
-  let redis: RedisServer;
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   test("work admitted on a node that takes no work runs on another, and the admitting node's waits see its result", async (t) => {
     const log = new RunLog();

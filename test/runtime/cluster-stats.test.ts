@@ -1,6 +1,6 @@
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { redisSkip, useRedis } from "../helpers/redis-server.js";
 import { waitFor } from "../helpers/wait.js";
 import { RunLog, startCluster } from "./cluster-helpers.js";
 import { freshPrefix, startNode } from "./cluster-nodes.js";
@@ -9,13 +9,7 @@ import { fakeExecutor, plainAgent } from "./helpers.js";
 const skip = redisSkip();
 
 describe("cluster stats", { skip }, () => {
-  let redis: RedisServer;
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   test("nodes lists every live node with host, pid, started_at and running; a node that stops leaves the list", async () => {
     const prefix = freshPrefix("nodes");

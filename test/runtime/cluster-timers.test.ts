@@ -1,8 +1,8 @@
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ForagerEvent } from "../../src/events/types.js";
-import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { redisSkip, useRedis } from "../helpers/redis-server.js";
 import { waitFor } from "../helpers/wait.js";
 import { fakeExecutor, plainAgent } from "./helpers.js";
 import { freshPrefix, startNode, type TestNode } from "./cluster-nodes.js";
@@ -17,13 +17,7 @@ const of = (nodes: TestNode[], type: string) => nodes.flatMap((n) => n.events.fi
 const at = (e: ForagerEvent) => Date.parse(e.data.scheduled_at as string);
 
 describe("cluster timers (3 runtimes on one Redis)", { skip }, () => {
-  let redis: RedisServer;
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   test("an interval of 1 s on three nodes fires each tick once, on one node, one execution per scheduled_at", async () => {
     const prefix = freshPrefix("interval");

@@ -1,13 +1,13 @@
 // A node killed mid-execution (SIGKILL of a process of its own): another
 // node runs the execution again after lock_seconds + check_seconds, with
 // attempt 2; with retries 0 it ends interrupted (worker_lost).
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { plainAgent } from "./helpers.js";
-import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { redisSkip, useRedis } from "../helpers/redis-server.js";
 import { RunLog, startCluster } from "./cluster-helpers.js";
 import type { RedisLink } from "../../src/storage/redis/connection.js";
 
@@ -58,13 +58,7 @@ function killed(child: ChildProcess): Promise<void> {
 }
 
 describe("cluster: a node lost mid-execution", { skip }, () => {
-  let redis: RedisServer;
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   test("another node runs it again from the start with attempt 2", async (t) => {
     const prefix = `loss${Date.now().toString(36)}`;

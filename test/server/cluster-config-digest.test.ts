@@ -13,7 +13,7 @@ import { Redis } from "ioredis";
 import { loadAgent, mergeRuntimeConfig } from "../../src/config/index.js";
 import { configDigest, shortDigest } from "../../src/runtime/cluster/config-digest.js";
 import { binPath, repoRoot, STACK_LINE } from "../helpers/cli.js";
-import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { redisSkip, useRedis } from "../helpers/redis-server.js";
 import { waitFor } from "../helpers/wait.js";
 
 const skip = redisSkip();
@@ -39,7 +39,6 @@ interface Node {
 }
 
 describe("serve: the cluster's agent definitions", { skip }, () => {
-  let redis: RedisServer;
   let client: Redis;
   let dir: string;
   const nodes: Node[] = [];
@@ -54,14 +53,7 @@ describe("serve: the cluster's agent definitions", { skip }, () => {
     REDIS_PREFIX: prefix,
   });
 
-  before(async () => {
-    redis = await startRedis();
-    client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-    dir = await mkdtemp(join(tmpdir(), "forager-digest-"));
-    await writeFile(join(dir, "old.yaml"), agentFile(4));
-    await writeFile(join(dir, "new.yaml"), agentFile(5));
-  });
-
+  // Registered before useRedis(): every process is gone before the server stops.
   after(async () => {
     // Every process this file started, by its PID.
     await Promise.all(
@@ -72,8 +64,15 @@ describe("serve: the cluster's agent definitions", { skip }, () => {
       }),
     );
     client?.disconnect();
-    await redis?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  const redis = useRedis();
+
+  before(async () => {
+    client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    dir = await mkdtemp(join(tmpdir(), "forager-digest-"));
+    await writeFile(join(dir, "old.yaml"), agentFile(4));
+    await writeFile(join(dir, "new.yaml"), agentFile(5));
   });
 
   async function startServe(file: string, extra: string[] = [], extraEnv: Record<string, string> = {}): Promise<Node> {

@@ -16,7 +16,7 @@ import { signGithub } from "../../src/server/verify/index.js";
 import { WebhookStats } from "../../src/server/webhook-stats.js";
 import { openRedis, RedisLink, RedisUnavailableError } from "../../src/storage/redis/connection.js";
 import { tempDir } from "../helpers/cli.js";
-import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { redisSkip, useRedis } from "../helpers/redis-server.js";
 import { waitFor } from "../helpers/wait.js";
 
 const skip = redisSkip();
@@ -138,25 +138,20 @@ function sample(text: string, name: string, labels: string): number | undefined 
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
 }
 
-let prefixes = 0;
-const freshPrefix = (name: string) => `t${process.pid}-${Date.now().toString(36)}-${++prefixes}-${name}`;
-
 describe("cluster webhook stats", { skip }, () => {
-  let redis: RedisServer;
+  const redis = useRedis();
   let dir: { path: string; cleanup: () => Promise<void> };
   before(async () => {
-    redis = await startRedis();
     dir = await tempDir("forager-cluster-webhook-stats-");
     await writeFile(join(dir.path, "hooked.yaml"), AGENT);
     await writeFile(join(dir.path, "steps.mjs"), STEPS);
   });
   after(async () => {
-    await redis?.stop();
     await dir?.cleanup();
   });
 
   test("/stats and /metrics of either node sum the deliveries of both; a stopped node's stay counted", async (t) => {
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, FORAGER_TOKEN: TOKEN, REDIS_URL: redis.url, REDIS_PREFIX: freshPrefix("hooks") };
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, FORAGER_TOKEN: TOKEN, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix("hooks") };
     const a = await startNode(dir.path, "a", env);
     const b = await startNode(dir.path, "b", env);
     const stopped = new Set<Node>();
@@ -196,7 +191,7 @@ describe("cluster webhook stats", { skip }, () => {
   });
 
   test("with Redis away /stats is a clean 503, and the counts made meanwhile reach Redis once it is back", async (t) => {
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, FORAGER_TOKEN: TOKEN, REDIS_URL: redis.url, REDIS_PREFIX: freshPrefix("away") };
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, FORAGER_TOKEN: TOKEN, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix("away") };
     const a = await startNode(dir.path, "c", env);
     let restarted = false;
     t.after(async () => {
@@ -267,18 +262,12 @@ describe("webhook totals", () => {
 });
 
 describe("cluster webhook counters", { skip }, () => {
-  let redis: RedisServer;
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   const silent = createLogger({ format: "json", level: "silent" });
 
   test("counts are coalesced: nothing is written per add, one read writes them all, a flush timer writes them without a read", async (t) => {
-    const prefix = freshPrefix("coalesce");
+    const prefix = redis.prefix("coalesce");
     const checker = await openRedis({ url: redis.url, prefix }, "commands");
     t.after(() => checker.disconnect());
     const slow = new ClusterWebhookCounters(new RedisLink({ url: redis.url, prefix }), { logger: silent, flushMs: 600_000, ownsLink: true });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import {
   RedisLink,
   RedisUnavailableError,
@@ -8,7 +8,7 @@ import {
   redactRedisUrl,
   redisSettings,
 } from "../../src/storage/redis/connection.js";
-import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { redisSkip, useRedis } from "../helpers/redis-server.js";
 import { waitFor } from "../helpers/wait.js";
 
 describe("redis settings", () => {
@@ -45,14 +45,8 @@ describe("redis settings", () => {
 });
 
 describe("redis connections", { skip: redisSkip() }, () => {
-  let redis: RedisServer;
-  before(async () => {
-    // Every write on disk before its reply: under everysec a busy machine may postpone the AOF write, and SIGKILL would lose it.
-    redis = await startRedis(["--appendfsync", "always"]);
-  });
-  after(async () => {
-    await redis?.stop();
-  });
+  // Every write on disk before its reply: under everysec a busy machine may postpone the AOF write, and SIGKILL would lose it.
+  const redis = useRedis({ args: ["--appendfsync", "always"] });
 
   test("a link connects on first use and names keys under its prefix", async () => {
     const link = new RedisLink({ url: redis.url, prefix: "conn-test" });

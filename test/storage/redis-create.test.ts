@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { createIngestLog, createKeyStore, createSessionStore, createStateStore } from "../../src/storage/create.js";
 import { RedisLink } from "../../src/storage/redis/connection.js";
 import { RedisIngestLog } from "../../src/storage/redis/ingest-log.js";
 import { RedisKeyStore } from "../../src/storage/redis/keys.js";
 import { RedisSessionStore } from "../../src/storage/redis/sessions.js";
 import { RedisStateStore } from "../../src/storage/redis/state.js";
-import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { redisSkip, useRedis } from "../helpers/redis-server.js";
 import { makeRecord } from "./helpers.js";
 
 test("backend redis without a URL anywhere is the clear redis_url_missing error, at creation", () => {
@@ -14,13 +14,7 @@ test("backend redis without a URL anywhere is the clear redis_url_missing error,
 });
 
 describe("createXStore with backend redis", { skip: redisSkip() }, () => {
-  let redis: RedisServer;
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   test("a shared link: every store is the Redis one, on that link, and nothing connects until used", async () => {
     const link = new RedisLink({ url: redis.url, prefix: "create-shared" });

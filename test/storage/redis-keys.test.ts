@@ -1,34 +1,17 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { claimKey, pendingClaim, releaseClaim, settleClaim } from "../../src/storage/claims.js";
 import { RedisLink, RedisUnavailableError } from "../../src/storage/redis/connection.js";
 import { RedisIngestLog } from "../../src/storage/redis/ingest-log.js";
 import { RedisKeyStore } from "../../src/storage/redis/keys.js";
 import type { ForagerEvent } from "../../src/events/types.js";
-import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { redisSkip, useRedis } from "../helpers/redis-server.js";
 import { waitFor } from "../helpers/wait.js";
 
-let prefixes = 0;
-/** A prefix of its own per test, so tests never see each other's keys. */
-function prefix(): string {
-  return `keys-${process.pid}-${++prefixes}`;
-}
-
 describe("RedisKeyStore", { skip: redisSkip() }, () => {
-  let redis: RedisServer;
-  const links: RedisLink[] = [];
-  const link = (p: string) => {
-    const made = new RedisLink({ url: redis.url, prefix: p });
-    links.push(made);
-    return made;
-  };
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await Promise.all(links.map((l) => l.close()));
-    await redis?.stop();
-  });
+  // A prefix of its own per test, so tests never see each other's keys.
+  const redis = useRedis({ label: "keys" });
+  const { link, prefix } = redis;
 
   test("putIfAbsent is atomic across processes: of 50 concurrent claims over two links exactly one wins", async () => {
     const p = prefix();
@@ -144,20 +127,11 @@ describe("RedisKeyStore", { skip: redisSkip() }, () => {
 });
 
 describe("RedisIngestLog", { skip: redisSkip() }, () => {
-  let redis: RedisServer;
-  const links: RedisLink[] = [];
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await Promise.all(links.map((l) => l.close()));
-    await redis?.stop();
-  });
+  const redis = useRedis({ label: "keys" });
 
   test("appends each event to its source's capped stream; prune trims entries older than the age", async () => {
-    const p = prefix();
-    const link = new RedisLink({ url: redis.url, prefix: p });
-    links.push(link);
+    const p = redis.prefix();
+    const link = redis.link(p);
     const log = new RedisIngestLog(link);
     const event = (n: number, source: string): ForagerEvent => ({
       id: `evt_${n}`,
@@ -193,17 +167,11 @@ describe("RedisIngestLog", { skip: redisSkip() }, () => {
 });
 
 describe("Redis stores while Redis is away", { skip: redisSkip() }, () => {
-  let redis: RedisServer;
-  before(async () => {
-    // Every write on disk before its reply: under everysec a busy machine may postpone the AOF write, and SIGKILL would lose it.
-    redis = await startRedis(["--appendfsync", "always"]);
-  });
-  after(async () => {
-    await redis?.stop();
-  });
+  // Every write on disk before its reply: under everysec a busy machine may postpone the AOF write, and SIGKILL would lose it.
+  const redis = useRedis({ label: "keys", args: ["--appendfsync", "always"] });
 
   test("calls reject with redis_unavailable quickly, and work again once Redis is back", async () => {
-    const link = new RedisLink({ url: redis.url, prefix: prefix() });
+    const link = new RedisLink({ url: redis.url, prefix: redis.prefix() });
     const keys = new RedisKeyStore(link);
     try {
       await keys.set("ns", "k", "v");

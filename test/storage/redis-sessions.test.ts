@@ -1,35 +1,16 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { RedisLink, RedisUnavailableError } from "../../src/storage/redis/connection.js";
 import { RedisSessionStore } from "../../src/storage/redis/sessions.js";
 import { FakeClock } from "../../src/util/clock.js";
-import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { redisSkip, startRedis, useRedis } from "../helpers/redis-server.js";
 import { waitFor } from "../helpers/wait.js";
 import { makeEvent, makeRecord, minuteMs } from "./helpers.js";
 import { sessionStoreContract } from "./session-contract.js";
 
-let prefixes = 0;
-function prefix(): string {
-  return `sess-${process.pid}-${++prefixes}`;
-}
-
 const skip = redisSkip();
-let redis: RedisServer | undefined;
-const links: RedisLink[] = [];
-function link(p: string): RedisLink {
-  if (!redis) throw new Error("redis-server is not started");
-  const made = new RedisLink({ url: redis.url, prefix: p });
-  links.push(made);
-  return made;
-}
-
-before(async () => {
-  if (!skip) redis = await startRedis();
-});
-after(async () => {
-  await Promise.all(links.map((l) => l.close()));
-  await redis?.stop();
-});
+// One server for the whole file: the contract suite and the tests below.
+const { link, prefix } = useRedis({ label: "sess" });
 
 // The same assertions as the file and memory stores, each test under its own prefix.
 sessionStoreContract("RedisSessionStore", (_dir, clock) => new RedisSessionStore(link(prefix()), { clock }), { skip });

@@ -1,34 +1,15 @@
 import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { RedisFencedState } from "../../src/runtime/cluster/fenced-state.js";
 import { FencedStateStore, StaleFenceError } from "../../src/storage/fenced-state.js";
-import { RedisLink } from "../../src/storage/redis/connection.js";
 import { RedisStateStore } from "../../src/storage/redis/state.js";
-import { redisSkip, startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { redisSkip, useRedis } from "../helpers/redis-server.js";
 import { withTempDir } from "./helpers.js";
 
-let prefixes = 0;
-function prefix(): string {
-  return `state-${process.pid}-${++prefixes}`;
-}
-
 describe("RedisStateStore", { skip: redisSkip() }, () => {
-  let redis: RedisServer;
-  const links: RedisLink[] = [];
-  const link = (p: string) => {
-    const made = new RedisLink({ url: redis.url, prefix: p });
-    links.push(made);
-    return made;
-  };
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await Promise.all(links.map((l) => l.close()));
-    await redis?.stop();
-  });
+  const { link, prefix } = useRedis({ label: "state" });
 
   test("read and write: JSON values in the hash <prefix>:state:<agent>, undefined removes a key, null is a value", async () => {
     const p = prefix();
