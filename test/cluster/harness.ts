@@ -14,6 +14,7 @@ import { Redis } from "ioredis";
 import { binPath, repoRoot } from "../helpers/cli.js";
 import type { RedisServer } from "../helpers/redis-server.js";
 import { waitFor } from "../helpers/wait.js";
+import { serveEnv } from "../reliability/helpers.js";
 
 export const FIXTURES = join(import.meta.dirname, "fixtures");
 export const HOOK_SECRET = "cluster-hook-secret-4b1d";
@@ -139,20 +140,15 @@ export class Cluster {
     this.redisClient.on("error", () => {});
   }
 
-  /** The environment every node gets. */
+  /** The environment every node gets: a `forager serve`'s, with the cluster's token, Redis and prefix and this suite's hook secret. */
   nodeEnv(): Record<string, string> {
-    return {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: process.env.HOME ?? "/tmp",
-      NO_COLOR: "1",
-      LOG_FORMAT: "json",
-      LOG_LEVEL: "info",
+    return serveEnv({
       FORAGER_TOKEN: this.token,
       FORAGER_REDIS_URL: this.redis.url,
       REDIS_PREFIX: this.prefix,
       HOOK_SECRET,
       ...this.env,
-    };
+    });
   }
 
   /** Starts `count` more nodes at once and waits until each has written its serve.json. */
