@@ -5,6 +5,7 @@ import { didYouMean } from "./util/suggest.js";
  * `code`; the CLI maps codes to exit codes and prints `message` as one line.
  */
 export class ForagerError extends Error {
+  /** What went wrong, as a stable snake_case word (`definition_error`, `usage_error`, `not_found`, ...): branch on it, not on `message`. */
   readonly code: string;
   /** Optional hint printed after the message ("what to do next"). */
   readonly hint?: string;
@@ -27,11 +28,15 @@ export class UsageError extends ForagerError {
 
 /** One problem found in an agent file, with its position. */
 export interface DefinitionIssue {
+  /** The file as named to the loader (the path given, or "<inline>"). */
   file: string;
+  /** 1-based line; 0 for the file as a whole or an object with no positions. */
   line: number;
+  /** 1-based column; 0 with line 0. */
   col: number;
   /** Key path like `graph.edges[2].to`; empty for the whole document. */
   path: string;
+  /** What is wrong, in plain words, with a suggestion when one is likely. */
   message: string;
 }
 
@@ -44,6 +49,7 @@ export function formatIssue(issue: DefinitionIssue): string {
 
 /** An agent file that cannot be used; carries every problem found at once. */
 export class DefinitionError extends ForagerError {
+  /** Every problem found, in file order; the message names the first. */
   readonly issues: DefinitionIssue[];
 
   constructor(issues: DefinitionIssue[]) {

@@ -1,5 +1,6 @@
 /** The result JSON of SPEC section 7: what `run --json` prints and the API returns. */
 
+/** Every status an execution can have, in lifecycle order: queued and running, then the terminal ones. */
 export const EXECUTION_STATUSES = [
   "queued",
   "running",
@@ -11,6 +12,7 @@ export const EXECUTION_STATUSES = [
   "interrupted",
 ] as const;
 
+/** Where an execution stands; one of EXECUTION_STATUSES. Only `completed` counts as success. */
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
 export const TERMINAL_STATUSES: readonly ExecutionStatus[] = [
@@ -22,24 +24,34 @@ export const TERMINAL_STATUSES: readonly ExecutionStatus[] = [
   "interrupted",
 ];
 
+/** True when the status is final: the execution will not run again and its result is complete. */
 export function isTerminal(status: ExecutionStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
 
+/** Why an execution did not complete: `error` in the result JSON, null on success. */
 export interface ExecutionError {
   /** Stable code: node_failed, output_missing, max_steps_exceeded, timed_out, budget_exceeded, cancelled, ... */
   code: string;
+  /** What went wrong, in words, for a person. */
   message: string;
+  /** The node that failed or was running when the execution stopped; absent or null when no node was to blame. */
   node_id?: string | null;
   /** For cancellations: "user", "shutdown", "cancel_previous", "signal". */
   reason?: string;
 }
 
+/** What an execution consumed, counted against the agent's limits. */
 export interface Usage {
+  /** LLM calls made, counted against `max_llm_calls`. */
   llm_calls: number;
+  /** Tool calls made, counted against `max_tool_calls`. */
   tool_calls: number;
+  /** Prompt tokens the provider reported. */
   input_tokens: number;
+  /** Completion tokens the provider reported. */
   output_tokens: number;
+  /** Estimated cost in US dollars, from the model's pricing. */
   cost_usd: number;
 }
 
@@ -47,21 +59,37 @@ export function emptyUsage(): Usage {
   return { llm_calls: 0, tool_calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
 }
 
+/** The result JSON of one execution (SPEC 7): what `run --json` prints, `GET /executions/{id}` answers and `waitForCompletion` resolves with. */
 export interface ExecutionResult {
+  /** The version of this shape; changes only when a field changes meaning or goes away. */
   schema_version: 1;
+  /** The execution's id, unique across the storage directory (or cluster). */
   execution_id: string;
+  /** The session the execution ran in; shared by executions of an entry point whose isolation is `shared`. */
   session_id: string;
+  /** The agent's name. */
   agent: string;
+  /** The entry point's id. */
   entry_point: string;
+  /** Where the execution stands; terminal once it has finished. */
   status: ExecutionStatus;
+  /** True exactly when `status` is `completed`. */
   success: boolean;
+  /** The graph's `output_keys` (or every key written when it declares none) as the execution left them. */
   output: Record<string, unknown>;
+  /** Why the execution did not complete; null while it runs and on success. */
   error: ExecutionError | null;
+  /** The ids of the nodes run, in order, a node repeated each time it ran. */
   path: string[];
+  /** How many node runs the execution took: the length of `path`. */
   steps_executed: number;
+  /** What the execution consumed so far. */
   usage: Usage;
+  /** When the execution started running (ISO 8601); null while it is queued. */
   started_at: string | null;
+  /** When the execution reached its terminal status (ISO 8601); null until then. */
   finished_at: string | null;
+  /** `finished_at` minus `started_at`; null until both are known. */
   duration_ms: number | null;
   /** The execution this one re-runs (`forager rerun`, `POST /executions/{id}/rerun`). */
   rerun_of?: string;
@@ -88,7 +116,9 @@ export interface AttemptRecord {
 /** What storage keeps about one execution: the result plus what is needed to re-run it. */
 export interface ExecutionRecord extends ExecutionResult {
   input: Record<string, unknown>;
+  /** When the trigger was accepted (ISO 8601). */
   queued_at: string;
+  /** The idempotency key the trigger carried: a later trigger with the same key returns this execution. */
   idempotency_key?: string;
 }
 

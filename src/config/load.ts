@@ -18,6 +18,7 @@ import { schemas, type Agent, type AgentFile } from "./schema.js";
 import { semanticProblems } from "./semantic.js";
 import { describeZodIssue, type SchemaProblem } from "./zod-issues.js";
 
+/** Options of loadAgent, loadAgentSource, validateAgentFile and agentFromObject. */
 export interface LoadOptions {
   /** Variables for `${VAR}`; default process.env. */
   env?: NodeJS.ProcessEnv;
@@ -31,8 +32,11 @@ export interface LoadOptions {
   unsetEnv?: "error" | "warn";
 }
 
+/** What validateAgentFile found: the agent when the file is usable, and every issue. */
 export interface ValidationOutcome {
+  /** The loaded agent; absent when there are issues (or, with `unsetEnv: "warn"`, unset variables). */
   agent?: Agent;
+  /** Every problem found; empty when the file is valid. */
   issues: DefinitionIssue[];
   /** Unset variables, when `unsetEnv` is "warn". */
   warnings?: DefinitionIssue[];

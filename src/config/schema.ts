@@ -352,27 +352,35 @@ export function schemas(): AgentSchemas {
   return (built ??= build(zod().z));
 }
 
+/** Budgets of one execution (`graph.limits`, an entry point's `limits`): timeout, LLM and tool calls, tokens, cost. */
 export type Limits = Zod.output<AgentSchemas["LimitsSchema"]>;
 export type MockResponse = Zod.output<AgentSchemas["MockResponseSchema"]>;
+/** The agent file's `llm` section: provider, model, endpoint, key, retries and pricing. */
 export type LlmConfig = Zod.output<AgentSchemas["LlmSchema"]>;
 export type HttpToolDef = Zod.output<AgentSchemas["HttpToolSchema"]>;
 export type ShellToolDef = Zod.output<AgentSchemas["ShellToolSchema"]>;
 export type EmitToolDef = Zod.output<AgentSchemas["EmitToolSchema"]>;
+/** One tool of the agent file's `tools` map: an `http`, `shell` or `emit` tool. */
 export type ToolDef = Zod.output<AgentSchemas["ToolSchema"]>;
 export type McpServerDef = Zod.output<AgentSchemas["McpServerSchema"]>;
 export type LlmNode = Zod.output<AgentSchemas["LlmNodeSchema"]>;
 export type ToolNode = Zod.output<AgentSchemas["ToolNodeSchema"]>;
 export type FunctionNode = Zod.output<AgentSchemas["FunctionNodeSchema"]>;
+/** One node of the graph: an `llm`, `tool` or `function` node. */
 export type NodeDef = Zod.output<AgentSchemas["NodeSchema"]>;
 export type EdgeDef = Zod.output<AgentSchemas["EdgeSchema"]>;
 export type GraphDef = Zod.output<AgentSchemas["GraphSchema"]>;
+/** A timer entry point's `trigger_config`: interval or cron, timezone, idle timeout, catch-up. */
 export type TimerConfig = Zod.output<AgentSchemas["TimerConfigSchema"]>;
+/** An event entry point's `trigger_config`: which events trigger it (types, filters, a CEL `when`). */
 export type EventConfig = Zod.output<AgentSchemas["EventConfigSchema"]>;
+/** One item of the agent file's `entry_points`, validated, with defaults applied. */
 export type EntryPointDef = Zod.output<AgentSchemas["EntryPointSchema"]>;
 export type TriggerType = EntryPointDef["trigger_type"];
 export type IsolationLevel = EntryPointDef["isolation_level"];
 export type OverlapPolicy = NonNullable<EntryPointDef["overlap"]>;
 export type WebhookRouteDef = Zod.output<AgentSchemas["WebhookRouteSchema"]>;
+/** The agent file's `runtime` section with defaults applied: concurrency, listeners, webhook routes, retention, shutdown grace, storage backend. */
 export type RuntimeConfig = Zod.output<AgentSchemas["RuntimeSchema"]>;
 export type AgentFile = Zod.output<AgentSchemas["AgentFileSchema"]>;
 
@@ -383,6 +391,7 @@ export type AgentFile = Zod.output<AgentSchemas["AgentFileSchema"]>;
  * resolved.
  */
 export interface Agent extends Omit<AgentFile, "entry_points"> {
+  /** The entry points, resolved; never empty. */
   entry_points: ResolvedEntryPoint[];
   /** Absolute path of the agent file ("<inline>" when built in code). */
   source_path: string;
@@ -390,4 +399,10 @@ export interface Agent extends Omit<AgentFile, "entry_points"> {
   base_dir: string;
 }
 
-export type ResolvedEntryPoint = EntryPointDef & { entry_node: string; overlap: OverlapPolicy };
+/** An entry point with its defaults resolved: what the runtime runs. */
+export type ResolvedEntryPoint = EntryPointDef & {
+  /** The node executions start at: the entry point's own, else the graph's `entry_node`, else its first node. */
+  entry_node: string;
+  /** What a trigger does when all slots are busy: the entry point's own, else `cancel_previous` with `max_concurrent: 1`, else `queue`. */
+  overlap: OverlapPolicy;
+};

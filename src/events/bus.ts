@@ -23,11 +23,13 @@ import type {
   ForagerEvent,
 } from "./types.js";
 
+/** Options of `new EventBus()`. */
 export interface EventBusOptions {
   /** How many recent events `history()` keeps; default 10 000. */
   historySize?: number;
   /** Only `warn` is used (failing subscribers). */
   logger?: Pick<Logger, "warn">;
+  /** Time source of event timestamps; default the system clock. */
   clock?: Clock;
 }
 
@@ -39,9 +41,13 @@ export interface EventFeed {
   subscribe(handler: (event: ForagerEvent) => void): () => void;
 }
 
+/** The bus's counters (`EventBus.stats()`), since it was made. */
 export interface EventBusStats {
+  /** Events published. */
   total_events: number;
+  /** Subscribers listening now. */
   subscriptions: number;
+  /** Events published, by type. */
   events_by_type: Record<string, number>;
   /** Events pushed out of the bounded history by newer ones. */
   dropped_from_history: number;
@@ -93,6 +99,7 @@ export function completeEvent(init: EventInit, nowMs: number): ForagerEvent {
   };
 }
 
+/** The in-process event bus described above: publish, subscribe with a filter, and a bounded history of recent events. */
 export class EventBus implements EventPublisher, EventSubscriber {
   private readonly historySize: number;
   private readonly logger: Pick<Logger, "warn">;
@@ -186,6 +193,7 @@ export class EventBus implements EventPublisher, EventSubscriber {
     return out.reverse();
   }
 
+  /** The counters now; cheap, whatever the history. */
   stats(): EventBusStats {
     return {
       total_events: this.total,

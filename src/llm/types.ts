@@ -25,16 +25,23 @@ export interface ToolSpec {
   input_schema: Record<string, unknown>;
 }
 
+/** One LLM turn to complete: the conversation so far and the tools the model may call. */
 export interface LlmRequest {
   /** The node making the call and its 1-based turn within that node visit: used by mock and replay. */
   node_id: string;
+  /** The 1-based turn within the node visit. */
   turn: number;
   /** Lets a scripted provider keep one cursor per execution when many run at once. */
   execution_id?: string;
+  /** The model to ask; default the provider's. */
   model?: string;
+  /** The conversation, oldest first: system, user, assistant and tool messages. */
   messages: ChatMessage[];
+  /** The tools offered to the model; empty for none. */
   tools: ToolSpec[];
+  /** Sampling temperature (0 to 2); default the provider's. */
   temperature?: number;
+  /** The most tokens the reply may have; default the provider's. */
   max_tokens?: number;
 }
 
@@ -43,17 +50,25 @@ export interface TokenUsage {
   output_tokens: number;
 }
 
+/** The model's reply to one turn. */
 export interface LlmResponse {
+  /** The reply's text; empty when the model only called tools. */
   text: string;
+  /** The tool calls the model made; the llm node runs them and asks again. Empty when it is done. */
   tool_calls: ToolCall[];
+  /** Tokens this turn took, counted against `max_tokens` and the cost limit. */
   usage: TokenUsage;
+  /** Why the model stopped, in the provider's words (`stop`, `tool_calls`, `length`, ...). */
   finish_reason?: string;
+  /** The model that answered, when the provider says. */
   model?: string;
 }
 
+/** A model behind one interface: forager's providers (openai, anthropic, mock, replay) or one passed to `new AgentRuntime({ llm })`. */
 export interface LlmProvider {
   /** "openai", "anthropic", "mock", "replay". */
   readonly name: string;
+  /** Completes one turn; must stop (reject) when `signal` aborts. A failure is an LlmError. */
   complete(request: LlmRequest, signal: AbortSignal): Promise<LlmResponse>;
   /** Flushes recordings, closes connections. */
   close?(): Promise<void>;

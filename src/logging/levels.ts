@@ -6,6 +6,7 @@
 /** How log lines are written: newline-delimited JSON, or readable lines for people. */
 export type LogFormat = "json" | "human";
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+/** The least severe level a logger writes (`LOG_LEVEL`); `silent` writes nothing. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** JSON when LOG_FORMAT=json, or ENV=production unless LOG_FORMAT=human; readable otherwise. */

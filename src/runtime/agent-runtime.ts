@@ -172,10 +172,12 @@ export class AgentRuntime implements RuntimeHandle {
     return this.lifecycle;
   }
 
+  /** The last known pause state of the timers, cached: it never waits on a backend. */
   get timersPaused(): boolean {
     return this.timers.paused;
   }
 
+  /** The names of the agents loaded. */
   agentNames(): string[] {
     return this.registry.names();
   }
@@ -279,12 +281,14 @@ export class AgentRuntime implements RuntimeHandle {
     return this.intake.ingest(init, options);
   }
 
+  /** An execution's result JSON, running or finished, from any process of a cluster; undefined for an unknown id. */
   async getExecution(executionId: string): Promise<ExecutionResult | undefined> {
     const job = this.queue.live(executionId);
     const found = job ? liveResult(job) : (this.queue.recent(executionId) ?? (await this.store.get(executionId)));
     return found && resultView(found);
   }
 
+  /** Executions in storage, newest first, narrowed by `query`. */
   listExecutions(query?: ListQuery): Promise<ExecutionSummary[]> {
     return this.store.list(query);
   }
@@ -315,16 +319,19 @@ export class AgentRuntime implements RuntimeHandle {
     return waitForSettled({ queue: this.queue, getExecution: (id) => this.getExecution(id) }, executionId, options);
   }
 
+  /** Pauses timers: their ticks are skipped until `resumeTimers()`. Resolves once they are paused. */
   async pauseTimers(): Promise<void> {
     await this.timers.setPaused(true);
     this.paused = true;
   }
 
+  /** Resumes paused timers; resolves once they fire again. */
   async resumeTimers(): Promise<void> {
     await this.timers.setPaused(false);
     this.paused = false;
   }
 
+  /** Calls `handler` with each event that passes `filter`; returns the function that unsubscribes. */
   subscribe(handler: EventHandler, filter?: EventFilter, options?: SubscribeOptions): () => void {
     return this.bus.subscribe(handler, filter, options);
   }

@@ -16,32 +16,53 @@ import { checkTimerConfig } from "./schedule.js";
  * agent file's snake_case form is EntryPointFileSpec.
  */
 export interface EntryPointSpec {
+  /** Unique within the agent; what `trigger` names. */
   id: string;
+  /** A display name; none by default. */
   name?: string;
+  /** The node the execution starts at; default the graph's `entry_node`, else its first node. */
   entryNode?: string;
+  /** What starts it: `manual` (default), `api`, `timer` or `event`. */
   triggerType?: "manual" | "api" | "timer" | "event";
   /** Timer or event settings, camelCase or snake_case (`intervalMinutes` / `interval_minutes`). */
   triggerConfig?: Record<string, unknown>;
+  /** How executions share the agent's `state`: `isolated` (none), `shared` (default; last write wins) or `synchronized` (shared, one at a time). */
   isolationLevel?: "isolated" | "shared" | "synchronized";
+  /** How many executions of this entry point may run at once; default 10. */
   maxConcurrent?: number;
+  /** What a trigger does when all slots are busy: `queue`, `skip`, `cancel_previous` or `reject`; default `cancel_previous` with `maxConcurrent: 1`, else `queue`. */
   overlap?: "queue" | "skip" | "cancel_previous" | "reject";
+  /** How many executions may wait with `overlap: queue` before triggers are rejected; default 1000. */
   maxQueued?: number;
+  /** A JSON Schema the trigger input must pass; input that fails it is refused. */
   inputSchema?: Record<string, unknown>;
+  /** Limits as in `graph.limits` (`timeout_seconds`, `max_llm_calls`, ...); the stricter of the two wins. */
   limits?: Record<string, unknown>;
 }
 
 /** The same entry point in the agent file's snake_case naming (`entry_points:` items). */
 export interface EntryPointFileSpec {
+  /** Unique within the agent; what `trigger` names. */
   id: string;
+  /** A display name; none by default. */
   name?: string;
+  /** The node the execution starts at; default the graph's `entry_node`, else its first node. */
   entry_node?: string;
+  /** What starts it: `manual` (default), `api`, `timer` or `event`. */
   trigger_type?: "manual" | "api" | "timer" | "event";
+  /** Timer or event settings (`interval_minutes`, `cron`, `event_types`, ...). */
   trigger_config?: Record<string, unknown>;
+  /** How executions share the agent's `state`: `isolated` (none), `shared` (default; last write wins) or `synchronized` (shared, one at a time). */
   isolation_level?: "isolated" | "shared" | "synchronized";
+  /** How many executions of this entry point may run at once; default 10. */
   max_concurrent?: number;
+  /** What a trigger does when all slots are busy: `queue`, `skip`, `cancel_previous` or `reject`; default `cancel_previous` with `max_concurrent: 1`, else `queue`. */
   overlap?: "queue" | "skip" | "cancel_previous" | "reject";
+  /** How many executions may wait with `overlap: queue` before triggers are rejected; default 1000. */
   max_queued?: number;
+  /** A JSON Schema the trigger input must pass; input that fails it is refused. */
   input_schema?: Record<string, unknown>;
+  /** Limits as in `graph.limits` (`timeout_seconds`, `max_llm_calls`, ...); the stricter of the two wins. */
   limits?: Record<string, unknown>;
 }
 

@@ -6,6 +6,7 @@ import type { TriggerOutcome } from "./types.js";
  * (overlap skip / reject) or its queue was full. `outcome` says which.
  */
 export class TriggerRefusedError extends ForagerError {
+  /** The trigger's outcome: `skipped` or `rejected`, with the reason (and, rejected, when to retry). */
   readonly outcome: Extract<TriggerOutcome, { status: "skipped" | "rejected" }>;
   constructor(entryPoint: string, outcome: TriggerRefusedError["outcome"]) {
     const what = outcome.status === "skipped" ? "skipped" : "rejected";

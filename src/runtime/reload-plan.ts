@@ -9,8 +9,28 @@ import { resolveEntryPoint } from "./entry-point-spec.js";
 
 /** What `AgentRuntime.reload` changed; entry points as `agent/id` keys. */
 export interface ReloadSummary {
-  agents: { added: string[]; removed: string[]; changed: string[]; unchanged: string[] };
-  entry_points: { added: string[]; removed: string[]; changed: string[]; unchanged: string[] };
+  /** Agents by name. */
+  agents: {
+    /** New in the reloaded definitions. */
+    added: string[];
+    /** Gone from them: they take no new work. */
+    removed: string[];
+    /** Present before and after, with a different definition. */
+    changed: string[];
+    /** Present before and after, the same. */
+    unchanged: string[];
+  };
+  /** Entry points as `agent/id` keys. */
+  entry_points: {
+    /** New: they take work from now on. */
+    added: string[];
+    /** Gone: they take no new work; executions already accepted finish. */
+    removed: string[];
+    /** Redefined: new work runs on the new definition. */
+    changed: string[];
+    /** Present before and after, the same. */
+    unchanged: string[];
+  };
 }
 
 export interface AgentPlan {

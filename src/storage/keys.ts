@@ -58,7 +58,9 @@ class Namespace {
   writing: Promise<void> | null = null;
 }
 
+/** The KeyStore of a storage directory: one append-only log per namespace under `<root>/_keys/`. */
 export class FileKeyStore implements KeyStore {
+  /** The folder of the namespace logs: `<root>/_keys`. */
   readonly dir: string;
   private readonly clock: Clock;
   private readonly namespaces = new Map<string, Promise<Namespace>>();
@@ -251,6 +253,7 @@ export class FileKeyStore implements KeyStore {
   }
 }
 
+/** A KeyStore in memory, for a runtime without a storage path and for tests: keys do not survive the process. */
 export class MemoryKeyStore implements KeyStore {
   private readonly entries = new Map<string, Entry>();
   private readonly clock: Clock;

@@ -9,6 +9,7 @@ import { systemClock, type Clock } from "../util/clock.js";
 import { compareNewestFirst, filterExecutionEvents, interruptRecord, isUnfinished, planPrune, sessionLabel, summarize } from "./records.js";
 import type { ExecutionSummary, ListQuery, PruneOptions, PruneReport, SessionStore } from "./types.js";
 
+/** A SessionStore in memory: records and events do not survive the process. */
 export class MemorySessionStore implements SessionStore {
   private readonly clock: Clock;
   private readonly records = new Map<string, ExecutionRecord>();

@@ -42,7 +42,9 @@ export interface FileSessionStoreOptions {
 const NO_LOGGER = { warn: () => undefined } as unknown as Pick<Logger, "warn">;
 const MAX_KNOWN_FOLDERS = 4096;
 
+/** The SessionStore of a storage directory, in the layout above. */
 export class FileSessionStore implements SessionStore {
+  /** The storage directory. */
   readonly root: string;
   private readonly logger: Pick<Logger, "warn">;
   private readonly clock: Clock;
@@ -72,6 +74,7 @@ export class FileSessionStore implements SessionStore {
     return join(this.root, agent, "sessions", sessionId);
   }
 
+  /** Where an execution's record file is; throws for an id that could leave the storage folder. */
   recordPath(agent: string, sessionId: string, executionId: string): string {
     if (!isSafeId(executionId)) throw new Error(`not a valid execution id: ${JSON.stringify(executionId).slice(0, 200)}`);
     return join(this.sessionDir(agent, sessionId), `${executionId}.json`);

@@ -23,13 +23,18 @@ function applyChanges(state: State, changes: State): State {
   return next;
 }
 
+/** The StateStore of a storage directory: each agent's state in `<root>/<agent>/state.json`. */
 export class FileStateStore implements StateStore {
   private readonly cache = new Map<string, State>();
   /** Writes of one agent, one after another. */
   private readonly writes = new KeyedQueue();
 
-  constructor(readonly root: string) {}
+  constructor(
+    /** The storage directory. */
+    readonly root: string,
+  ) {}
 
+  /** Where the agent's state file is. */
   statePath(agent: string): string {
     return join(this.root, agent, "state.json");
   }
@@ -79,6 +84,7 @@ export async function assertStateReadable(store: StateStore, agent: string): Pro
   }
 }
 
+/** A StateStore in memory, for a runtime without a storage path and for tests: the state does not survive the process. */
 export class MemoryStateStore implements StateStore {
   private readonly states = new Map<string, State>();
 

@@ -14,20 +14,33 @@ import type { ExecutionRecord, ExecutionStatus } from "../result.js";
 import type { ForagerEvent } from "../events/types.js";
 import type { ProcessGroupRecord } from "../util/process-groups.js";
 
+/** One execution in a listing (`listExecutions`, `GET /executions`): the result JSON's identifying fields and times. */
 export interface ExecutionSummary {
+  /** The execution's id. */
   execution_id: string;
+  /** The session it ran in. */
   session_id: string;
+  /** The agent's name. */
   agent: string;
+  /** The entry point's id. */
   entry_point: string;
+  /** Its status when the listing was read. */
   status: ExecutionStatus;
+  /** When it started running (ISO 8601); null while queued. */
   started_at: string | null;
+  /** When it finished (ISO 8601); null until then. */
   finished_at: string | null;
+  /** When the trigger was accepted (ISO 8601). */
   queued_at: string;
 }
 
+/** Which executions a listing returns; every field narrows it, none means all. */
 export interface ListQuery {
+  /** Only this agent's executions. */
   agent?: string;
+  /** Only executions with this status. */
   status?: ExecutionStatus;
+  /** At most this many, the newest. */
   limit?: number;
 }
 
@@ -46,6 +59,7 @@ export interface PruneReport {
   dry_run: boolean;
 }
 
+/** Where execution records and session event logs are kept (SPEC 4.4): FileSessionStore, MemorySessionStore or Redis. */
 export interface SessionStore {
   /**
    * Prepares the folders; marks executions left `running` or `queued` by a
@@ -58,11 +72,13 @@ export interface SessionStore {
   save(record: ExecutionRecord): Promise<void>;
   /** Appends events to the session's event log (one JSON object a line). */
   appendEvents(agent: string, sessionId: string, events: readonly ForagerEvent[]): Promise<void>;
+  /** The stored record of an execution; undefined for an unknown id. */
   get(executionId: string): Promise<ExecutionRecord | undefined>;
   /** Events of an execution's session, optionally only that execution's. */
   readEvents(agent: string, sessionId: string, executionId?: string): Promise<ForagerEvent[]>;
   /** Newest first. */
   list(query?: ListQuery): Promise<ExecutionSummary[]>;
+  /** Removes finished sessions by age or count (never a running one) and reports what went; `dryRun` only reports. */
   prune(options: PruneOptions): Promise<PruneReport>;
   /** Waits until every pending write is on disk. */
   flush(): Promise<void>;
@@ -91,6 +107,7 @@ export interface StateWriteOptions {
 
 /** The agent's shared key-value state, kept on disk across executions and restarts. */
 export interface StateStore {
+  /** The agent's whole state, a copy; `{}` when nothing was written yet. */
   read(agent: string): Promise<Record<string, unknown>>;
   /** Writes keys (last write wins per key; `undefined` removes one) and returns the new state. */
   write(agent: string, changes: Record<string, unknown>, options?: StateWriteOptions): Promise<Record<string, unknown>>;
@@ -120,10 +137,13 @@ export interface KeyStore {
     ttlSeconds: number,
     options?: { transient?: boolean },
   ): Promise<{ existing?: string }>;
+  /** The live value of `key`; undefined when absent or expired. */
   get(namespace: string, key: string): Promise<string | undefined>;
+  /** Records `key` with `value`, replacing any; without `ttlSeconds` it never expires. */
   set(namespace: string, key: string, value: string, ttlSeconds?: number): Promise<void>;
   /** Replaces the value (and TTL) only while the live value is `expected`; says whether it did. */
   compareAndSet(namespace: string, key: string, expected: string, value: string, ttlSeconds?: number): Promise<boolean>;
+  /** Forgets `key`; nothing happens when it is absent. */
   delete(namespace: string, key: string): Promise<void>;
   /** Deletes the key only while its live value is `expected`; says whether it did. */
   deleteIfValue(namespace: string, key: string, expected: string): Promise<boolean>;

@@ -9,10 +9,13 @@ import type { Logger } from "../logging/index.js";
 import type { EventInit, ForagerEvent } from "../events/types.js";
 import type { ProcessGroupRecord } from "../util/process-groups.js";
 
+/** What a tool call gets besides its arguments: the execution's signal, scope, logger and event bus. */
 export interface ToolContext {
+  /** Aborts when the execution is cancelled or times out: the tool must stop then. */
   signal: AbortSignal;
   /** Template scope without `args`: input, memory, state, event, execution. */
   scope: Record<string, unknown>;
+  /** The execution's logger. */
   logger: Logger;
   /** Publishes on the event bus with the execution's ids filled in (emit tool). */
   publish(event: EventInit): ForagerEvent;
@@ -24,11 +27,13 @@ export interface ToolContext {
   trackProcessGroup?(group: ProcessGroupRecord): () => void;
 }
 
+/** One callable tool, as nodes and models see it. */
 export interface Tool {
   /** The name in the agent file: `fetch_page`, or `SERVER.TOOL` for MCP tools. */
   readonly name: string;
   /** The name shown to models: ^[a-zA-Z0-9_-]{1,64}$ (`SERVER__TOOL`). */
   readonly exposedName: string;
+  /** What the tool does, shown to models. */
   readonly description: string;
   /** JSON Schema of the arguments object. */
   readonly inputSchema: Record<string, unknown>;

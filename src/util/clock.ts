@@ -7,6 +7,7 @@ export interface Clock {
   now(): number;
   /** Like setTimeout; returns a handle for clearTimeout. */
   setTimeout(fn: () => void, ms: number): ClockTimer;
+  /** Cancels a timer from setTimeout; a timer that fired or was cancelled is ignored. */
   clearTimeout(timer: ClockTimer): void;
 }
 
@@ -18,6 +19,7 @@ export interface ClockTimer {
 // One setTimeout cannot wait past 2^31-1 ms; longer waits re-arm in steps.
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
+/** The real clock: Date.now() and Node's timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
@@ -55,6 +57,7 @@ export class FakeClock implements Clock {
     return timer;
   }
 
+  /** Cancels a pending timer: it will not fire. */
   clearTimeout(timer: ClockTimer): void {
     (timer as PendingTimer).cancelled = true;
     this.pending = this.pending.filter((t) => t !== timer);
@@ -73,6 +76,7 @@ export class FakeClock implements Clock {
     await this.set(this.current + ms);
   }
 
+  /** Moves time to `target`, firing every timer that falls due on the way, as `advance` does. */
   async set(target: number | Date): Promise<void> {
     const end = typeof target === "number" ? target : target.getTime();
     for (;;) {
