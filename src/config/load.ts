@@ -18,7 +18,7 @@ import { schemas, type Agent, type AgentFile } from "./schema.js";
 import { semanticProblems } from "./semantic.js";
 import { describeZodIssue, type SchemaProblem } from "./zod-issues.js";
 
-/** Options of loadAgent, loadAgentSource, validateAgentFile and agentFromObject. */
+/** Options of loadAgent, loadAgentSource and validateAgentFile. */
 export interface LoadOptions {
   /** Variables for `${VAR}`; default process.env. */
   env?: NodeJS.ProcessEnv;
