@@ -49,7 +49,7 @@ export function formatIssue(issue: DefinitionIssue): string {
 
 /** An agent file that cannot be used; carries every problem found at once. */
 export class DefinitionError extends ForagerError {
-  /** Every problem found, in file order; the message names the first. */
+  /** Every problem found; the message names the first. */
   readonly issues: DefinitionIssue[];
 
   constructor(issues: DefinitionIssue[]) {

@@ -24,7 +24,7 @@ export const TERMINAL_STATUSES: readonly ExecutionStatus[] = [
   "interrupted",
 ];
 
-/** True when the status is final: the execution will not run again and its result is complete. */
+/** True when the status is final: the execution has ended and its result will not change. */
 export function isTerminal(status: ExecutionStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
@@ -61,11 +61,11 @@ export function emptyUsage(): Usage {
 
 /** The result JSON of one execution (SPEC 7): what `run --json` prints, `GET /executions/{id}` answers and `waitForCompletion` resolves with. */
 export interface ExecutionResult {
-  /** The version of this shape; changes only when a field changes meaning or goes away. */
+  /** The version of this shape: 1. */
   schema_version: 1;
-  /** The execution's id, unique across the storage directory (or cluster). */
+  /** The execution's id: what getExecution, cancel and rerun take. */
   execution_id: string;
-  /** The session the execution ran in; shared by executions of an entry point whose isolation is `shared`. */
+  /** The session the execution ran in; on disk, `<storage>/<agent>/sessions/<session_id>/`. */
   session_id: string;
   /** The agent's name. */
   agent: string;

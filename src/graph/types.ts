@@ -41,7 +41,7 @@ export interface ExecuteOptions {
   tools: ToolResolver;
   /** @internal The worker threads function nodes run in; default: a process-wide pool whose idle workers never hold the process. */
   functions?: FunctionPool;
-  /** Where the execution logs; it is bound to the execution's ids. */
+  /** Where the execution logs; the executor adds the execution's ids to each line. */
   logger: Logger;
   /** Time source of timestamps and the timeout; default the system clock. */
   clock?: Clock;

@@ -68,7 +68,7 @@ export interface LlmResponse {
 export interface LlmProvider {
   /** "openai", "anthropic", "mock", "replay". */
   readonly name: string;
-  /** Completes one turn; must stop (reject) when `signal` aborts. A failure is an LlmError. */
+  /** Completes one turn; must stop (reject) when `signal` aborts. */
   complete(request: LlmRequest, signal: AbortSignal): Promise<LlmResponse>;
   /** Flushes recordings, closes connections. */
   close?(): Promise<void>;

@@ -69,7 +69,7 @@ export type RerunOutcome = TriggerOutcome & { rerun_of: string };
 export class TriggerError extends ForagerError {
   /** `not_found`: no such agent or entry point; `invalid_input`: the input fails the schema; `not_running`: the runtime does not accept triggers. */
   readonly kind: "not_found" | "invalid_input" | "not_running";
-  /** For `invalid_input`, the schema errors. */
+  /** For `invalid_input`, the input's problems, one string each. */
   readonly details?: unknown;
   constructor(kind: TriggerError["kind"], message: string, details?: unknown) {
     super(kind, message);
@@ -123,7 +123,7 @@ export interface TimerStats {
   next_run_at: string | null;
   /** The last tick that fired (ISO 8601); null before the first. */
   last_fired_at: string | null;
-  /** Ticks that triggered an execution. */
+  /** Ticks that fired. */
   fired: number;
   /** Ticks skipped (paused, busy or missed). */
   skipped: number;
