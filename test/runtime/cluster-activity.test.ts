@@ -67,6 +67,9 @@ describe("cluster: a timer's idle_timeout_seconds sees every node's executions",
       const otherQueue = cluster.queues[other]!;
       assert.equal(otherQueue.idleSeconds("busy"), null, "nothing of busy runs on the node that takes the tick");
       await waitFor("the other node sees the execution", async () => (await otherQueue.clusterIdleSeconds!("busy")) !== null);
+      // Its /stats says so too: the agent is not idle, though nothing of it runs there.
+      const idleThere = (await cluster.nodes[other]!.getStats()).streams["busy/tick"]!.agent_idle_seconds;
+      assert.equal(typeof idleThere, "number", `agent_idle_seconds on the other node: ${idleThere}`);
 
       const first = await tickOn(cluster.nodes[other]!, events[other]!);
       assert.equal(first.fired, undefined);

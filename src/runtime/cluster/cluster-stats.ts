@@ -12,7 +12,9 @@
  * - `event_bus.total_events` and `events_by_type` summed over the live
  *   nodes (each counts its own bus in `<prefix>:node:<id>:bus`, in the same
  *   pipeline); the rest of `event_bus` stays this node's.
- * `uptime_seconds` and `agent_idle_seconds` stay this node's.
+ * - `agent_idle_seconds` from the cluster's activity hashes
+ *   (cluster-activity.ts), one read per agent, once the queue is there.
+ * `uptime_seconds` stays this node's.
  */
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
@@ -69,8 +71,13 @@ export interface ClusterStatsOptions {
   queueCounts: boolean;
 }
 
+/** Seconds since the agent's executions on any live node last did something; null when none runs. */
+export type IdleSource = (agent: string) => Promise<number | null>;
+
 export class ClusterStats {
   private readonly queues = new Map<string, Promise<Queue>>();
+  /** Set by the node's execution queue; until then `agent_idle_seconds` stays this node's. */
+  idleSource?: IdleSource;
 
   constructor(
     private readonly link: RedisLink,
@@ -88,12 +95,15 @@ export class ClusterStats {
       const stream = local.streams[key]!;
       batch.hgetall(statsKey(this.link, stream.agent, stream.entry_point));
     }
-    const [finished, counts, timers, nodes, paused] = await Promise.all([
+    const idleSource = this.idleSource;
+    const agents = [...new Set(streamKeys.map((key) => local.streams[key]!.agent))];
+    const [finished, counts, timers, nodes, paused, idle] = await Promise.all([
       batch.exec(),
       this.options.queueCounts ? Promise.all(streamKeys.map((key) => this.jobCounts(local.streams[key]!))) : undefined,
       Promise.all(timerKeys.map(async (key) => ({ counters: await ledger.counters(key), next: await ticks.storedNext(key).catch(() => null) }))),
       membership.list(),
       ledger.refreshPaused(),
+      idleSource ? Promise.all(agents.map(async (agent) => [agent, await idleSource(agent)] as const)).then((pairs) => new Map(pairs)) : undefined,
     ]);
     const streams: RuntimeStats["streams"] = {};
     let running = 0;
@@ -116,7 +126,8 @@ export class ClusterStats {
       running += status_counts.running;
       queued += status_counts.queued;
       const available_slots = live ? Math.max(0, stream.max_concurrent - live.running) : stream.available_slots;
-      streams[key] = { ...stream, status_counts, available_slots };
+      const agent_idle_seconds = idle ? (idle.get(stream.agent) ?? null) : stream.agent_idle_seconds;
+      streams[key] = { ...stream, status_counts, available_slots, agent_idle_seconds };
     });
     const timerStats: RuntimeStats["timers"] = {};
     timerKeys.forEach((key, i) => {

@@ -9,7 +9,7 @@ import type { EventFeed } from "../../events/bus.js";
 import type { Logger } from "../../logging/index.js";
 import type { RedisLink } from "../../storage/redis/connection.js";
 import type { RuntimeStats } from "../types.js";
-import { ClusterStats, countBatch } from "./cluster-stats.js";
+import { ClusterStats, countBatch, type IdleSource } from "./cluster-stats.js";
 import { ClusterFeed } from "./feed.js";
 import { NodeMembership, newNodeId } from "./nodes-membership.js";
 import { ClusterTickSource } from "./ticks.js";
@@ -27,6 +27,8 @@ export interface ClusterServices {
   readonly feed: EventFeed;
   /** This node's stats with the cluster's numbers (RuntimeHandle.getStats). */
   stats(local: RuntimeStats): Promise<RuntimeStats>;
+  /** Where `stats` reads an agent's idle seconds across the cluster: the node's execution queue, once it exists. */
+  useIdleSource(source: IdleSource): void;
   /** Stops ticks, writes the feed's last events and leaves the cluster; the link stays open (its owner closes it). */
   close(): Promise<void>;
 }
@@ -69,6 +71,9 @@ export function createClusterServices(link: RedisLink, options: ClusterServicesO
         feed.append(event);
       },
       subscribe: (handler) => feed.subscribe(handler),
+    },
+    useIdleSource: (source) => {
+      stats.idleSource = source;
     },
     async stats(local) {
       // Joined on first use too: a node whose runtime has not started its timers still shows.

@@ -102,6 +102,7 @@ export function createRedisBackend(config: RedisBackendConfig, deps: RedisBacken
         results: { max: config.execution_result_max, ttlMs: config.cache_ttl * 1000 },
       });
       queues.push(queue);
+      cluster.useIdleSource((agent) => queue.clusterIdleSeconds(agent));
       return queue;
     },
     fencedState: (agent, fence) => new RedisFencedState(state, link, agent, fence),
