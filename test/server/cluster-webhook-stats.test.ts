@@ -138,6 +138,20 @@ function sample(text: string, name: string, labels: string): number | undefined 
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
 }
 
+/**
+ * If the test is still at it after 45 s (it takes about 3 s), tells on
+ * stderr which step it is at and what the nodes logged last, so a test that
+ * hangs says where before its timeout ends it.
+ */
+function watchdog(t: { after(fn: () => void): void }, nodes: () => Node[], step: () => string): void {
+  const timer = setTimeout(() => {
+    const logs = nodes().flatMap((n) => n.logs.slice(-30).map((l) => JSON.stringify(l)));
+    process.stderr.write(`still at "${step()}" after 45 s; the nodes' last log lines:\n${logs.join("\n")}\n`);
+  }, 45_000);
+  timer.unref();
+  t.after(() => clearTimeout(timer));
+}
+
 describe("cluster webhook stats", { skip }, () => {
   const redis = useRedis();
   let dir: { path: string; cleanup: () => Promise<void> };
@@ -150,10 +164,14 @@ describe("cluster webhook stats", { skip }, () => {
     await dir?.cleanup();
   });
 
-  test("/stats and /metrics of either node sum the deliveries of both; a stopped node's stay counted", async (t) => {
+  test("/stats and /metrics of either node sum the deliveries of both; a stopped node's stay counted", { timeout: 90_000 }, async (t) => {
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, FORAGER_TOKEN: TOKEN, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix("hooks") };
+    const started: Node[] = [];
+    watchdog(t, () => started, () => `node ${started.length + 1} starting, or after`);
     const a = await startNode(dir.path, "a", env);
+    started.push(a);
     const b = await startNode(dir.path, "b", env);
+    started.push(b);
     const stopped = new Set<Node>();
     t.after(async () => {
       await Promise.all([a, b].filter((n) => !stopped.has(n)).map((n) => n.stop()));
@@ -190,23 +208,31 @@ describe("cluster webhook stats", { skip }, () => {
     assert.deepEqual((await a.stats()).webhooks.github, { accepted: 4, rejected: 1, duplicates: 1 });
   });
 
-  test("with Redis away /stats is a clean 503, and the counts made meanwhile reach Redis once it is back", async (t) => {
+  test("with Redis away /stats is a clean 503, and the counts made meanwhile reach Redis once it is back", { timeout: 90_000 }, async (t) => {
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, FORAGER_TOKEN: TOKEN, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix("away") };
-    const a = await startNode(dir.path, "c", env);
+    let step = "starting the node";
+    let started: Node | undefined;
+    watchdog(t, () => (started ? [started] : []), () => step);
+    const a = (started = await startNode(dir.path, "c", env));
     let restarted = false;
     t.after(async () => {
+      step = "stopping the node";
       if (!restarted) await redis.restart();
       await a.stop();
     });
+    step = "delivering with Redis up";
     assert.equal(await a.deliver("x-1"), 202);
     assert.deepEqual((await a.stats()).webhooks.github, { accepted: 1, rejected: 0, duplicates: 0 });
 
     // Nothing may print to stderr while Redis is away (BullMQ prints errors nobody listens to, stack and all).
     const printed = t.mock.method(console, "error", () => undefined);
+    step = "killing Redis";
     await redis.kill();
+    step = "delivering with Redis away";
     // A delivery cannot be recorded: 503, counted as rejected on this node, and waiting in memory for Redis.
     assert.equal(await a.deliver("x-2"), 503);
     // The runtime's cluster stats cannot be read either: a one-line 503, as every read while Redis is away.
+    step = "reading /stats with Redis away";
     const res = await fetch(`${a.info.url}/stats`, { headers: { authorization: `Bearer ${TOKEN}` } });
     const text = await res.text();
     assert.equal(res.status, 503, text);
@@ -215,8 +241,10 @@ describe("cluster webhook stats", { skip }, () => {
     assert.equal(body.error.code, "redis_unavailable");
     assert.doesNotMatch(body.error.message, /\n|\sat \S+:\d+/, "one line, no stack trace");
 
+    step = "restarting Redis";
     await redis.restart();
     restarted = true;
+    step = "waiting for the counts in Redis";
     // Read Redis itself: the rejected delivery counted while Redis was away is written by a later flush.
     const checker = await openRedis({ url: redis.url, prefix: env.REDIS_PREFIX! }, "commands");
     t.after(() => checker.disconnect());
