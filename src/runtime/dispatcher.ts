@@ -19,6 +19,7 @@ import type { ExecutionRecord, ExecutionResult } from "../result.js";
 import type { SessionStore } from "../storage/types.js";
 import { newJob, queuedEvent, queuedRecord, settle, unrunRecord, whenDone, type Job } from "./job.js";
 import type { AdmissionCounts } from "./admission.js";
+import { AgentActivity } from "./agent-activity.js";
 import type { AdmitOptions, ExecutionQueue, JobRunner, QueueHost } from "./execution-queue.js";
 import type { MutexSource, SlotLimiter } from "./limiter.js";
 import { ResultsCache } from "./results-cache.js";
@@ -26,11 +27,6 @@ import type { EntryPointStream } from "./stream.js";
 import type { TriggerOutcome } from "./types.js";
 
 export type { AdmitOptions } from "./execution-queue.js";
-
-interface AgentActivity {
-  running: number;
-  lastActivityMs: number;
-}
 
 /** What the in-process queue takes from the backend. */
 export interface DispatcherParts {
@@ -48,7 +44,7 @@ export class Dispatcher implements ExecutionQueue {
   private readonly mutexes: MutexSource;
   private runner?: JobRunner;
   private readonly streamsByKey = new Map<string, EntryPointStream>();
-  private readonly activity = new Map<string, AgentActivity>();
+  private readonly activity: AgentActivity;
   /** Writes of records for executions the executor never ran; stop() waits for them. */
   private readonly writes = new Set<Promise<void>>();
   private queuedTotal = 0;
@@ -63,6 +59,7 @@ export class Dispatcher implements ExecutionQueue {
     this.limiter = parts.limiter;
     this.mutexes = parts.mutexes;
     this.results = new ResultsCache(results.max, results.ttlMs, () => host.clock.now());
+    this.activity = new AgentActivity(host.clock);
   }
 
   start(runner: JobRunner): void {
@@ -92,7 +89,6 @@ export class Dispatcher implements ExecutionQueue {
 
   addStream(stream: EntryPointStream): void {
     this.streamsByKey.set(stream.key, stream);
-    this.activityOf(stream.agentName);
   }
 
   streamOf(job: Job): EntryPointStream {
@@ -118,26 +114,14 @@ export class Dispatcher implements ExecutionQueue {
     this.pump(stream);
   }
 
-  private activityOf(agent: string): AgentActivity {
-    let a = this.activity.get(agent);
-    if (!a) {
-      a = { running: 0, lastActivityMs: 0 };
-      this.activity.set(agent, a);
-    }
-    return a;
-  }
-
   /** An event of the agent's execution was seen: it is active. */
   touch(agent: string): void {
-    const a = this.activity.get(agent);
-    if (a && a.running > 0) a.lastActivityMs = this.host.clock.now();
+    this.activity.touch(agent);
   }
 
   /** Seconds since the agent's running executions last did something; null when none runs. */
   idleSeconds(agent: string): number | null {
-    const a = this.activity.get(agent);
-    if (!a || a.running === 0) return null;
-    return Math.max(0, (this.host.clock.now() - a.lastActivityMs) / 1000);
+    return this.activity.idleSeconds(agent);
   }
 
   /**
@@ -265,15 +249,13 @@ export class Dispatcher implements ExecutionQueue {
       return;
     }
     const now = this.host.clock.now();
-    const activity = this.activityOf(stream.agentName);
     job.phase = "running";
     job.startedAtMs = now;
     job.controller = new AbortController();
     this.queuedTotal--;
     this.runningTotal++;
     stream.markRunning();
-    activity.running++;
-    activity.lastActivityMs = now;
+    this.activity.started(stream.agentName);
     const signal = job.controller.signal;
     if (job.cancelReason) job.controller.abort(job.cancelReason);
     // A job that starts at once is called from inside admit, which records
@@ -284,8 +266,7 @@ export class Dispatcher implements ExecutionQueue {
     if (job.persisted) await job.persisted;
     // admit refuses work before start, so a runner is set.
     const result = await this.runner!(job, stream, signal);
-    activity.running--;
-    activity.lastActivityMs = this.host.clock.now();
+    this.activity.ended(stream.agentName);
     this.runningTotal--;
     this.finish(job, stream, result, true);
     logExecutionEnd(this.host.logger, result);

@@ -33,7 +33,7 @@
 import type { Logger } from "../../logging/index.js";
 import type { RedisLink } from "../../storage/redis/connection.js";
 import type { Clock, ClockTimer } from "../../util/clock.js";
-import { AgentActivity } from "./agent-activity.js";
+import { AgentActivity } from "../agent-activity.js";
 
 /** A node writes an agent's fields at most this often. */
 export const ACTIVITY_WRITE_MS = 1_000;

@@ -1,10 +1,10 @@
 /**
- * When this node's executions of each agent last did something: what a
- * timer's `idle_timeout_seconds` asks (SPEC 4.1), as the in-process
- * Dispatcher keeps it. This node's part of the cluster-wide view
- * (cluster-activity.ts), and what this node's stats report.
+ * When this process's executions of each agent last did something: what a
+ * timer's `idle_timeout_seconds` asks (SPEC 4.1). The in-process Dispatcher
+ * keeps it for its executions; in a cluster it is this node's part of the
+ * cluster-wide view (cluster/cluster-activity.ts).
  */
-import type { Clock } from "../../util/clock.js";
+import type { Clock } from "../util/clock.js";
 
 export interface AgentActivitySnapshot {
   /** Executions of the agent running here. */
