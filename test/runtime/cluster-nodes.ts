@@ -3,12 +3,11 @@
 // services (membership, timer ticks, event feed, stats). Executions still run
 // on each node's own in-process queue here: the tests cover what the cluster
 // services do on their own.
-import { Writable } from "node:stream";
 import { runtimeDefaults } from "../../src/config/defaults.js";
 import type { Agent } from "../../src/config/schema.js";
 import type { ForagerEvent } from "../../src/events/types.js";
 import type { ExecuteGraph } from "../../src/graph/types.js";
-import { createLogger, type Logger } from "../../src/logging/index.js";
+import { jsonLogger } from "../helpers/json-logs.js";
 import { AgentRuntime } from "../../src/runtime/agent-runtime.js";
 import { createBackend, type RuntimeBackend } from "../../src/runtime/backend.js";
 import { createClusterServices, type ClusterServices } from "../../src/runtime/cluster/nodes.js";
@@ -48,17 +47,7 @@ export async function startNode(
   agents: Agent[],
   options: { execute: ExecuteGraph; keys?: KeyStore; start?: boolean },
 ): Promise<TestNode> {
-  const logs: Record<string, unknown>[] = [];
-  const logger: Logger = createLogger({
-    format: "json",
-    level: "info",
-    destination: new Writable({
-      write: (chunk, _e, cb) => {
-        for (const line of String(chunk).split("\n")) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
-        cb();
-      },
-    }),
-  });
+  const { logger, logs } = jsonLogger();
   const link = new RedisLink({ url, prefix });
   const cluster = createClusterServices(link, { logger, heartbeatMs: 200, ttlMs: 3_000, queueCounts: false, feedBlockMs: 200 });
   const base = createBackend(runtimeDefaults(), { clock: systemClock, logger, keys: options.keys });

@@ -5,7 +5,6 @@
 // the counts reach Redis coalesced (runtime/cluster/webhook-counters.ts).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createLogger } from "../../src/logging/index.js";
@@ -17,6 +16,7 @@ import { WebhookStats } from "../../src/server/webhook-stats.js";
 import { openRedis, RedisLink, RedisUnavailableError } from "../../src/storage/redis/connection.js";
 import { tempDir } from "../helpers/cli.js";
 import { redisSkip, useRedis } from "../helpers/redis-server.js";
+import { jsonLogger } from "../helpers/json-logs.js";
 import { waitFor } from "../helpers/wait.js";
 
 const skip = redisSkip();
@@ -71,17 +71,7 @@ interface Node {
 }
 
 async function startNode(dir: string, name: string, env: NodeJS.ProcessEnv): Promise<Node> {
-  const logs: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    format: "json",
-    level: "info",
-    destination: new Writable({
-      write: (chunk, _e, cb) => {
-        for (const line of String(chunk).split("\n")) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
-        cb();
-      },
-    }),
-  });
+  const { logger, logs } = jsonLogger();
   const interrupt = new AbortController();
   let ready!: (info: ServeInfo) => void;
   const readyInfo = new Promise<ServeInfo>((resolve) => (ready = resolve));
@@ -263,17 +253,7 @@ describe("webhook totals", () => {
     local.record("github", "accepted", 202);
     assert.deepEqual(await local.totals(), { counts: { github: { accepted: 1, rejected: 0, duplicates: 0 } }, responses: [{ source_id: "github", status: 202, count: 1 }] });
 
-    const logs: Record<string, unknown>[] = [];
-    const logger = createLogger({
-      format: "json",
-      level: "warn",
-      destination: new Writable({
-        write: (chunk, _e, cb) => {
-          logs.push(JSON.parse(String(chunk)) as Record<string, unknown>);
-          cb();
-        },
-      }),
-    });
+    const { logger, logs } = jsonLogger("warn");
     const added: string[] = [];
     const away = new WebhookStats(["github"], {
       logger,
