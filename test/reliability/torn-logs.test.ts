@@ -13,8 +13,9 @@ import { existsSync, readdirSync, readFileSync, truncateSync, statSync, writeFil
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { isTerminal, type ExecutionStatus } from "../../src/result.js";
 import { tempDir } from "../helpers/cli.js";
-import { deliver, recordsOnDisk, startServe, stopHard, type ServeProcess } from "./helpers.js";
+import { deliver, startServe, stopHard, type DeliveryResponse, type DiskRecord, type ServeProcess } from "./helpers.js";
 import { waitFor } from "../helpers/wait.js";
 
 const DISK_FULL = pathToFileURL(join(import.meta.dirname, "..", "helpers", "disk-full.mjs")).href;
@@ -64,16 +65,59 @@ function wholeLines<T = Record<string, unknown>>(path: string): T[] {
     });
 }
 
-/** Executions on disk that a delivery started. */
-function executionsOf(storage: string, deliveryId: string) {
-  return [...recordsOnDisk(storage).values()].filter((r) => r.input?.event?.data?.delivery_id === deliveryId);
+/** The agent of fixtures/load.yaml: its records are under <storage>/loadtest/sessions/. */
+const AGENT = "loadtest";
+
+/**
+ * The execution records on disk, read by their final names only. serve
+ * writes each record to a temp file (`.exec_….json.<pid>.<n>.tmp`) and
+ * renames it into place, so a walk that lists every file and then stats it
+ * fails now and then on a temp file renamed away in between; a record's own
+ * name is only ever replaced, never removed.
+ */
+function recordsIn(storage: string): DiskRecord[] {
+  const sessions = join(storage, AGENT, "sessions");
+  if (!existsSync(sessions)) return [];
+  const records: DiskRecord[] = [];
+  for (const session of readdirSync(sessions)) {
+    if (session.startsWith(".")) continue;
+    for (const name of readdirSync(join(sessions, session))) {
+      if (/^exec_.+\.json$/.test(name)) records.push(JSON.parse(readFileSync(join(sessions, session, name), "utf8")) as DiskRecord);
+    }
+  }
+  return records;
 }
 
-async function finished(storage: string, deliveryId: string) {
-  return waitFor(`the execution of ${deliveryId}`, () => {
-    const done = executionsOf(storage, deliveryId).filter((r) => r.status === "completed");
-    return done.length > 0 ? done : undefined;
-  });
+/** Executions on disk that a delivery started. */
+function executionsOf(storage: string, deliveryId: string): DiskRecord[] {
+  return recordsIn(storage).filter((r) => r.input?.event?.data?.delivery_id === deliveryId);
+}
+
+/**
+ * Waits for the executions a 202 says it started (by id) to end, whatever
+ * their status, then requires them completed. One that failed says why at
+ * once (its record's error) instead of the wait running out on a status that
+ * can no longer change; a wait that does run out says what is on disk and
+ * whether serve is still up.
+ */
+async function finished(serve: ServeProcess, deliveryId: string, accepted: DeliveryResponse): Promise<DiskRecord[]> {
+  const ids = accepted.body.executions ?? [];
+  assert.ok(ids.length > 0, `the 202 names the executions it started: ${JSON.stringify(accepted.body)}`);
+  const what = `the execution of ${deliveryId} (${ids.join(", ")})`;
+  let seen: DiskRecord[] = [];
+  let ended: DiskRecord[];
+  try {
+    ended = await waitFor(`${what} to end`, () => {
+      seen = recordsIn(serve.storage).filter((r) => ids.includes(r.execution_id));
+      return seen.length === ids.length && seen.every((r) => isTerminal(r.status as ExecutionStatus)) ? seen : undefined;
+    });
+  } catch (err) {
+    const state = serve.child.exitCode !== null || serve.child.signalCode !== null ? `exited (${serve.child.exitCode ?? serve.child.signalCode})` : "running";
+    const logTail = serve.stderr().trimEnd().split("\n").slice(-5).join("\n");
+    throw new Error(`${(err as Error).message}; on disk: ${JSON.stringify(seen.map((r) => r.status))}; serve ${state}; its last log lines:\n${logTail}`, { cause: err });
+  }
+  for (const r of ended) assert.equal(r.status, "completed", `${what} ended ${r.status}: ${JSON.stringify(r.error)}`);
+  return ended;
 }
 
 describe("torn append logs under forager serve", () => {
@@ -85,8 +129,9 @@ describe("torn append logs under forager serve", () => {
     const first = await serveOn(storage, { NODE_OPTIONS: `--import=${DISK_FULL}`, FORAGER_TEST_DISK_FULL: control });
     const webhook = first.info.webhook_url!;
 
-    assert.equal((await deliver(webhook, "warm-1", { sleep_ms: 0 })).status, 202);
-    await finished(storage, "warm-1");
+    const warm = await deliver(webhook, "warm-1", { sleep_ms: 0 });
+    assert.equal(warm.status, 202, JSON.stringify(warm.body));
+    await finished(first, "warm-1", warm);
 
     // The whole disk is full: the events and the queued records fail half-written.
     await writeFile(control, "");
@@ -107,7 +152,7 @@ describe("torn append logs under forager serve", () => {
     assert.equal(events.filter((e) => e.data?.delivery_id === "after-full").length, 1, "the accepted event's line is readable");
     const keys = wholeLines(keyLog(storage));
     assert.ok(keys.some((k) => k.k === "github:after-full" && k.v === accepted.body.event_id), "its de-duplication key is readable");
-    await finished(storage, "after-full");
+    await finished(first, "after-full", accepted);
 
     await stop(first, "SIGTERM");
     const restarted = await serveOn(storage);
@@ -116,8 +161,9 @@ describe("torn append logs under forager serve", () => {
     assert.equal(again.body.status, "duplicate");
     assert.equal(again.body.event_id, accepted.body.event_id);
     // A delivery that got a 500 was never taken: its retry is accepted now.
-    assert.equal((await deliver(restarted.info.webhook_url!, "burst-b0", { sleep_ms: 0 })).status, 202);
-    await finished(storage, "burst-b0");
+    const retried = await deliver(restarted.info.webhook_url!, "burst-b0", { sleep_ms: 0 });
+    assert.equal(retried.status, 202, JSON.stringify(retried.body));
+    await finished(restarted, "burst-b0", retried);
     assert.equal(executionsOf(storage, "after-full").length, 1, "the accepted delivery ran once");
     await stop(restarted, "SIGTERM");
   });
@@ -127,8 +173,13 @@ describe("torn append logs under forager serve", () => {
     dirs.push(dir);
     const storage = join(dir.path, "storage");
     const first = await serveOn(storage);
-    for (const id of ["k1", "k2", "k3"]) assert.equal((await deliver(first.info.webhook_url!, id, { sleep_ms: 0 })).status, 202);
-    await finished(storage, "k3");
+    const before = new Map<string, DeliveryResponse>();
+    for (const id of ["k1", "k2", "k3"]) {
+      const res = await deliver(first.info.webhook_url!, id, { sleep_ms: 0 });
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      before.set(id, res);
+    }
+    await finished(first, "k3", before.get("k3")!);
     await stop(first, "SIGKILL");
     // What a kill -9 in mid-append leaves: the last 40 bytes never made it.
     const log = ingestLog(storage);
@@ -139,10 +190,12 @@ describe("torn append logs under forager serve", () => {
 
     const second = await serveOn(storage);
     assert.ok(!existsSync(temp), "the leftover temp file is removed at start");
+    const accepted = new Map<string, DeliveryResponse>();
     const ids: Record<string, string> = {};
     for (const id of ["n1", "n2"]) {
       const res = await deliver(second.info.webhook_url!, id, { sleep_ms: 0 });
       assert.equal(res.status, 202, JSON.stringify(res.body));
+      accepted.set(id, res);
       ids[id] = res.body.event_id!;
     }
     const events = wholeLines<{ data?: { delivery_id?: string } }>(log);
@@ -150,7 +203,7 @@ describe("torn append logs under forager serve", () => {
     assert.ok(existsSync(`${log}.torn`), "the torn tail is kept aside");
     const keys = wholeLines(keyLog(storage));
     for (const id of ["n1", "n2"]) assert.ok(keys.some((k) => k.k === `github:${id}`), `${id}'s key parses`);
-    await finished(storage, "n2");
+    for (const id of ["n1", "n2"]) await finished(second, id, accepted.get(id)!);
 
     await stop(second, "SIGKILL");
     const third = await serveOn(storage);
