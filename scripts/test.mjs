@@ -2,18 +2,22 @@
 // --test does not expand globs, so the files are listed here.
 //
 // Usage: node scripts/test.mjs [path-substring ...]
-//        node scripts/test.mjs --reliability   (the long reliability runs only)
-//        node scripts/test.mjs --cluster       (test/cluster only: real serve processes on a Redis)
+//        node scripts/test.mjs --reliability   (test/reliability: attacks, faults, crashes, the soak and the flood)
+//        node scripts/test.mjs --cluster       (everything on a redis-server: the Redis stores and the cluster)
 //
-// Without arguments it runs everything except the long reliability runs
-// (a 60 s soak and a 5 000-webhook flood), which alone take longer than the
-// rest of the suite: `npm run test:reliability` runs those, and CI runs
-// both. A path substring selects any file, long ones included. The cluster
-// suite (test/cluster: three serve processes on a redis-server of its own)
-// is kept out of a plain run too: `npm run test:cluster` runs it.
+// A plain run is the everyday suite: the CLI, the server, the runtime and
+// every module, on one process and its files. Two suites are kept out of it
+// because they take longer than all the rest together, and CI runs both:
+// - `npm run test:reliability`: test/reliability, the fault injection,
+//   fuzzing, crash and attack suite, with its 60 s soak and 5 000-webhook
+//   flood;
+// - `npm run test:cluster`: every file that runs on a real redis-server
+//   (a file named *redis* or *cluster*, and test/cluster with three serve
+//   processes per scenario), which each start their own on a free port.
+// A path substring selects any file, whichever suite it belongs to.
 import { spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { basename, join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -27,22 +31,19 @@ function collect(dir) {
   return out;
 }
 
-/** The long reliability runs, kept out of a plain `npm test`. */
-const LONG_RUNS = ["test/reliability/soak.test.ts", "test/reliability/flood.test.ts"];
-
-/** The cluster suite, kept out of a plain `npm test` as well. */
-const isCluster = (f) => f.startsWith("test/cluster/");
+const isReliability = (f) => f.startsWith("test/reliability/");
+const isCluster = (f) => f.startsWith("test/cluster/") || /redis|cluster/.test(basename(f));
 
 const args = process.argv.slice(2);
-const longOnly = args.includes("--reliability");
+const reliabilityOnly = args.includes("--reliability");
 const clusterOnly = args.includes("--cluster");
 const filters = args.filter((a) => a !== "--reliability" && a !== "--cluster");
 const files = collect(join(root, "test"))
   .filter((f) => {
-    if (longOnly) return LONG_RUNS.includes(f);
+    if (reliabilityOnly) return isReliability(f);
     if (clusterOnly) return isCluster(f);
     if (filters.length > 0) return filters.some((s) => f.includes(s));
-    return !LONG_RUNS.includes(f) && !isCluster(f);
+    return !isReliability(f) && !isCluster(f);
   })
   .sort();
 if (files.length === 0) {
@@ -50,9 +51,33 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-// Integration tests spawn bin/forager.js, which runs dist/: build first so
-// they never test stale output. A type error fails the run.
-if (process.env.FORAGER_TEST_SKIP_BUILD !== "1") {
+/** The newest modification time under `path` (a file or a folder). */
+function newest(path) {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let latest = stat.mtimeMs;
+  for (const name of readdirSync(path)) latest = Math.max(latest, newest(join(path, name)));
+  return latest;
+}
+
+/**
+ * Whether dist/ is older than what it is built from. The bundle is written
+ * last, and only after tsc passed, so a bundle newer than every source is a
+ * checked, current build (`npm ci` and `npm install` make one).
+ */
+function buildIsStale() {
+  const bundle = join(root, "dist", "bundle", "cli.js");
+  if (!existsSync(bundle)) return true;
+  const inputs = ["src", "tsconfig.json", "package.json", "package-lock.json", join("scripts", "bundle.mjs")];
+  const built = statSync(bundle).mtimeMs;
+  return inputs.some((input) => existsSync(join(root, input)) && newest(join(root, input)) > built);
+}
+
+// Integration tests spawn bin/forager.js, which runs dist/: build first when
+// src/ changed since the last build, so they never test stale output. A type
+// error fails the run. FORAGER_TEST_SKIP_BUILD=1 skips the check (CI, after
+// one run has built).
+if (process.env.FORAGER_TEST_SKIP_BUILD !== "1" && buildIsStale()) {
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
   const build = spawnSync(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
   if (build.status !== 0 && process.env.FORAGER_TEST_ALLOW_TYPE_ERRORS !== "1") {
@@ -69,7 +94,7 @@ const result = spawnSync(
   // The timeout only catches a hang. Files that spawn many CLI processes take
   // well over two minutes on a 2-core machine that is busy with other work,
   // so the guard is five minutes, not two.
-  // The cluster file runs eight scenarios of three serve processes each: its guard is 20 minutes.
+  // The cluster files run scenarios of three serve processes each: their guard is 20 minutes.
   ["--import", "tsx", "--test", "--test-concurrency=2", `--test-timeout=${clusterOnly ? 1_200_000 : 300_000}`, ...files],
   { cwd: root, stdio: "inherit" },
 );
