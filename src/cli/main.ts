@@ -1,6 +1,11 @@
 /**
  * The only place that touches argv, signal handlers and process.exit.
  * Commands are loaded lazily, so `forager --help` pays for commander alone.
+ *
+ * `runCommandLine` is the whole command line against a `CliProcess` and
+ * returns the exit code; `main` gives it the real process and exits. Tests
+ * call `runCommandLine` directly with a stand-in, which runs a command
+ * without starting a Node process for it.
  */
 import { Command, CommanderError, Option } from "commander";
 import { readFileSync } from "node:fs";
@@ -21,16 +26,60 @@ function packageVersion(): string {
   return pkg.version;
 }
 
+/** What a command line needs from its process: bin/forager.js gives the real one, tests a stand-in. */
+export interface CliProcess {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Writes to stdout (the command's result). */
+  stdout(text: string): void;
+  /** Writes to stderr (messages and logs). */
+  stderr(text: string): void;
+  stdoutIsTTY: boolean;
+  stderrIsTTY: boolean;
+  /** All of stdin, read on demand. */
+  readStdin(): Promise<string>;
+  /** Calls `handler` on each `signal` received; returns the undo. */
+  onSignal(signal: "SIGINT" | "SIGTERM" | "SIGHUP", handler: () => void): () => void;
+}
+
+/** The running Node process as a `CliProcess`. */
+function realProcess(): CliProcess {
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: (text) => writeStdout(text),
+    stderr: (text) => process.stderr.write(text),
+    stdoutIsTTY: Boolean(process.stdout.isTTY),
+    stderrIsTTY: Boolean(process.stderr.isTTY),
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString("utf8");
+    },
+    onSignal: (signal, handler) => {
+      process.on(signal, handler);
+      return () => process.off(signal, handler);
+    },
+  };
+}
+
 const RANK: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: 100 };
 
-function makeContext(level: LogLevel, sink: StderrSink, interrupt: AbortController, force: AbortController, hangup: Set<() => void>): CliContext {
-  const env = process.env;
-  const color = sink.format === "human" && colorEnabled(env);
+function makeContext(
+  proc: CliProcess,
+  level: LogLevel,
+  sink: StderrSink,
+  interrupt: AbortController,
+  force: AbortController,
+  hangup: Set<() => void>,
+): CliContext {
+  const env = proc.env;
+  const color = sink.format === "human" && colorEnabled(env, { isTTY: proc.stderrIsTTY });
   let logger: Logger | undefined;
   return {
     env,
-    cwd: process.cwd(),
-    out: (text) => writeStdout(text),
+    cwd: proc.cwd,
+    out: (text) => proc.stdout(text),
     err: (text) => sink.text(text),
     say: (lineLevel, msg, fields = {}, extra) => {
       // Errors always show: every non-zero exit says why, even at LOG_LEVEL=silent.
@@ -44,8 +93,8 @@ function makeContext(level: LogLevel, sink: StderrSink, interrupt: AbortControll
     },
     stderr: sink,
     logFormat: sink.format,
-    stdoutIsTTY: Boolean(process.stdout.isTTY),
-    stderrIsTTY: Boolean(process.stderr.isTTY),
+    stdoutIsTTY: proc.stdoutIsTTY,
+    stderrIsTTY: proc.stderrIsTTY,
     color,
     logLevel: level,
     verbose: level === "debug" || level === "trace",
@@ -62,11 +111,7 @@ function makeContext(level: LogLevel, sink: StderrSink, interrupt: AbortControll
       hangup.add(handler);
       return () => hangup.delete(handler);
     },
-    readStdin: async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks).toString("utf8");
-    },
+    readStdin: () => proc.readStdin(),
   };
 }
 
@@ -78,6 +123,7 @@ type Action = (ctx: CliContext, args: unknown[], opts: Record<string, unknown>) 
 function buildProgram(
   onAction: (action: () => Promise<Action>, args: unknown[], opts: Record<string, unknown>) => void,
   sink: StderrSink,
+  stdout: (text: string) => void,
 ): Command {
   const program = new Command("forager")
     .description("Run LLM agents headlessly: one-shot runs for CI, or a daemon with timers, webhooks and a control API.")
@@ -86,7 +132,7 @@ function buildProgram(
     .option("-v, --verbose", "debug logs, and stack traces on errors")
     .option("-q, --quiet", "warnings and errors only")
     .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({ writeErr: (s) => sink.text(s), writeOut: (s) => writeStdout(s) })
+    .configureOutput({ writeErr: (s) => sink.text(s), writeOut: (s) => stdout(s) })
     // Before the subcommands are added, so they inherit it: usage errors must exit 2, not 1.
     .exitOverride();
 
@@ -231,25 +277,34 @@ function buildProgram(
   return program;
 }
 
+/** The command line of `bin/forager.js`: runs it against the real process, then exits with its code. */
 export async function main(argv: string[]): Promise<void> {
   guardStdout();
+  await finish(await runCommandLine(argv, realProcess()));
+}
+
+/** Runs one command line (`argv` without node and the script) against `proc`; resolves to its exit code. */
+export async function runCommandLine(argv: string[], proc: CliProcess): Promise<number> {
   const json = wantedJson(argv);
+  const printError = (err: unknown) => printErrorDocument(err, json, proc.stdout);
   let sink: StderrSink;
   try {
-    sink = new StderrSink(resolveFormatStrict(process.env));
+    sink = new StderrSink(resolveFormatStrict(proc.env), (text) => proc.stderr(text));
   } catch (err) {
     // LOG_FORMAT itself is wrong: say so in plain text, the only format left.
-    await finish(usageFailure(err, new StderrSink("human"), json));
-    return;
+    return usageFailure(err, new StderrSink("human", (text) => proc.stderr(text)), printError);
   }
   let chosen: { load: () => Promise<Action>; args: unknown[]; opts: Record<string, unknown> } | undefined;
-  const program = buildProgram((load, args, opts) => {
-    chosen = { load, args, opts };
-  }, sink);
+  const program = buildProgram(
+    (load, args, opts) => {
+      chosen = { load, args, opts };
+    },
+    sink,
+    proc.stdout,
+  );
   if (argv.length === 0) {
     program.outputHelp({ error: true });
-    process.exitCode = 2;
-    return;
+    return 2;
   }
 
   try {
@@ -257,31 +312,28 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version end here with code 0; usage mistakes with 2.
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
       // A pipeline reading stdout always gets JSON (SPEC 1), also for a flag commander rejected.
-      if (err.exitCode !== 0) printErrorDocument(new UsageError(err.message.replace(/^error:\s*/, "")), json);
-      return;
+      if (err.exitCode !== 0) printError(new UsageError(err.message.replace(/^error:\s*/, "")));
+      return err.exitCode === 0 ? 0 : 2;
     }
     throw err;
   }
   if (!chosen) {
     program.outputHelp({ error: true });
-    process.exitCode = 2;
-    return;
+    return 2;
   }
 
   let level: LogLevel;
   try {
-    level = resolveLevelStrict(program.opts() as GlobalFlags, process.env);
+    level = resolveLevelStrict(program.opts() as GlobalFlags, proc.env);
   } catch (err) {
-    await finish(usageFailure(err, sink, json));
-    return;
+    return usageFailure(err, sink, printError);
   }
   const interrupt = new AbortController();
   const force = new AbortController();
   // SIGHUP goes to the command that claimed it (serve reloads); otherwise it is an interrupt.
   const hangup = new Set<() => void>();
-  const ctx = makeContext(level, sink, interrupt, force, hangup);
+  const ctx = makeContext(proc, level, sink, interrupt, force, hangup);
   const onSignal = (name: NodeJS.Signals) => {
     if (!interrupt.signal.aborted) {
       const again = name === "SIGINT" ? "press Ctrl-C again to force" : `send ${name} again to force`;
@@ -293,40 +345,39 @@ export async function main(argv: string[]): Promise<void> {
     if (hangup.size === 0) return onSignal("SIGHUP");
     for (const handler of hangup) handler();
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  process.on("SIGHUP", onHangup);
+  const undo = [
+    proc.onSignal("SIGINT", () => onSignal("SIGINT")),
+    proc.onSignal("SIGTERM", () => onSignal("SIGTERM")),
+    proc.onSignal("SIGHUP", onHangup),
+  ];
 
-  let code: number;
   try {
     const [action, logging] = await Promise.all([chosen.load(), import("../logging/index.js")]);
     loggingModule = logging;
-    code = await action(ctx, chosen.args, chosen.opts);
+    return await action(ctx, chosen.args, chosen.opts);
   } catch (err) {
-    code = reportError(err, ctx);
-    printErrorDocument(err, json);
+    const code = reportError(err, ctx);
+    printError(err);
+    return code;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    process.off("SIGHUP", onHangup);
+    for (const off of undo) off();
   }
-  await finish(code);
 }
 
 /** A usage error found before any command ran (log settings): one line, the JSON document with --json, exit 2. */
-function usageFailure(err: unknown, sink: StderrSink, json: "json" | "stream" | undefined): number {
+function usageFailure(err: unknown, sink: StderrSink, printError: (err: unknown) => void): number {
   const code = reportError(err, {
     verbose: false,
     say: (level, msg, fields) => sink.line(level, msg, fields),
   });
-  printErrorDocument(err, json);
+  printError(err);
   return code;
 }
 
 /** With --json the SPEC 1 error document on stdout; with --stream-json the same as one line. */
-function printErrorDocument(err: unknown, json: "json" | "stream" | undefined): void {
-  if (json === "json") writeStdout(`${JSON.stringify(errorDocument(err), null, 2)}\n`);
-  else if (json === "stream") writeStdout(errorDocumentLine(err));
+function printErrorDocument(err: unknown, json: "json" | "stream" | undefined, stdout: (text: string) => void): void {
+  if (json === "json") stdout(`${JSON.stringify(errorDocument(err), null, 2)}\n`);
+  else if (json === "stream") stdout(errorDocumentLine(err));
 }
 
 async function finish(code: number): Promise<void> {

@@ -4,8 +4,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import { repoRoot } from "../helpers/paths.js";
 
-const src = resolve(import.meta.dirname, "../../src");
+const src = join(repoRoot, "src");
 
 const LAYERS: Record<string, number> = {
   util: 0,

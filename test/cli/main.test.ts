@@ -9,7 +9,7 @@ const version = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")
 
 describe("forager CLI", () => {
   test("--help lists every command on stdout, exit 0", async () => {
-    const r = await runCli(["--help"]);
+    const r = await runCli(["--help"], { spawn: true });
     assert.equal(r.code, 0);
     for (const command of ["run", "serve", "trigger", "stats", "pause-timers", "resume-timers", "validate", "schema", "graph", "sessions"]) {
       assert.match(r.stdout, new RegExp(`^\\s+${command}\\b`, "m"), `missing ${command}`);
@@ -17,7 +17,7 @@ describe("forager CLI", () => {
   });
 
   test("--version prints the package version", async () => {
-    const r = await runCli(["--version"]);
+    const r = await runCli(["--version"], { spawn: true });
     assert.equal(r.code, 0);
     assert.equal(r.stdout.trim(), version);
   });
@@ -33,7 +33,7 @@ describe("forager CLI", () => {
   });
 
   test("no command prints help on stderr and exits 2", async () => {
-    const r = await runCli([]);
+    const r = await runCli([], { spawn: true });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /Usage: forager/);
   });

@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { binPath, repoRoot, runCli, tempDir, STACK_LINE } from "../helpers/cli.js";
+// The contract is about what the real process writes to its stdout and
+// stderr and how it exits: every command here runs bin/forager.js.
+import { binPath, repoRoot, spawnCli as runCli, tempDir, STACK_LINE } from "../helpers/cli.js";
 
 const dirs: Array<{ cleanup: () => Promise<void> }> = [];
 after(async () => {

@@ -6,8 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ControlApi } from "../../src/server/control-api.js";
 import { FakeRuntime, resultFor } from "../server/fake-runtime.js";
+import { binPath } from "../helpers/cli.js";
 
-const BIN = new URL("../../bin/forager.js", import.meta.url).pathname;
+const BIN = binPath;
 const TOKEN = "cli-test-token-abcdef";
 let runtime: FakeRuntime;
 let api: ControlApi;

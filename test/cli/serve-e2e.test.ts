@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { sign } from "@octokit/webhooks-methods";
 import { waitFor } from "../helpers/wait.js";
 import type { ExecutionResult } from "../helpers/api-types.js";
+import { repoRoot } from "../helpers/paths.js";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
+const ROOT = repoRoot;
 const BIN = join(ROOT, "bin/forager.js");
 const AGENT = join(ROOT, "agents/issue-triage.yaml");
 const SECRET = "e2e-webhook-secret";

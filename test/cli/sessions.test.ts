@@ -3,11 +3,11 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { FileSessionStore } from "../../src/storage/sessions.js";
 import { makeEvent, makeRecord, withTempDir } from "../storage/helpers.js";
+import { binPath } from "../helpers/cli.js";
 
-const BIN = fileURLToPath(new URL("../../bin/forager.js", import.meta.url));
+const BIN = binPath;
 
 function forager(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

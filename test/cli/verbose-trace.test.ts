@@ -3,7 +3,9 @@ import { describe, test, after } from "node:test";
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { repoRoot, runCli, tempDir } from "../helpers/cli.js";
+// Where -v's stack traces point is the business of bin/forager.js (it turns
+// source maps on for the bundle): each command runs in a process of its own.
+import { repoRoot, spawnCli as runCli, tempDir } from "../helpers/cli.js";
 
 const dirs: Array<{ cleanup: () => Promise<void> }> = [];
 after(async () => {

@@ -15,8 +15,9 @@ import { binPath, repoRoot } from "../helpers/cli.js";
 import type { RedisServer } from "../helpers/redis-server.js";
 import { waitFor } from "../helpers/wait.js";
 import { serveEnv } from "../reliability/helpers.js";
+import { sourceDir } from "../helpers/paths.js";
 
-export const FIXTURES = join(import.meta.dirname, "fixtures");
+export const FIXTURES = join(sourceDir(import.meta.url), "fixtures");
 export const HOOK_SECRET = "cluster-hook-secret-4b1d";
 export const TERMINAL = new Set(["completed", "failed", "cancelled", "timed_out", "budget_exceeded", "interrupted"]);
 

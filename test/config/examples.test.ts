@@ -1,13 +1,14 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parse } from "yaml";
 import { Validator } from "@cfworker/json-schema";
 import { formatIssue } from "../../src/errors.js";
 import { agentJsonSchema, loadAgent, renderMermaid, validateAgentFile } from "../../src/config/index.js";
+import { repoRoot } from "../helpers/paths.js";
 
-const root = resolve(import.meta.dirname, "../..");
+const root = repoRoot;
 const agentsDir = join(root, "agents");
 const exampleFiles = readdirSync(agentsDir).filter((f) => f.endsWith(".yaml") || f.endsWith(".yml")).sort();
 

@@ -8,10 +8,15 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import pino from "pino";
 import { FunctionCallError, FunctionPool, type FunctionCall } from "../../src/graph/nodes/function-pool.js";
 import { silentLogger, type Logger } from "../../src/logging/index.js";
 import { tempDir, writeModule } from "./helpers.js";
+import { repoRoot } from "../helpers/paths.js";
+
+const run = promisify(execFile);
 
 const MODULE = `
 let loads = 0;
@@ -239,15 +244,23 @@ describe("function pool", () => {
   });
 
   test("a .ts module loads when forager runs from source", async () => {
-    const pool = new FunctionPool({ warmWorkers: 1 });
-    try {
-      const value = await pool.run(
-        call("multiply", { url: pathToFileURL(join(dir, "typed.ts")).href, args: { input: { a: 6, b: 7 }, memory: {}, state: {}, event: null, execution: {} } }),
-      );
-      assert.deepEqual(value, { product: 42 });
-    } finally {
-      await pool.close();
-    }
+    // From source means under tsx, and the tests run from their JavaScript
+    // build (scripts/test.mjs): the pool runs in a node of its own that loads src/ through tsx.
+    const source = pathToFileURL(join(repoRoot, "src", "graph", "nodes", "function-pool.ts")).href;
+    const logging = pathToFileURL(join(repoRoot, "src", "logging", "index.ts")).href;
+    const url = pathToFileURL(join(dir, "typed.ts")).href;
+    const script = `
+      const { FunctionPool } = await import(${JSON.stringify(source)});
+      const { silentLogger } = await import(${JSON.stringify(logging)});
+      const pool = new FunctionPool({ warmWorkers: 1 });
+      const call = ${JSON.stringify({ url, exportName: "multiply", args: { input: { a: 6, b: 7 }, memory: {}, state: {}, event: null, execution: {} } })};
+      try {
+        process.stdout.write(JSON.stringify(await pool.run({ ...call, signal: new AbortController().signal, logger: silentLogger(), killGraceMs: 1000 })));
+      } finally {
+        await pool.close();
+      }`;
+    const { stdout } = await run(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: repoRoot, timeout: 60_000 });
+    assert.deepEqual(JSON.parse(stdout), { product: 42 });
   });
   test("a quick function's next call is answered within the short wait: same values, log lines in order, errors with class and stack", async () => {
     const lines: Array<Record<string, unknown>> = [];

@@ -1,10 +1,15 @@
-// Spawns the built CLI (bin/forager.js) the way a user or CI would.
+// Runs the CLI as a test needs it: in this process by default (the command
+// line of src/cli/main.ts against a stand-in process, no Node start-up per
+// call), or as the built bin/forager.js the way a user or CI would, when the
+// test is about the process itself: exit codes after signals, the bundle,
+// what reaches the real stdout and stderr.
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { repoRoot } from "./paths.js";
 
-export const repoRoot = resolve(import.meta.dirname, "../..");
+export { repoRoot };
 export const binPath = join(repoRoot, "bin", "forager.js");
 
 export interface CliResult {
@@ -19,17 +24,60 @@ export interface CliOptions {
   env?: Record<string, string | undefined>;
   stdin?: string;
   timeoutMs?: number;
-  /** Called once the process is spawned (to send signals). */
+  /** Run bin/forager.js in a process of its own instead of in this one. */
+  spawn?: boolean;
+  /** Called once the process is spawned (to send signals); implies `spawn`. */
   onSpawn?: (pid: number) => void;
 }
 
+/** The environment a command runs with: this process's, quiet and colourless, then `options.env` (undefined removes). */
+function cliEnv(options: CliOptions): NodeJS.ProcessEnv {
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", LOG_LEVEL: "warn", ...options.env };
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  return env as NodeJS.ProcessEnv;
+}
+
+/** Runs `forager <args>`: in this process, unless `options.spawn` or `options.onSpawn` asks for a real one. */
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return options.spawn || options.onSpawn ? spawnCli(args, options) : runInProcess(args, options);
+}
+
+/** Runs the command line in this process, as `main` would in its own, and collects what it wrote. */
+async function runInProcess(args: string[], options: CliOptions): Promise<CliResult> {
+  const { runCommandLine } = await import("../../src/cli/main.js");
+  let stdout = "";
+  let stderr = "";
+  const run = runCommandLine(args, {
+    env: cliEnv(options),
+    cwd: options.cwd ?? repoRoot,
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    stdoutIsTTY: false,
+    stderrIsTTY: false,
+    readStdin: async () => options.stdin ?? "",
+    // No signal reaches a command run here: a test that sends one spawns.
+    onSignal: () => () => {},
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeoutMs = options.timeoutMs ?? 30000;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`forager ${args.join(" ")} did not finish in ${timeoutMs} ms\n${stderr}`)), timeoutMs);
+  });
+  try {
+    const code = await Promise.race([run, timeout]);
+    return { code, signal: null, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs bin/forager.js in a child process: for tests about the process itself. */
+export function spawnCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", LOG_LEVEL: "warn", ...options.env };
-    for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+    const env = cliEnv(options);
     const child = spawn(process.execPath, [binPath, ...args], {
       cwd: options.cwd ?? repoRoot,
-      env: env as NodeJS.ProcessEnv,
+      env,
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";

@@ -9,10 +9,12 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { join, sep } from "node:path";
+import { repoRoot } from "./paths.js";
+import { pathToFileURL } from "node:url";
 
-export const root = fileURLToPath(new URL("../..", import.meta.url));
+/** The project's root folder, with a trailing separator. */
+export const root = `${repoRoot}${sep}`;
 
 /** Runs `code` as an ES module in a fresh node (against dist/) and returns every module URL it loaded. */
 export async function modulesLoadedBy(code: string): Promise<string[]> {

@@ -3,8 +3,10 @@ import assert from "node:assert/strict";
 import { loadAgent } from "../../src/config/index.js";
 import { createToolResolver } from "../../src/tools/registry.js";
 import { makeContext } from "../tools/helpers.js";
+import { join } from "node:path";
+import { repoRoot } from "../helpers/paths.js";
 
-const EXAMPLE = new URL("../../agents/files-mcp.yaml", import.meta.url).pathname;
+const EXAMPLE = join(repoRoot, "agents", "files-mcp.yaml");
 
 test("agents/files-mcp.yaml loads, and the calls its mock scripts work against the real server", async () => {
   const agent = await loadAgent(EXAMPLE, { env: process.env });

@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { sourceDir } from "../helpers/paths.js";
 
 const require = createRequire(import.meta.url);
 
@@ -12,7 +13,7 @@ export function serverEntry(pkg: string): string {
   return join(dirname(manifest), Object.values(bin)[0]!);
 }
 
-export const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
+export const FIXTURES = `${join(sourceDir(import.meta.url), "fixtures")}/`;
 
 /** Pids of this process's live children whose command line contains `needle`. */
 export function childPids(needle: string): number[] {

@@ -8,7 +8,9 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCli, STACK_LINE, tempDir } from "../helpers/cli.js";
+// What a process does when it meets corrupt state at start (its exit code, its
+// one line) is the subject: each command runs as bin/forager.js in a process of its own.
+import { spawnCli as runCli, STACK_LINE, tempDir } from "../helpers/cli.js";
 import { FIXTURES, LOAD_AGENT, serveEnv } from "./helpers.js";
 
 const dirs: Array<{ cleanup(): Promise<void> }> = [];

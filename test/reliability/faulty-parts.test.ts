@@ -10,7 +10,9 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { processesMatching, runCli, STACK_LINE, tempDir } from "../helpers/cli.js";
+// Faults are the process's own business (a crashing MCP server, a spinning
+// function, a full disk): each command runs as bin/forager.js in a process of its own.
+import { processesMatching, spawnCli as runCli, STACK_LINE, tempDir } from "../helpers/cli.js";
 import { startFakeLlmServer } from "../llm/fake-llm-server.js";
 import { auditStorage, FIXTURES, recordsOnDisk, walkFiles } from "./helpers.js";
 import { waitFor } from "../helpers/wait.js";

@@ -10,8 +10,9 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { binPath, repoRoot } from "../helpers/cli.js";
 import type { ErrorBody, LogLine, WebhookBody } from "../helpers/api-types.js";
+import { sourceDir } from "../helpers/paths.js";
 
-export const FIXTURES = join(import.meta.dirname, "fixtures");
+export const FIXTURES = join(sourceDir(import.meta.url), "fixtures");
 export const LOAD_AGENT = join(FIXTURES, "load.yaml");
 export const HOOK_SECRET = "reliability-hook-secret-7f3a9c";
 

@@ -5,14 +5,16 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { plainAgent } from "./helpers.js";
 import { redisSkip, useRedis } from "../helpers/redis-server.js";
 import { RunLog, startCluster } from "./cluster-helpers.js";
 import type { RedisLink } from "../../src/storage/redis/connection.js";
+import { join } from "node:path";
+import { sourceDir } from "../helpers/paths.js";
 
 const skip = redisSkip();
-const fixture = fileURLToPath(new URL("./cluster-node-fixture.ts", import.meta.url));
+// Run from the source tree (under tsx), also when this test runs from its build.
+const fixture = join(sourceDir(import.meta.url), "cluster-node-fixture.ts");
 const workerLoss = (retries: number) => ({ lock_seconds: 2, check_seconds: 1, retries });
 
 interface Child {

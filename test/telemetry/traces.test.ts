@@ -5,7 +5,9 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { runCli, tempDir } from "../helpers/cli.js";
+// OpenTelemetry's providers are process-wide and registered once: each run
+// exports its traces from a process of its own, as it does for users.
+import { spawnCli as runCli, tempDir } from "../helpers/cli.js";
 import { OtlpReceiver, type ReceivedSpan } from "./otlp-receiver.js";
 
 const SECRET = "tok-3f9a1c77e2d54b8a";
