@@ -1,14 +1,12 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ControlApi } from "../../src/server/control-api.js";
 import { FakeRuntime, resultFor } from "../server/fake-runtime.js";
-import { binPath } from "../helpers/cli.js";
+import { runCli, type CliResult } from "../helpers/cli.js";
 
-const BIN = binPath;
 const TOKEN = "cli-test-token-abcdef";
 let runtime: FakeRuntime;
 let api: ControlApi;
@@ -26,15 +24,9 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function forager(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: dir, env: { PATH: process.env.PATH, NO_COLOR: "1", ...env }, timeout: 20_000 },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+function forager(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  // Nothing of this process's environment (FORAGER_URL, FORAGER_TOKEN) reaches the command.
+  return runCli(args, { cwd: dir, env: { PATH: process.env.PATH, NO_COLOR: "1", ...env }, envOnly: true, timeoutMs: 20_000 });
 }
 
 const remote = () => ["--url", url, "--token", TOKEN];

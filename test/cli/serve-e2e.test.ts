@@ -1,6 +1,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,6 +9,7 @@ import { sign } from "@octokit/webhooks-methods";
 import { waitFor } from "../helpers/wait.js";
 import type { ExecutionResult } from "../helpers/api-types.js";
 import { repoRoot } from "../helpers/paths.js";
+import { runCli, type CliResult } from "../helpers/cli.js";
 
 const ROOT = repoRoot;
 const BIN = join(ROOT, "bin/forager.js");
@@ -38,12 +39,8 @@ async function startServe(storage: string): Promise<Serve> {
   return { child, info, stderr: () => stderr, exited };
 }
 
-function forager(args: string[], storage: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args, "--storage", storage], { cwd: ROOT, env: env(), timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+function forager(args: string[], storage: string): Promise<CliResult> {
+  return runCli([...args, "--storage", storage], { cwd: ROOT, env: env(), envOnly: true, timeoutMs: 30_000 });
 }
 
 async function delivery(base: string, id: string, payload: unknown, secret = SECRET) {

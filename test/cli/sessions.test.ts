@@ -1,30 +1,14 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { FileSessionStore } from "../../src/storage/sessions.js";
 import { makeEvent, makeRecord, withTempDir } from "../storage/helpers.js";
-import { binPath } from "../helpers/cli.js";
+import { runCli, type CliResult } from "../helpers/cli.js";
 
-const BIN = binPath;
-
-function forager(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    // The caller's FORAGER_STORAGE must not leak into tests that rely on ./storage.
-    const env: NodeJS.ProcessEnv = { ...process.env, FORAGER_STORAGE: undefined, NO_COLOR: "1", ...options.env };
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function forager(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliResult> {
+  // The caller's FORAGER_STORAGE must not leak into tests that rely on ./storage; the log level is the caller's.
+  return runCli(args, { cwd: options.cwd, env: { FORAGER_STORAGE: undefined, LOG_LEVEL: process.env.LOG_LEVEL, ...options.env }, timeoutMs: 20_000 });
 }
 
 /** ./storage under `dir` with three executions of two agents, one with events. */

@@ -22,6 +22,8 @@ export interface CliResult {
 export interface CliOptions {
   cwd?: string;
   env?: Record<string, string | undefined>;
+  /** The environment is `env` alone, not this process's with `env` on top. */
+  envOnly?: boolean;
   stdin?: string;
   timeoutMs?: number;
   /** Run bin/forager.js in a process of its own instead of in this one. */
@@ -30,9 +32,9 @@ export interface CliOptions {
   onSpawn?: (pid: number) => void;
 }
 
-/** The environment a command runs with: this process's, quiet and colourless, then `options.env` (undefined removes). */
+/** The environment a command runs with: this process's, quiet and colourless, then `options.env` (undefined removes); or `options.env` alone. */
 function cliEnv(options: CliOptions): NodeJS.ProcessEnv {
-  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", LOG_LEVEL: "warn", ...options.env };
+  const env: Record<string, string | undefined> = options.envOnly ? { ...options.env } : { ...process.env, NO_COLOR: "1", LOG_LEVEL: "warn", ...options.env };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
   return env as NodeJS.ProcessEnv;
 }
