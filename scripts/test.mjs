@@ -89,6 +89,16 @@ if (process.env.FORAGER_TEST_SKIP_BUILD !== "1" && buildIsStale()) {
   if (bundle.status !== 0) process.exit(bundle.status ?? 1);
 }
 
+/** Whether a process with this id is running. */
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === "EPERM";
+  }
+}
+
 /** Every file under `dir`, as paths relative to the project. */
 function allFiles(dir) {
   const out = [];
@@ -107,9 +117,16 @@ function allFiles(dir) {
 // the code that runs is the same. The type check is tsc's, above and in
 // `npm run typecheck`. Files that are not TypeScript (fixtures, .mjs
 // helpers) are copied beside them; tests that read the project's own files
-// find its root through test/helpers/paths.ts.
-const buildDir = join(root, ".test-build");
-rmSync(buildDir, { recursive: true, force: true });
+// find its root through test/helpers/paths.ts. Each run builds into a
+// folder of its own, so two runs side by side never share one.
+const buildRoot = join(root, ".test-build");
+mkdirSync(buildRoot, { recursive: true });
+for (const name of readdirSync(buildRoot)) {
+  // A run killed before its clean-up left its folder: remove those of runs that are gone.
+  const pid = Number(/^run-(\d+)$/.exec(name)?.[1]);
+  if (!pid || !isAlive(pid)) rmSync(join(buildRoot, name), { recursive: true, force: true });
+}
+const buildDir = join(buildRoot, `run-${process.pid}`);
 const sources = [...allFiles(join(root, "src")), ...allFiles(join(root, "test"))];
 const { build } = await import("esbuild");
 await build({
@@ -128,7 +145,7 @@ for (const file of sources.filter((f) => f.startsWith("test/") && !f.endsWith(".
 }
 // src/cli/main.ts reads the version from the package.json above src/.
 symlinkSync(join(root, "package.json"), join(buildDir, "package.json"));
-const built = files.map((f) => join(".test-build", f.replace(/\.ts$/, ".js")));
+const built = files.map((f) => relative(root, join(buildDir, f.replace(/\.ts$/, ".js"))));
 
 const result = spawnSync(
   process.execPath,
@@ -136,7 +153,8 @@ const result = spawnSync(
   // well over two minutes on a 2-core machine that is busy with other work,
   // so the guard is five minutes, not two.
   // The cluster files run scenarios of three serve processes each: their guard is 20 minutes.
-  ["--test", "--test-concurrency=2", `--test-timeout=${clusterOnly ? 1_200_000 : 300_000}`, ...built],
+  ["--test", `--test-concurrency=${process.env.FORAGER_TEST_CONCURRENCY ?? 2}`, `--test-timeout=${clusterOnly ? 1_200_000 : 300_000}`, ...built],
   { cwd: root, stdio: "inherit" },
 );
+rmSync(buildDir, { recursive: true, force: true });
 process.exit(result.status ?? 1);
