@@ -198,9 +198,10 @@ export function walkFiles(dir: string): string[] {
   if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir)) {
     const full = join(dir, name);
-    const st = statSync(full);
-    if (st.isDirectory()) out.push(...walkFiles(full));
-    else if (st.isFile()) out.push(full);
+    // A running serve renames its temp files into place: one listed a moment ago may be gone.
+    const st = statSync(full, { throwIfNoEntry: false });
+    if (st?.isDirectory()) out.push(...walkFiles(full));
+    else if (st?.isFile()) out.push(full);
   }
   return out;
 }
