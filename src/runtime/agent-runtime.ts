@@ -1,10 +1,11 @@
 /**
  * AgentRuntime: the headless runtime as a library (SPEC 4 and 8), and the
- * composition root of the runtime: agents and their entry point streams
- * (agent-registry.ts, stream.ts), queues (dispatcher.ts), the global limiter
- * (limiter.ts), timers and event intake (queue-consumers.ts), triggers
- * (trigger-admission.ts), running one job (job-execution.ts), stats
- * (runtime-stats.ts) and stop (shutdown.ts).
+ * composition root of the runtime, whose parts runtime-parts.ts builds:
+ * agents and their entry point streams (agent-registry.ts, stream.ts),
+ * queues (dispatcher.ts), the global limiter (limiter.ts), timers and
+ * event intake (queue-consumers.ts), triggers (trigger-admission.ts),
+ * running one job (job-execution.ts), stats (runtime-stats.ts) and stop
+ * (shutdown.ts).
  *
  * Sessions, state, keys, the ingest log, the execution queue, the global
  * slot limiter, the per-agent mutexes and the timer tick source all come
@@ -27,24 +28,24 @@ import { silentLogger, type Logger } from "../logging/index.js";
 import { resultView, type ExecutionResult } from "../result.js";
 import type { ExecutionSummary, KeyStore, ListQuery, SessionStore, StateStore } from "../storage/types.js";
 import { systemClock, type Clock } from "../util/clock.js";
-import { AgentRegistry } from "./agent-registry.js";
+import type { AgentRegistry } from "./agent-registry.js";
 import type { RuntimeBackend } from "./backend.js";
 import type { ExecutionQueue } from "./execution-queue.js";
-import { RetentionSchedule } from "./retention-schedule.js";
+import type { RetentionSchedule } from "./retention-schedule.js";
 import type { EntryPointFileSpec, EntryPointSpec } from "./entry-point-spec.js";
 import { TriggerRefusedError } from "./errors.js";
 import type { EventIntake } from "./event-intake.js";
-import { ExecutionRunner, openStorage, usesState } from "./execution-runner.js";
+import { openStorage, usesState, type ExecutionRunner } from "./execution-runner.js";
 import { liveResult } from "./job.js";
 import { runJob } from "./job-execution.js";
 import type { ReloadSummary } from "./reload-plan.js";
-import { resolveBackend, RUNTIME_OPTIONS, TRIGGER_OPTIONS, type AgentRuntimeOptions, type TriggerOptions } from "./runtime-options.js";
+import { RUNTIME_OPTIONS, TRIGGER_OPTIONS, type AgentRuntimeOptions, type TriggerOptions } from "./runtime-options.js";
+import { buildRuntimeParts } from "./runtime-parts.js";
 import { buildRuntimeStats } from "./runtime-stats.js";
 import { waitForSettled } from "./settled-wait.js";
 import { shutdown } from "./shutdown.js";
 import { admitTrigger } from "./trigger-admission.js";
 import type { TimerScheduler } from "./timers.js";
-import { createIntake, createTimers } from "./queue-consumers.js";
 import {
   TriggerError,
   type IngestOutcome,
@@ -98,57 +99,18 @@ export class AgentRuntime implements RuntimeHandle {
     const agents = [...(options.agent ? [options.agent] : []), ...(options.agents ?? [])];
     this.config = { ...runtimeDefaults(), ...(agents[0]?.runtime ?? {}), ...(options.config ?? {}) };
     this.bus = options.bus ?? new EventBus({ logger: this.logger, clock: this.clock });
-    this.backend = resolveBackend(options, this.config, this.clock, this.logger);
-    // A cluster: observers (GET /events) see every node's events.
-    if (this.backend.cluster) this.bus.attachFeed(this.backend.cluster.feed);
-    const { ingestLog } = this.backend;
-    this.runner = new ExecutionRunner({
+    const parts = buildRuntimeParts({
+      options,
+      config: this.config,
       bus: this.bus,
-      store: this.store,
-      state: this.stateStore,
-      clock: this.clock,
-      logger: this.logger,
-      execute: options.execute,
-      tools: options.tools,
-      llm: options.llm,
-    });
-    this.retention = new RetentionSchedule({
-      store: this.store,
-      ingestLog,
-      policy: this.config.session_retention,
       clock: this.clock,
       logger: this.logger,
       isRunning: () => this.lifecycle === "running",
-    });
-    const runtime = this;
-    this.queue = this.backend.createQueue({
-      clock: this.clock,
-      logger: this.logger,
-      publish: (init) => this.bus.publish(init),
-      get accepting() {
-        return runtime.lifecycle === "running";
-      },
-    });
-    const consumers = {
-      clock: this.clock,
-      logger: this.logger,
-      bus: this.bus,
-      backend: this.backend,
-      queue: this.queue,
       timersPaused: () => this.paused,
-      cancel: (executionId: string, reason: string) => this.cancel(executionId, reason),
-    };
-    this.timers = createTimers(consumers);
-    this.intake = createIntake(consumers);
-    this.registry = new AgentRegistry({
-      queue: this.queue,
-      intake: this.intake,
-      timers: this.timers,
-      runner: this.runner,
-      bus: this.bus,
-      logger: this.logger,
-      isRunning: () => this.lifecycle === "running",
+      cancel: (executionId, reason) => this.cancel(executionId, reason),
     });
+    ({ backend: this.backend, runner: this.runner, retention: this.retention, queue: this.queue } = parts);
+    ({ timers: this.timers, intake: this.intake, registry: this.registry } = parts);
     for (const agent of agents) this.registry.add(agent);
   }
 

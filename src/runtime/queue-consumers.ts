@@ -3,7 +3,7 @@
  * besides triggers: timers (timers.ts, ticking from the backend's tick
  * source) and the event intake (event-intake.ts: webhooks and event
  * entry points). Built here from the runtime's parts, so the composition
- * root (agent-runtime.ts) only says which parts it has.
+ * root (agent-runtime.ts, through runtime-parts.ts) only says which parts it has.
  */
 import type { EventBus } from "../events/bus.js";
 import type { Logger } from "../logging/index.js";
