@@ -107,9 +107,13 @@ export interface ExecutionResult {
 
 /** One earlier start of an execution that a lost worker cut short (cluster, SPEC 9). */
 export interface AttemptRecord {
+  /** Which start this was: 1 for the first. */
   attempt: number;
+  /** The node that ran it; null when it was lost before a node was recorded. */
   node: string | null;
+  /** When that start began (ISO 8601); null when unknown. */
   started_at: string | null;
+  /** How it ended: the node running it was lost. */
   ended: "worker_lost";
 }
 

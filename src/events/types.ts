@@ -89,6 +89,7 @@ export interface EventFilter {
  * subscribers; a subscriber that throws is logged and does not affect others.
  */
 export interface EventPublisher {
+  /** Stamps `init` (id, time) into an event, hands it to the subscribers and returns it. */
   publish(init: EventInit): ForagerEvent;
 }
 
@@ -102,6 +103,7 @@ export interface EventPublisher {
  */
 export type SubscriptionScope = "local" | "cluster";
 
+/** Options of `subscribe`: which processes' events the handler sees. */
 export interface SubscribeOptions {
   /** Default `local`. */
   scope?: SubscriptionScope;

@@ -4,22 +4,59 @@
  * format and back. Every call takes an AbortSignal and must stop when it fires.
  */
 
+/** A tool the model asked to call in its reply (LlmResponse.tool_calls); the llm node runs it and answers with a `tool` message. */
 export interface ToolCall {
   /** Provider-assigned id, echoed back in the tool result message. */
   id: string;
   /** The exposed tool name (matches ^[a-zA-Z0-9_-]{1,64}$ for real providers). */
   name: string;
+  /** The arguments the model gave, parsed from its JSON. */
   arguments: Record<string, unknown>;
 }
 
+/**
+ * One message of the conversation in LlmRequest.messages, in forager's own
+ * provider-neutral shape: a provider translates it to its wire format.
+ */
 export type ChatMessage =
-  | { role: "system"; content: string }
-  | { role: "user"; content: string }
-  | { role: "assistant"; content: string; tool_calls?: ToolCall[] }
-  | { role: "tool"; tool_call_id: string; name: string; content: string; is_error?: boolean };
+  | {
+      /** The agent's instructions, first in the conversation. */
+      role: "system";
+      /** The instructions' text. */
+      content: string;
+    }
+  | {
+      /** What the node asks of the model. */
+      role: "user";
+      /** The prompt's text. */
+      content: string;
+    }
+  | {
+      /** An earlier reply of the model. */
+      role: "assistant";
+      /** The reply's text; empty when it only called tools. */
+      content: string;
+      /** The tools that reply called, each answered by a `tool` message after it. */
+      tool_calls?: ToolCall[];
+    }
+  | {
+      /** The result of one tool call. */
+      role: "tool";
+      /** The `id` of the ToolCall this answers. */
+      tool_call_id: string;
+      /** The exposed name of the tool called. */
+      name: string;
+      /** The tool's result as text (JSON for structured results), or its error message. */
+      content: string;
+      /** True when the tool failed and `content` is its error. */
+      is_error?: boolean;
+    };
 
+/** A tool offered to the model in LlmRequest.tools. */
 export interface ToolSpec {
+  /** The exposed name the model calls it by (^[a-zA-Z0-9_-]{1,64}$). */
   name: string;
+  /** What the tool does, shown to the model. */
   description: string;
   /** JSON Schema of the arguments object. */
   input_schema: Record<string, unknown>;
@@ -45,8 +82,11 @@ export interface LlmRequest {
   max_tokens?: number;
 }
 
+/** Tokens one LLM turn took (LlmResponse.usage), summed into the execution's `usage`. */
 export interface TokenUsage {
+  /** Tokens of the prompt: the conversation and the tool specs. */
   input_tokens: number;
+  /** Tokens of the reply. */
   output_tokens: number;
 }
 

@@ -63,7 +63,10 @@ export type TriggerOutcome =
     };
 
 /** What `rerun` did: a trigger outcome, with the id it re-ran when an execution started or queued. */
-export type RerunOutcome = TriggerOutcome & { rerun_of: string };
+export type RerunOutcome = TriggerOutcome & {
+  /** The id of the execution re-run. */
+  rerun_of: string;
+};
 
 /** A request that named something that does not exist, or input that fails its schema; `code` is `kind`. */
 export class TriggerError extends ForagerError {

@@ -11,6 +11,7 @@ export interface Clock {
   clearTimeout(timer: ClockTimer): void;
 }
 
+/** The handle Clock.setTimeout returns and clearTimeout takes: a Node timer, or a FakeClock's. */
 export interface ClockTimer {
   /** Lets the process exit while this timer is pending (real clock only). */
   unref?(): void;
