@@ -60,7 +60,7 @@ class Namespace {
 
 /** The KeyStore of a storage directory: one append-only log per namespace under `<root>/_keys/`. */
 export class FileKeyStore implements KeyStore {
-  /** The folder of the namespace logs: `<root>/_keys`. */
+  /** @internal The folder of the namespace logs: `<root>/_keys`. */
   readonly dir: string;
   private readonly clock: Clock;
   private readonly namespaces = new Map<string, Promise<Namespace>>();

@@ -44,7 +44,7 @@ const MAX_KNOWN_FOLDERS = 4096;
 
 /** The SessionStore of a storage directory, in the layout above. */
 export class FileSessionStore implements SessionStore {
-  /** The storage directory. */
+  /** @internal The storage directory. */
   readonly root: string;
   private readonly logger: Pick<Logger, "warn">;
   private readonly clock: Clock;
@@ -68,13 +68,13 @@ export class FileSessionStore implements SessionStore {
     this.sweepSessionFolders = options.sweepSessionFolders ?? true;
   }
 
-  /** Throws for an agent or session id that could leave the storage folder (`..`, `/`). */
+  /** @internal Throws for an agent or session id that could leave the storage folder (`..`, `/`). */
   sessionDir(agent: string, sessionId: string): string {
     if (!isAgentName(agent) || !isSafeId(sessionId)) throw new Error(`not a valid agent name or session id: ${JSON.stringify(`${agent}/${sessionId}`).slice(0, 200)}`);
     return join(this.root, agent, "sessions", sessionId);
   }
 
-  /** Where an execution's record file is; throws for an id that could leave the storage folder. */
+  /** @internal Where an execution's record file is; throws for an id that could leave the storage folder. */
   recordPath(agent: string, sessionId: string, executionId: string): string {
     if (!isSafeId(executionId)) throw new Error(`not a valid execution id: ${JSON.stringify(executionId).slice(0, 200)}`);
     return join(this.sessionDir(agent, sessionId), `${executionId}.json`);

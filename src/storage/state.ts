@@ -30,11 +30,11 @@ export class FileStateStore implements StateStore {
   private readonly writes = new KeyedQueue();
 
   constructor(
-    /** The storage directory. */
+    /** @internal The storage directory. */
     readonly root: string,
   ) {}
 
-  /** Where the agent's state file is. */
+  /** @internal Where the agent's state file is. */
   statePath(agent: string): string {
     return join(this.root, agent, "state.json");
   }

@@ -44,22 +44,36 @@ export interface ListQuery {
   limit?: number;
 }
 
+/** Which finished sessions SessionStore.prune removes (`forager sessions prune`, `session_retention`). */
 export interface PruneOptions {
+  /** Only this agent's sessions; none: every agent's. */
   agent?: string;
   /** Remove sessions that finished more than this many seconds ago. */
   olderThanSeconds?: number;
   /** Keep at most this many sessions per agent (newest kept). */
   keep?: number;
+  /** Only report what would be removed. */
   dryRun?: boolean;
 }
 
+/** What SessionStore.prune removed, or would remove with `dryRun`. */
 export interface PruneReport {
+  /** The sessions removed, as `agent/session_id`. */
   removed: string[];
+  /** How many sessions were kept, unfinished ones included. */
   kept: number;
+  /** True when nothing was removed, only reported. */
   dry_run: boolean;
 }
 
-/** Where execution records and session event logs are kept (SPEC 4.4): FileSessionStore, MemorySessionStore or Redis. */
+/**
+ * Where execution records and session event logs are kept (SPEC 4.4):
+ * FileSessionStore, MemorySessionStore or Redis. Public as the type of
+ * ExecuteOptions.store, what a custom `execute` writes its record and
+ * events to; the implementations are forager's own and not exported, and
+ * the members the runtime alone calls (process-group bookkeeping) are
+ * internal.
+ */
 export interface SessionStore {
   /**
    * Prepares the folders; marks executions left `running` or `queued` by a
@@ -83,19 +97,26 @@ export interface SessionStore {
   /** Waits until every pending write is on disk. */
   flush(): Promise<void>;
   /**
+   * @internal
    * Records a process group a tool of the session is running, so `init`
    * after a crash can stop what is left of it. Optional: a store without
    * it (memory) has no later start to reap at.
    */
   recordProcessGroup?(agent: string, sessionId: string, group: ProcessGroupRecord): Promise<void>;
-  /** Forgets a recorded group once its program has been reaped. */
+  /** @internal Forgets a recorded group once its program has been reaped. */
   releaseProcessGroup?(agent: string, sessionId: string, pid: number): Promise<void>;
   /** Waits for pending writes and releases connections (a Redis link the store owns); optional. */
   close?(): Promise<void>;
 }
 
+/**
+ * Options of StateStore.write. None is public: the one the runtime passes
+ * (the agent mutex's fence) is internal. Named so the signature that takes
+ * it is complete.
+ */
 export interface StateWriteOptions {
   /**
+   * @internal
    * The fence of the agent-mutex grant the write is made under
    * (fenced-state.ts). A store shared between processes refuses the write
    * (`stale_fence`) when the mutex has since been granted with a newer
@@ -105,7 +126,12 @@ export interface StateWriteOptions {
   fence?: number;
 }
 
-/** The agent's shared key-value state, kept on disk across executions and restarts. */
+/**
+ * The agent's shared key-value state, kept on disk across executions and
+ * restarts. Public as the type of ExecuteOptions.state, what a custom
+ * `execute` reads and writes `state.*` through; the implementations are
+ * forager's own and not exported.
+ */
 export interface StateStore {
   /** The agent's whole state, a copy; `{}` when nothing was written yet. */
   read(agent: string): Promise<Record<string, unknown>>;
@@ -120,7 +146,8 @@ export interface StateStore {
  * watermarks. Persisted, so they survive a restart. The conditional calls
  * are what claims need (claims.ts): a short pending claim is taken, then
  * made final or released only while it is still the caller's, which a
- * shared store (Redis) does in one atomic step too.
+ * shared store (Redis) does in one atomic step too. Not exported from the
+ * package: no public signature takes or gives one.
  */
 export interface KeyStore {
   /**

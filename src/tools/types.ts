@@ -20,6 +20,7 @@ export interface ToolContext {
   /** Publishes on the event bus with the execution's ids filled in (emit tool). */
   publish(event: EventInit): ForagerEvent;
   /**
+   * @internal
    * Records a process group the tool started in the execution's session
    * while it runs (so a restart after a crash can stop it); call the
    * returned function once the program is reaped. Absent: nothing records.

@@ -2,12 +2,30 @@
  * The library's promises at its edge (SPEC 8): options are checked, not
  * ignored; every error is a ForagerError with a code; timers follow the
  * loader's rule whether they come from a file or from registerEntryPoint;
- * createLogger's "auto" format reads the environment.
+ * createLogger's "auto" format reads the environment; a provider written
+ * against the exported message types runs an llm node, and the concrete
+ * stores and the event bus are not exported.
  */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
-import { AgentRuntime, ForagerError, ToolError, TriggerError, createLogger, type AgentRuntimeOptions, type WaitOptions } from "../../src/index.js";
+import * as forager from "../../src/index.js";
+import {
+  AgentRuntime,
+  ForagerError,
+  ToolError,
+  TriggerError,
+  agentFromObject,
+  createLogger,
+  type AgentRuntimeOptions,
+  type ChatMessage,
+  type LlmProvider,
+  type LlmRequest,
+  type LlmResponse,
+  type TokenUsage,
+  type ToolCall,
+  type WaitOptions,
+} from "../../src/index.js";
 import { functionAgent, tempDir } from "./helpers.js";
 
 const invalidOption = (pattern: RegExp) => (err: unknown) => err instanceof ForagerError && err.code === "invalid_option" && pattern.test(err.message);
@@ -87,4 +105,63 @@ describe('createLogger({ format: "auto" })', () => {
     assert.throws(() => createLogger({ format: "yaml" as "json" }), invalidOption(/format must be one of json, human, auto/));
     assert.throws(() => createLogger({ fromat: "json" } as never), invalidOption(/"fromat" \(did you mean "format"\?\)/));
   });
+});
+
+test("an LlmProvider written against the exported message types runs an llm node", async (t) => {
+  const seen: ChatMessage[][] = [];
+  const provider: LlmProvider = {
+    name: "scripted",
+    async complete(request: LlmRequest): Promise<LlmResponse> {
+      seen.push(request.messages.map((m) => ({ ...m })));
+      const usage: TokenUsage = { input_tokens: 10, output_tokens: 2 };
+      const offered = request.tools.map((tool) => tool.name);
+      const call: ToolCall = { id: "c1", name: "set_output", arguments: { key: "answer", value: `tools: ${offered.join(",")}` } };
+      return { text: "", tool_calls: [call], usage };
+    },
+  };
+  const agent = agentFromObject({
+    name: "typed-llm",
+    llm: { provider: "mock", model: "m" },
+    graph: { nodes: [{ id: "think", type: "llm", prompt: "Answer {{ input.q }}", output_keys: ["answer"] }] },
+    entry_points: [{ id: "api", trigger_type: "api" }],
+  });
+  const runtime = new AgentRuntime({ agent, llm: provider });
+  await runtime.start();
+  t.after(() => runtime.stop());
+  const result = await runtime.waitForCompletion(await runtime.trigger("api", { q: "why" }), { timeoutMs: 30_000 });
+  assert.equal(result?.status, "completed");
+  assert.equal(result?.output.answer, "tools: set_output");
+  assert.deepEqual(result?.usage && [result.usage.input_tokens, result.usage.output_tokens], [10, 2]);
+  const first = seen[0]?.find((m): m is Extract<ChatMessage, { role: "user" }> => m.role === "user");
+  assert.equal(first?.content, "Answer why");
+});
+
+test("the concrete stores and the event bus are not exported; their interfaces are types only", () => {
+  const names = Object.keys(forager);
+  for (const hidden of ["FileSessionStore", "MemorySessionStore", "FileStateStore", "MemoryStateStore", "FileKeyStore", "MemoryKeyStore", "EventBus"]) {
+    assert.ok(!names.includes(hidden), `${hidden} is not exported`);
+  }
+  assert.ok(names.includes("AgentRuntime") && names.includes("FakeClock"), "the module's values are listed");
+});
+
+test("a runtime on a storage folder reads what another one stored there, without starting", async (t) => {
+  const dir = await tempDir(t);
+  const storagePath = `${dir}/storage`;
+  const writer = new AgentRuntime({ agent: await functionAgent(dir, "stored", [{ id: "api", trigger_type: "api" }]), storagePath });
+  await writer.start();
+  const id = await writer.trigger("api", { n: 1 });
+  assert.equal((await writer.waitForCompletion(id, { timeoutMs: 30_000 }))?.status, "completed");
+  await writer.stop();
+
+  const reader = new AgentRuntime({ storagePath });
+  t.after(() => reader.stop());
+  const listed = await reader.listExecutions({ agent: "stored" });
+  assert.deepEqual(
+    listed.map((e) => [e.execution_id, e.status]),
+    [[id, "completed"]],
+  );
+  const stored = await reader.getExecution(id);
+  assert.equal(stored?.status, "completed");
+  assert.deepEqual(stored?.output, { done: true });
+  assert.equal(reader.state, "created", "reading needs no start()");
 });
