@@ -36,7 +36,9 @@ export {
 export { loadAgent, agentFromObject, loadAgentSource, validateAgentFile, type LoadOptions, type ValidationOutcome } from "./config/index.js";
 export type {
   Agent,
+  AgentFile,
   EntryPointDef,
+  OverlapPolicy,
   ResolvedEntryPoint,
   RuntimeConfig,
   TimerConfig,

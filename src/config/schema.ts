@@ -298,10 +298,12 @@ export type EventConfig = Zod.output<AgentSchemas["EventConfigSchema"]>;
 export type EntryPointDef = Zod.output<AgentSchemas["EntryPointSchema"]>;
 export type TriggerType = EntryPointDef["trigger_type"];
 export type IsolationLevel = EntryPointDef["isolation_level"];
+/** What a trigger does when all of an entry point's slots are busy: `queue`, `skip`, `cancel_previous` or `reject`. */
 export type OverlapPolicy = NonNullable<EntryPointDef["overlap"]>;
 export type WebhookRouteDef = Zod.output<AgentSchemas["WebhookRouteSchema"]>;
 /** The agent file's `runtime` section with defaults applied: concurrency, listeners, webhook routes, retention, shutdown grace, storage backend. */
 export type RuntimeConfig = Zod.output<AgentSchemas["RuntimeSchema"]>;
+/** An agent file's content, validated, with defaults applied; `Agent` is this plus where it came from and resolved entry points. */
 export type AgentFile = Zod.output<AgentSchemas["AgentFileSchema"]>;
 
 /**
