@@ -265,7 +265,7 @@ export class Dispatcher implements ExecutionQueue {
     await Promise.resolve();
     if (job.persisted) await job.persisted;
     // admit refuses work before start, so a runner is set.
-    const result = await this.runner!(job, stream, signal);
+    const result = await this.runner!(job, stream, signal).catch((err: unknown) => this.runnerThrew(job, err));
     this.activity.ended(stream.agentName);
     this.runningTotal--;
     this.finish(job, stream, result, true);
@@ -321,6 +321,18 @@ export class Dispatcher implements ExecutionQueue {
   }
 
   /** Records an execution that ends without running (cancelled while queued), after its queued record. */
+  /**
+   * The runner records every failure itself; one that throws broke that
+   * contract. Its job still ends, failed and recorded, so its slot, its
+   * mutex and whoever waits for it are released.
+   */
+  private runnerThrew(job: Job, err: unknown): ExecutionRecord {
+    this.host.logger.error({ err, execution_id: job.id }, "the execution runner threw: the execution is recorded as failed");
+    const record = unrunRecord(job, "failed", { code: "startup_failed", message: errorMessage(err) }, this.host.clock.now());
+    this.recordUnrun(job, record);
+    return record;
+  }
+
   private recordUnrun(job: Job, record: ExecutionRecord): void {
     const published = this.host.publish(terminalEvent(record));
     const write = (async () => {
@@ -328,7 +340,7 @@ export class Dispatcher implements ExecutionQueue {
       await this.store.save(record);
       await this.store.appendEvents(record.agent, record.session_id, [published]);
     })().catch((err: unknown) => {
-      this.host.logger.error({ err, execution_id: job.id }, "could not record a cancelled execution");
+      this.host.logger.error({ err, execution_id: job.id }, `could not record a ${record.status} execution`);
     });
     this.writes.add(write);
     void write.finally(() => this.writes.delete(write));

@@ -10,7 +10,7 @@ import type { ExecutionResult, ExecutionStatus } from "../../src/result.js";
 import { emptyUsage } from "../../src/result.js";
 import { AgentRuntime } from "../../src/runtime/agent-runtime.js";
 import { createBackend, type RuntimeBackend } from "../../src/runtime/backend.js";
-import type { ExecutionQueue } from "../../src/runtime/execution-queue.js";
+import type { ExecutionQueue, JobRunner } from "../../src/runtime/execution-queue.js";
 import { MemoryKeyStore } from "../../src/storage/keys.js";
 import { MemorySessionStore } from "../../src/storage/memory.js";
 import { MemoryStateStore } from "../../src/storage/state.js";
@@ -146,6 +146,8 @@ export interface ClusterOptions {
   prefix?: string;
   /** The executor of node i; default: the graph executor. */
   execute?: (node: string) => ExecuteGraph;
+  /** Wraps the job runner each node's queue is started with (to break it on purpose). */
+  wrapRunner?: (runner: JobRunner) => JobRunner;
 }
 
 export interface Cluster {
@@ -175,6 +177,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const createQueue = backend.createQueue.bind(backend);
     backend.createQueue = (host) => {
       const queue = createQueue(host);
+      const wrap = options.wrapRunner;
+      if (wrap) {
+        const start = queue.start.bind(queue);
+        queue.start = (runner) => start(wrap(runner));
+      }
       queues[i] = queue;
       return queue;
     };

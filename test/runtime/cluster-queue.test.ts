@@ -36,6 +36,28 @@ describe("cluster queue: several runtimes on one Redis act as one", { skip }, ()
     assert.equal(got?.status, "completed");
   });
 
+  test("a runner that throws (a broken contract): the execution ends failed and recorded, its slot goes to the next one", async (t) => {
+    const log = new RunLog();
+    let calls = 0;
+    const cluster = await startCluster({
+      redisUrl: redis.url,
+      agents: [plainAgent("broken", [api({ max_concurrent: 1, max_queued: 10 })])],
+      nodes: 1,
+      config: { max_concurrent_executions: 1 },
+      execute: (node) => log.executor(node, () => 10),
+      wrapRunner: (runner) => (job, stream, signal) => (++calls === 1 ? Promise.reject(new Error("a bug in the runner")) : runner(job, stream, signal)),
+    });
+    t.after(() => cluster.stop());
+    const node = cluster.nodes[0]!;
+    const first = await node.trigger("api", { n: 1 });
+    const second = await node.trigger("api", { n: 2 });
+    const failed = await node.waitForCompletion(first, { timeoutMs: 20_000 });
+    assert.equal(failed?.status, "failed");
+    assert.deepEqual(failed?.error, { code: "startup_failed", message: "a bug in the runner", node_id: null });
+    assert.equal((await node.waitForCompletion(second, { timeoutMs: 20_000 }))?.status, "completed", "the next execution got the slot");
+    await waitFor("the failed execution's record", async () => (await cluster.store.get(first))?.status === "failed", { timeoutMs: 10_000 });
+  });
+
   test("max_concurrent and max_concurrent_executions hold across three nodes", async (t) => {
     const log = new RunLog();
     const cluster = await startCluster({

@@ -75,6 +75,25 @@ describe("ExecutionQueue (in-process)", () => {
     assert.equal((await backend.store.get(second))?.status, "cancelled", "a job cancelled while queued is recorded");
   });
 
+  test("a runner that throws (a broken contract): its job ends failed and recorded, its slot goes to the next job", async () => {
+    const { queue, stream, backend, running, runner } = setup();
+    let calls = 0;
+    queue.start((job, jobStream, signal) => (++calls === 1 ? Promise.reject(new Error("a bug in the runner")) : runner(job, jobStream, signal)));
+    const first = idOf(await queue.admit(stream, {}));
+    const failed = queue.settled(first)!;
+    const second = idOf(await queue.admit(stream, {}));
+    const result = await failed;
+    assert.equal(result.status, "failed");
+    assert.deepEqual(result.error, { code: "startup_failed", message: "a bug in the runner", node_id: null });
+    await waitFor("the second job to take the freed slot", () => running.has(second));
+    running.get(second)!();
+    assert.equal((await queue.settled(second)!).status, "completed");
+    assert.deepEqual(queue.totals(), { running: 0, queued: 0 });
+    assert.equal(backend.limiter.active, 0);
+    await queue.flushWrites();
+    assert.equal((await backend.store.get(first))?.status, "failed", "the failed execution is recorded");
+  });
+
   test("cancel of a running job aborts the runner's signal and resolves once it has stopped", async () => {
     const { queue, stream, running, runner } = setup("skip");
     queue.start(runner);

@@ -15,7 +15,7 @@
  * with a one-second poll of the record.
  */
 import type { Job as BullJob, Queue } from "bullmq";
-import { StateError } from "../../errors.js";
+import { errorMessage, StateError } from "../../errors.js";
 import { isTerminal, type ExecutionResult } from "../../result.js";
 import type { RedisLink } from "../../storage/redis/connection.js";
 import type { SessionStore } from "../../storage/types.js";
@@ -215,7 +215,8 @@ export class BullExecutionQueue implements ExecutionQueue {
     stream.markRunning();
     this.activity.started(stream.agentName);
     // The executor's result lacks what the node added to its records (attempt, node).
-    const result: ExecutionResult = { ...(await this.runner!(job, stream, controller.signal)), ...job.recordExtra };
+    const ran = await this.runner!(job, stream, controller.signal).catch((err: unknown) => this.runnerThrew(job, err));
+    const result: ExecutionResult = { ...ran, ...job.recordExtra };
     this.activity.ended(stream.agentName);
     this.finish(job, stream, result, true);
     logExecutionEnd(this.host.logger, result);
@@ -223,6 +224,19 @@ export class BullExecutionQueue implements ExecutionQueue {
     if (!job.lockLost) this.track(this.parts.channels.publishDone(job.id));
     if (result.duration_ms !== null) this.track(noteDuration(this.parts.link, queueName(stream.agentName, stream.id), result.duration_ms));
     return { status: result.status };
+  }
+
+  /**
+   * The runner records every failure itself; one that throws broke that
+   * contract. Its execution still ends, failed and recorded, so its slot,
+   * its mutex and whoever waits for it, on any node, are released.
+   */
+  private async runnerThrew(job: Job, err: unknown): Promise<ExecutionResult> {
+    this.host.logger.error({ err, execution_id: job.id }, "the execution runner threw: the execution is recorded as failed");
+    const record = { ...unrunRecord(job, "failed", { code: "startup_failed", message: errorMessage(err) }, this.host.clock.now()), ...job.recordExtra };
+    // Lost its lock: another node may hold the job now, and its record is that node's to write.
+    if (!job.lockLost) await this.finals.recordUnrun(record).catch((e: unknown) => this.host.logger.error({ err: e, execution_id: job.id }, "could not record a failed execution"));
+    return record;
   }
 
   /** Puts a job that has not started back in its queue for another node (this one is stopping). */
