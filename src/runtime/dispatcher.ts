@@ -17,7 +17,7 @@ import { terminalEvent } from "../events/terminal.js";
 import type { Logger } from "../logging/index.js";
 import type { ExecutionRecord, ExecutionResult } from "../result.js";
 import type { SessionStore } from "../storage/types.js";
-import { newJob, queuedEvent, queuedRecord, settle, unrunRecord, whenDone, type Job } from "./job.js";
+import { newJob, queuedEvent, queuedRecord, runnerFailure, settle, unrunRecord, whenDone, type Job } from "./job.js";
 import type { AdmissionCounts } from "./admission.js";
 import { AgentActivity } from "./agent-activity.js";
 import type { AdmitOptions, ExecutionQueue, JobRunner, QueueHost } from "./execution-queue.js";
@@ -320,19 +320,18 @@ export class Dispatcher implements ExecutionQueue {
     );
   }
 
-  /** Records an execution that ends without running (cancelled while queued), after its queued record. */
   /**
    * The runner records every failure itself; one that throws broke that
    * contract. Its job still ends, failed and recorded, so its slot, its
    * mutex and whoever waits for it are released.
    */
   private runnerThrew(job: Job, err: unknown): ExecutionRecord {
-    this.host.logger.error({ err, execution_id: job.id }, "the execution runner threw: the execution is recorded as failed");
-    const record = unrunRecord(job, "failed", { code: "startup_failed", message: errorMessage(err) }, this.host.clock.now());
+    const record = runnerFailure(job, err, this.host);
     this.recordUnrun(job, record);
     return record;
   }
 
+  /** Records an execution that ends without running (cancelled while queued, or its runner threw), after its queued record. */
   private recordUnrun(job: Job, record: ExecutionRecord): void {
     const published = this.host.publish(terminalEvent(record));
     const write = (async () => {

@@ -7,6 +7,9 @@ import type { ExecutionRecord, ExecutionResult, ExecutionStatus } from "../resul
 import { emptyUsage } from "../result.js";
 import { mergeLimits } from "../graph/limits.js";
 import type { EventInit } from "../events/types.js";
+import { errorMessage } from "../errors.js";
+import type { Logger } from "../logging/index.js";
+import type { Clock } from "../util/clock.js";
 import { newExecutionId, newSessionId } from "../util/ids.js";
 import type { ExecutionRequest } from "./execution-runner.js";
 
@@ -156,6 +159,16 @@ export function unrunRecord(
     finished_at: new Date(nowMs).toISOString(),
     duration_ms: job.startedAtMs === undefined ? 0 : nowMs - job.startedAtMs,
   };
+}
+
+/**
+ * A job whose runner threw instead of returning its result (a broken
+ * contract: the runner records every failure itself), logged and made a
+ * failed record so a queue can end it like any other.
+ */
+export function runnerFailure(job: Job, err: unknown, host: { logger: Logger; clock: Clock }): ExecutionRecord {
+  host.logger.error({ err, execution_id: job.id }, "the execution runner threw: the execution is recorded as failed");
+  return unrunRecord(job, "failed", { code: "startup_failed", message: errorMessage(err) }, host.clock.now());
 }
 
 /** What the runner needs to run a job: the definition it was accepted with, whatever a reload did since. */

@@ -15,14 +15,14 @@
  * with a one-second poll of the record.
  */
 import type { Job as BullJob, Queue } from "bullmq";
-import { errorMessage, StateError } from "../../errors.js";
+import { StateError } from "../../errors.js";
 import { isTerminal, type ExecutionResult } from "../../result.js";
 import type { RedisLink } from "../../storage/redis/connection.js";
 import type { SessionStore } from "../../storage/types.js";
 import type { AdmissionCounts } from "../admission.js";
 import { logExecutionEnd } from "../dispatcher.js";
 import type { AdmitOptions, ExecutionQueue, JobRunner, QueueHost } from "../execution-queue.js";
-import { settle, unrunRecord, whenDone, type Job } from "../job.js";
+import { runnerFailure, settle, unrunRecord, whenDone, type Job } from "../job.js";
 import { ResultsCache } from "../results-cache.js";
 import type { EntryPointStream } from "../stream.js";
 import type { TriggerOutcome } from "../types.js";
@@ -232,8 +232,7 @@ export class BullExecutionQueue implements ExecutionQueue {
    * its mutex and whoever waits for it, on any node, are released.
    */
   private async runnerThrew(job: Job, err: unknown): Promise<ExecutionResult> {
-    this.host.logger.error({ err, execution_id: job.id }, "the execution runner threw: the execution is recorded as failed");
-    const record = { ...unrunRecord(job, "failed", { code: "startup_failed", message: errorMessage(err) }, this.host.clock.now()), ...job.recordExtra };
+    const record = { ...runnerFailure(job, err, this.host), ...job.recordExtra };
     // Lost its lock: another node may hold the job now, and its record is that node's to write.
     if (!job.lockLost) await this.finals.recordUnrun(record).catch((e: unknown) => this.host.logger.error({ err: e, execution_id: job.id }, "could not record a failed execution"));
     return record;
