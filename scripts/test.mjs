@@ -21,12 +21,13 @@ import { basename, dirname, join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 
-function collect(dir) {
+/** Every file under `dir`, as paths relative to the project. */
+function allFiles(dir) {
   const out = [];
   for (const name of readdirSync(dir)) {
     const full = join(dir, name);
-    if (statSync(full).isDirectory()) out.push(...collect(full));
-    else if (name.endsWith(".test.ts")) out.push(relative(root, full));
+    if (statSync(full).isDirectory()) out.push(...allFiles(full));
+    else out.push(relative(root, full));
   }
   return out;
 }
@@ -38,7 +39,9 @@ const args = process.argv.slice(2);
 const reliabilityOnly = args.includes("--reliability");
 const clusterOnly = args.includes("--cluster");
 const filters = args.filter((a) => a !== "--reliability" && a !== "--cluster");
-const files = collect(join(root, "test"))
+const sources = [...allFiles(join(root, "src")), ...allFiles(join(root, "test"))];
+const files = sources
+  .filter((f) => f.startsWith("test/") && f.endsWith(".test.ts"))
   .filter((f) => {
     if (reliabilityOnly) return isReliability(f);
     if (clusterOnly) return isCluster(f);
@@ -99,17 +102,6 @@ function isAlive(pid) {
   }
 }
 
-/** Every file under `dir`, as paths relative to the project. */
-function allFiles(dir) {
-  const out = [];
-  for (const name of readdirSync(dir)) {
-    const full = join(dir, name);
-    if (statSync(full).isDirectory()) out.push(...allFiles(full));
-    else out.push(relative(root, full));
-  }
-  return out;
-}
-
 // The tests run from JavaScript transpiled into .test-build/ (src/ and test/
 // side by side, as in the project), not through a TypeScript loader: a
 // loader costs each test process about half a second of CPU, and there are
@@ -127,7 +119,6 @@ for (const name of readdirSync(buildRoot)) {
   if (!pid || !isAlive(pid)) rmSync(join(buildRoot, name), { recursive: true, force: true });
 }
 const buildDir = join(buildRoot, `run-${process.pid}`);
-const sources = [...allFiles(join(root, "src")), ...allFiles(join(root, "test"))];
 const { build } = await import("esbuild");
 await build({
   entryPoints: sources.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")).map((f) => join(root, f)),
