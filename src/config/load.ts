@@ -31,6 +31,12 @@ export interface LoadOptions {
    * no secrets). With "warn" a file may be valid and still have no agent.
    */
   unsetEnv?: "error" | "warn";
+  /**
+   * @internal Called with the file's data once the YAML is parsed, before
+   * the schema is built and checked: `run` starts a function worker from it,
+   * so the thread's start-up overlaps validation instead of following it.
+   */
+  onData?: (data: Record<string, unknown>) => void;
 }
 
 /** What validateAgentFile found: the agent when the file is usable, and every issue. */
@@ -116,6 +122,7 @@ interface CheckContext {
   env: NodeJS.ProcessEnv;
   locator: Locator;
   unsetEnv?: "error" | "warn";
+  onData?: (data: Record<string, unknown>) => void;
 }
 
 function toIssue(problem: SchemaProblem, ctx: CheckContext): DefinitionIssue {
@@ -164,6 +171,7 @@ function checkInterpolated(doc: Document, interpolation: InterpolationResult, ct
   }
   const record = data as Record<string, unknown>;
   normalize(record);
+  ctx.onData?.(record);
   const parsed = parseWithCoercion(record, interpolation.values);
   let file: AgentFile | undefined;
   const fromUnset = new Set(interpolation.problems.filter((p) => p.variable !== undefined).map((p) => formatPath(p.path)));
@@ -245,6 +253,7 @@ function validateText(text: string, file: string, options: LoadOptions): Validat
     env: options.env ?? process.env,
     locator: documentLocator(doc, lineCounter),
     unsetEnv: options.unsetEnv,
+    onData: options.onData,
   };
   return checkDocument(doc, ctx, yamlIssues);
 }

@@ -42,6 +42,8 @@ export interface ExecutionRunnerOptions extends Omit<AgentResourceOptions, "logg
   execute?: ExecuteGraph;
   /** Wraps the provider an execution calls (tracing); the provider built is still the one closed. */
   wrapLlm?: (llm: LlmProvider) => LlmProvider;
+  /** The function worker pool, when the caller made it (and perhaps started a worker) early; closed with the runner. */
+  functions?: FunctionPool;
 }
 
 export class ExecutionRunner {
@@ -49,10 +51,11 @@ export class ExecutionRunner {
   /** Tool resolvers and providers, per agent definition. */
   private readonly resources: AgentResources;
   /** Worker threads for function nodes; none start until a function node runs (or `prewarm`). */
-  private readonly functions = new FunctionPool();
+  private readonly functions: FunctionPool;
 
   constructor(private readonly options: ExecutionRunnerOptions) {
     this.execute = options.execute;
+    this.functions = options.functions ?? new FunctionPool();
     this.resources = new AgentResources({ tools: options.tools, llm: options.llm, provider: options.provider, logger: options.logger, clock: options.clock });
   }
 

@@ -18,6 +18,7 @@ import { systemClock } from "../util/clock.js";
 import { jsonSchemaErrors } from "../util/json-schema.js";
 import { newExecutionId, newSessionId } from "../util/ids.js";
 import { ExecutionRunner, openStorage, usesState } from "./execution-runner.js";
+import type { FunctionPool } from "../graph/nodes/function-pool.js";
 
 export interface RunOnceOptions {
   agent: Agent;
@@ -39,6 +40,8 @@ export interface RunOnceOptions {
   traceparent?: string;
   /** Wraps the provider the execution calls (tracing sees prompts and failed calls); runOnce still closes the original. */
   wrapLlm?: (llm: LlmProvider) => LlmProvider;
+  /** The function worker pool, when the caller started one early (`run` does, while the file is checked); runOnce closes it. */
+  functions?: FunctionPool;
 }
 
 /** The entry point `run` uses when none is named. */
@@ -97,6 +100,7 @@ export async function runOnce(options: RunOnceOptions): Promise<ExecutionResult>
     logger,
     provider: { logger: log, record: options.record, replay: options.replay },
     wrapLlm: options.wrapLlm,
+    functions: options.functions,
   });
   const closeRunner = () => runner.close((err) => log.error({ err }, "cleanup after the run failed"));
   // No worker thread starts unless the agent has function nodes; then one starts now, beside the storage set-up.

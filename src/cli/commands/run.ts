@@ -10,6 +10,7 @@ import { ansiPaint, describeFailure, formatSummary, plainPaint } from "../format
 import { Progress } from "../progress.js";
 import { debugTrace } from "../debug-trace.js";
 import type { ForagerEvent } from "../../events/types.js";
+import type { Agent } from "../../config/schema.js";
 import { ensureStorageFolder } from "../storage-check.js";
 import { setsRuntimeKey } from "../../config/load.js";
 import { dirname, resolve } from "node:path";
@@ -18,6 +19,7 @@ import { checkEventFilters, skippedResult, type SkippedResult } from "../event-f
 import { GROUP_END, groupStart, writeStepOutputs } from "../github-workflow.js";
 import { appendStepSummary, errorAnnotation, inGitHubActions } from "../github-actions.js";
 import { startRunTelemetry } from "../telemetry.js";
+import { FunctionPool } from "../../graph/nodes/function-pool.js";
 
 interface RunFlags {
   entry?: string;
@@ -53,7 +55,34 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
   const timeoutSeconds = parseTimeoutFlag(flags.timeout);
   const input = await readInputFlag(flags.input, ctx);
   const env = flags.replay ? withReplayPlaceholders(ctx.env) : ctx.env;
-  const agent = await loadAgent(file, { env, cwd: ctx.cwd });
+  // A worker thread takes tens of milliseconds to start: when the file has
+  // function nodes, one starts as soon as the YAML is parsed, beside the
+  // schema check and the storage set-up rather than after them.
+  const functions = new FunctionPool();
+  try {
+    const agent = await loadAgent(file, { env, cwd: ctx.cwd, onData: (data) => hasFunctionNodes(data) && functions.prewarm() });
+    return await runAgent(ctx, flags, file, agent, input, timeoutSeconds, functions);
+  } finally {
+    // runOnce closes the pool; this covers every way out before it (a bad file, a skipped run, a usage error).
+    await functions.close();
+  }
+}
+
+/** The file's data names a function node (before validation: any shape may be there). */
+function hasFunctionNodes(data: Record<string, unknown>): boolean {
+  const graph = data.graph as { nodes?: unknown } | null | undefined;
+  return Array.isArray(graph?.nodes) && graph.nodes.some((node: unknown) => (node as { type?: unknown } | null)?.type === "function");
+}
+
+async function runAgent(
+  ctx: CliContext,
+  flags: RunFlags,
+  file: string,
+  agent: Agent,
+  input: Record<string, unknown>,
+  timeoutSeconds: number | undefined,
+  functions: FunctionPool,
+): Promise<number> {
   const storagePath = resolveStoragePath({
     flag: flags.storage,
     env: ctx.env,
@@ -94,6 +123,7 @@ export async function runCommand(ctx: CliContext, args: unknown[], opts: Record<
     replay: flags.replay,
     signal: ctx.interrupt,
     logger: ctx.logger(),
+    functions,
     onEvent: flags.streamJson
       ? // One line per event as it happens; the bus is drained before runOnce returns, so the result line comes last.
         (event) => ctx.out(`${JSON.stringify(event)}\n`)
