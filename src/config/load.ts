@@ -15,7 +15,7 @@ import { rememberProvenance } from "./provenance.js";
 import { readAgentText } from "./read.js";
 import { agentSecrets, resolveAgent } from "./resolve.js";
 import { holdSecretsWhile, scrubValues } from "../logging/redact.js";
-import { schemas, type Agent, type AgentFile } from "./schema.js";
+import { PARSE_ONCE, schemas, type Agent, type AgentFile } from "./schema.js";
 import { semanticProblems } from "./semantic.js";
 import { describeZodIssue, type SchemaProblem } from "./zod-issues.js";
 
@@ -94,7 +94,7 @@ function normalize(data: Record<string, unknown>): void {
  * wants: an interpolated "8080" stays a string unless a number is expected there.
  */
 function parseWithCoercion(data: Record<string, unknown>, interpolated: InterpolatedValue[]) {
-  let result = schemas().AgentFileSchema.safeParse(data);
+  let result = schemas().AgentFileSchema.safeParse(data, PARSE_ONCE);
   for (let pass = 0; pass < 3 && !result.success; pass++) {
     let changed = false;
     for (const issue of result.error.issues) {
@@ -108,7 +108,7 @@ function parseWithCoercion(data: Record<string, unknown>, interpolated: Interpol
       }
     }
     if (!changed) break;
-    result = schemas().AgentFileSchema.safeParse(data);
+    result = schemas().AgentFileSchema.safeParse(data, PARSE_ONCE);
   }
   return result;
 }

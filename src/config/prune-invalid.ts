@@ -5,7 +5,7 @@
  */
 import { isPlainObject } from "../util/json.js";
 import { formatPath, type KeyPath, type PathSegment } from "./positions.js";
-import { schemas, type AgentFile } from "./schema.js";
+import { PARSE_ONCE, schemas, type AgentFile } from "./schema.js";
 
 /** Names the file declares, valid or not: references to them are not typos. */
 export function declaredNames(data: Record<string, unknown>): { nodes: string[]; tools: string[]; servers: string[] } {
@@ -86,7 +86,7 @@ export function pruneInvalid(
     // `name` is required, so leaving out a bad one would fail every pass and
     // hide the rest of the file's problems: check the rest under a stand-in.
     if (copy.name === undefined) copy.name = "unnamed";
-    const result = schemas().AgentFileSchema.safeParse(compact(copy));
+    const result = schemas().AgentFileSchema.safeParse(compact(copy), PARSE_ONCE);
     if (result.success) return { file: result.data, toFilePath: (path) => originalPath(copy, path) };
     issues = result.error.issues as typeof issues;
   }

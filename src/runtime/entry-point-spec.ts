@@ -5,7 +5,7 @@
  * defaults the agent loader applies.
  */
 import { resolveEntryPointDef } from "../config/resolve.js";
-import { schemas, type Agent, type ResolvedEntryPoint } from "../config/schema.js";
+import { PARSE_ONCE, schemas, type Agent, type ResolvedEntryPoint } from "../config/schema.js";
 import { ForagerError } from "../errors.js";
 import { isPlainObject } from "../util/json.js";
 import { checkTimerConfig } from "./schedule.js";
@@ -82,7 +82,7 @@ export function resolveEntryPoint(agent: Agent, spec: EntryPointSpec | EntryPoin
   if (isPlainObject(raw.limits)) raw.limits = snakeKeys(raw.limits);
   raw.trigger_type ??= "manual";
   const where = `entry point "${String(raw.id ?? "?")}" of agent ${agent.name}`;
-  const parsed = schemas().EntryPointSchema.safeParse(raw);
+  const parsed = schemas().EntryPointSchema.safeParse(raw, PARSE_ONCE);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(spec)"}: ${i.message}`);
     throw new ForagerError("invalid_entry_point", `${where} is not valid: ${problems.join("; ")}`);
