@@ -14,6 +14,7 @@ import { reportError } from "./report-error.js";
 import type { Logger } from "../logging/index.js";
 // The pino-free part of logging: resolving flags must not load the logger.
 import { LOG_LEVELS, colorEnabled, type LogLevel } from "../logging/levels.js";
+import { lazyLogger } from "../logging/lazy-logger.js";
 import { StderrSink } from "./stderr.js";
 import { resolveFormatStrict, resolveLevelStrict, type GlobalFlags } from "./log-settings.js";
 import { errorDocument, errorDocumentLine } from "./error-document.js";
@@ -99,10 +100,11 @@ function makeContext(
     logLevel: level,
     verbose: level === "debug" || level === "trace",
     logger: () => {
-      if (!logger) {
-        // Created on first use: commands that never log never build a pino stream.
-        logger = loggingModule!.createLogger({ level, env, color, format: sink.format, destination: { write: (line: string) => sink.raw(line) } });
-      }
+      // pino is made on the first line written: a command that logs nothing never evaluates it.
+      logger ??= lazyLogger(
+        () => loggingModule!.createLogger({ level, env, color, format: sink.format, destination: { write: (line: string) => sink.raw(line) } }),
+        level,
+      );
       return logger;
     },
     interrupt: interrupt.signal,

@@ -1,0 +1,52 @@
+/**
+ * A logger that makes its pino logger on the first line it would write.
+ * A short `forager run` at the default level writes no log line at all, yet
+ * evaluating pino and compiling its redaction cost it about 10 ms of start-up
+ * (issue 15). Level checks, `level`, `levelVal` and `child()` are answered
+ * without pino; a call at a level that is on, or any other use, makes it,
+ * and from then on everything goes to it. A child made before that becomes
+ * a child of the real logger, with the same bindings, when it first writes.
+ */
+import type { Logger } from "./index.js";
+import type { LogLevel } from "./levels.js";
+
+const VALUES: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+const LINE_METHODS = new Set<string | symbol>(["trace", "debug", "info", "warn", "error", "fatal"]);
+const noop = () => {};
+
+/** A Logger at `level` whose pino logger is made by `make` only when it is needed. */
+export function lazyLogger(make: () => Logger, level: LogLevel): Logger {
+  let real: Logger | undefined;
+  const materialize = () => (real ??= make());
+  const threshold = VALUES[level];
+  const stand = {} as Logger;
+  return new Proxy(stand, {
+    get(_target, prop) {
+      if (real) return bound(real, prop);
+      if (LINE_METHODS.has(prop)) {
+        if (VALUES[prop as LogLevel] < threshold) return noop;
+        return bound(materialize(), prop);
+      }
+      if (prop === "level") return level;
+      if (prop === "levelVal") return threshold;
+      if (prop === "isLevelEnabled") return (name: string) => (VALUES[name as LogLevel] ?? Infinity) >= threshold;
+      if (prop === "child") {
+        return (bindings: Record<string, unknown>, options?: unknown) =>
+          // A child with options of its own (its own level) is made at once; a plain one stays lazy.
+          options === undefined ? lazyLogger(() => materialize().child(bindings), level) : materialize().child(bindings, options as never);
+      }
+      return bound(materialize(), prop);
+    },
+    set(_target, prop, value) {
+      return Reflect.set(materialize(), prop, value);
+    },
+    has(_target, prop) {
+      return Reflect.has(materialize(), prop);
+    },
+  });
+}
+
+function bound(logger: Logger, prop: string | symbol): unknown {
+  const value = Reflect.get(logger, prop) as unknown;
+  return typeof value === "function" ? value.bind(logger) : value;
+}
