@@ -19,13 +19,21 @@ export function lazyLogger(make: () => Logger, level: LogLevel): Logger {
   let real: Logger | undefined;
   const materialize = () => (real ??= make());
   const threshold = VALUES[level];
+  // Once made, a daemon's logger is called on hot paths: its methods are bound once, not per call.
+  const methods = new Map<string | symbol, unknown>();
+  const fromReal = (prop: string | symbol) => {
+    if (methods.has(prop)) return methods.get(prop);
+    const value = bound(materialize(), prop);
+    if (typeof value === "function") methods.set(prop, value);
+    return value;
+  };
   const stand = {} as Logger;
   return new Proxy(stand, {
     get(_target, prop) {
-      if (real) return bound(real, prop);
+      if (real) return fromReal(prop);
       if (LINE_METHODS.has(prop)) {
         if (VALUES[prop as LogLevel] < threshold) return noop;
-        return bound(materialize(), prop);
+        return fromReal(prop);
       }
       if (prop === "level") return level;
       if (prop === "levelVal") return threshold;
@@ -35,9 +43,11 @@ export function lazyLogger(make: () => Logger, level: LogLevel): Logger {
           // A child with options of its own (its own level) is made at once; a plain one stays lazy.
           options === undefined ? lazyLogger(() => materialize().child(bindings), level) : materialize().child(bindings, options as never);
       }
-      return bound(materialize(), prop);
+      return fromReal(prop);
     },
     set(_target, prop, value) {
+      // pino swaps its level methods when the level changes.
+      methods.clear();
       return Reflect.set(materialize(), prop, value);
     },
     has(_target, prop) {
