@@ -49,6 +49,7 @@ async function runInProcess(args: string[], options: CliOptions): Promise<CliRes
   const { runCommandLine } = await import("../../src/cli/main.js");
   let stdout = "";
   let stderr = "";
+  const interrupts = new Set<() => void>();
   const run = runCommandLine(args, {
     env: cliEnv(options),
     cwd: options.cwd ?? repoRoot,
@@ -57,13 +58,23 @@ async function runInProcess(args: string[], options: CliOptions): Promise<CliRes
     stdoutIsTTY: false,
     stderrIsTTY: false,
     readStdin: async () => options.stdin ?? "",
-    // No signal reaches a command run here: a test that sends one spawns.
-    onSignal: () => () => {},
+    // No real signal reaches a command run here (a test that sends one spawns);
+    // a timeout below interrupts it as Ctrl-C would.
+    onSignal: (signal, handler) => {
+      if (signal !== "SIGINT") return () => {};
+      interrupts.add(handler);
+      return () => interrupts.delete(handler);
+    },
   });
   let timer: NodeJS.Timeout | undefined;
   const timeoutMs = options.timeoutMs ?? 30000;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`forager ${args.join(" ")} did not finish in ${timeoutMs} ms\n${stderr}`)), timeoutMs);
+    timer = setTimeout(() => {
+      // Ctrl-C twice (stop, then stop now): the command must not run on in
+      // this process, and hold its files and ports, after the test failed.
+      for (let press = 0; press < 2; press++) for (const handler of [...interrupts]) handler();
+      reject(new Error(`forager ${args.join(" ")} did not finish in ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
   });
   try {
     const code = await Promise.race([run, timeout]);
