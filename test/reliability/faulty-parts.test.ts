@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
+import { randomInt, randomUUID } from "node:crypto";
 // Faults are the process's own business (a crashing MCP server, a spinning
 // function, a full disk): each command runs as bin/forager.js in a process of its own.
 import { processesMatching, spawnCli as runCli, STACK_LINE, tempDir } from "../helpers/cli.js";
@@ -53,14 +54,16 @@ describe("faulty parts under forager run", () => {
   test("an MCP server that crashes mid-call fails the node with a clear error, no process left", async () => {
     const dir = await tempDir("forager-rel-mcp-");
     try {
-      const result = await runCli(["run", fixture("mcp-crash.yaml"), "--json", "--storage", dir.path], { timeoutMs: 20_000 });
+      // Tagged, so the check below sees this run's server and not one of another suite running beside it.
+      const tag = `crash-${randomUUID()}`;
+      const result = await runCli(["run", fixture("mcp-crash.yaml"), "--json", "--storage", dir.path], { timeoutMs: 20_000, env: { FORAGER_TEST_TAG: tag } });
       assert.equal(result.code, 1, result.stderr);
       const out = JSON.parse(result.stdout);
       assert.equal(out.status, "failed");
       assert.equal(out.error.node_id, "call");
       assert.match(out.error.message, /MCP server "crashy"/);
       assert.doesNotMatch(result.stderr, STACK_LINE);
-      assert.deepEqual(processesMatching("crash-server.mjs"), []);
+      assert.deepEqual(processesMatching(`crash-server.mjs ${tag}`), []);
     } finally {
       await dir.cleanup();
     }
@@ -69,12 +72,14 @@ describe("faulty parts under forager run", () => {
   test("a shell tool that ignores SIGTERM is killed after a grace, and nothing is left running", async () => {
     const dir = await tempDir("forager-rel-shell-");
     try {
-      const result = await runCli(["run", fixture("shell-stubborn.yaml"), "--json", "--storage", dir.path], { timeoutMs: 20_000 });
+      // A length no other run uses, so the check below finds this run's sleep only.
+      const seconds = `31.${randomInt(100_000, 999_999)}`;
+      const result = await runCli(["run", fixture("shell-stubborn.yaml"), "--json", "--storage", dir.path, "--input", JSON.stringify({ seconds })], { timeoutMs: 20_000 });
       assert.equal(result.code, 1, result.stderr);
       const out = JSON.parse(result.stdout);
       assert.match(out.error.message, /timed out after 1s/);
       assert.ok(out.duration_ms < 10_000, `took ${out.duration_ms} ms for a 1 s timeout`);
-      await waitFor("the sleep that ignored SIGTERM to be killed", () => processesMatching("sleep 31.5").length === 0, { timeoutMs: 5_000 });
+      await waitFor("the sleep that ignored SIGTERM to be killed", () => processesMatching(seconds).length === 0, { timeoutMs: 5_000 });
     } finally {
       await dir.cleanup();
     }
