@@ -2,6 +2,7 @@
 import { REDACTED, SECRET_HEADERS } from "../logging/index.js";
 import { isJsonContentType } from "./http-util.js";
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./json-depth.js";
+import { rememberJsonText } from "../storage/raw-json.js";
 
 export class InvalidJsonError extends Error {
   constructor(message: string) {
@@ -19,11 +20,15 @@ export function parsePayload(body: Buffer, contentType: string | undefined): unk
   const text = body.toString("utf8");
   if (isJsonContentType(contentType)) {
     if (jsonDepthExceeds(body)) throw new InvalidJsonError(`body nests deeper than ${MAX_JSON_DEPTH} levels`);
+    let value: unknown;
     try {
-      return JSON.parse(text) as unknown;
+      value = JSON.parse(text) as unknown;
     } catch (err) {
       throw new InvalidJsonError(`body is not valid JSON: ${(err as Error).message}`);
     }
+    // The ingest log writes the body as it came rather than serialising the parsed value again.
+    rememberJsonText(value, text);
+    return value;
   }
   const type = contentType?.split(";")[0]!.trim().toLowerCase();
   if (type === "application/x-www-form-urlencoded") return formToObject(text);

@@ -35,6 +35,20 @@ export class JsonLinesAppender {
   /** Queues lines for `path`; resolves when they are written. */
   append(path: string, values: readonly unknown[]): Promise<void> {
     if (values.length === 0) return this.writes.idle(path);
+    const batch = this.batchFor(path);
+    for (const value of values) batch.lines.push(JSON.stringify(value) + "\n");
+    return batch.done;
+  }
+
+  /** Queues one line already serialised (JSON, no line break, no trailing newline); resolves when it is written. */
+  appendLine(path: string, line: string): Promise<void> {
+    const batch = this.batchFor(path);
+    batch.lines.push(line + "\n");
+    return batch.done;
+  }
+
+  /** The batch of `path` that still takes lines, opened (and its write scheduled) if there is none. */
+  private batchFor(path: string): Batch {
     let batch = this.open.get(path);
     if (!batch) {
       let resolve!: () => void;
@@ -53,8 +67,7 @@ export class JsonLinesAppender {
         setImmediate(() => this.queueOpen());
       }
     }
-    for (const value of values) batch.lines.push(JSON.stringify(value) + "\n");
-    return batch.done;
+    return batch;
   }
 
   /** Forgets what is known of `path` (it was removed). */

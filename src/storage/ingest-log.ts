@@ -13,6 +13,7 @@ import { join } from "node:path";
 import type { ForagerEvent } from "../events/types.js";
 import { AppendFiles } from "./append-files.js";
 import { JsonLinesAppender } from "./event-log.js";
+import { eventJsonLine } from "./raw-json.js";
 
 export interface IngestLog {
   /** Records an accepted event; resolves once it is durable (in the OS for the file log). */
@@ -41,7 +42,8 @@ export class FileIngestLog implements IngestLog {
   constructor(readonly root: string) {}
 
   append(event: ForagerEvent): Promise<void> {
-    return this.log.append(ingestLogPath(this.root, event.stream_id ?? "unknown", event.timestamp), [event]);
+    // A webhook payload is written as the body it was parsed from (raw-json.ts), not serialised again.
+    return this.log.appendLine(ingestLogPath(this.root, event.stream_id ?? "unknown", event.timestamp), eventJsonLine(event));
   }
 
   prune(maxAgeSeconds: number, nowMs: number): Promise<string[]> {
