@@ -19,14 +19,21 @@ import { writeFileAtomic } from "./atomic.js";
 import { readJsonLines } from "./event-log.js";
 import type { KeyStore } from "./types.js";
 
+// Every entry has the same members from the start, and none is ever
+// deleted: a store holds one per delivery id for a day, and objects that
+// change shape are slower to read and larger to keep.
 interface Entry {
   value: string;
   /** ms since the epoch; null = never expires. */
   expiresAt: number | null;
   /** Set while the line recording this entry is not on disk yet. */
-  durable?: Promise<void>;
+  durable: Promise<void> | undefined;
   /** Kept in memory only (a pending claim): never written, so never deleted on disk either. */
-  transient?: boolean;
+  transient: boolean;
+}
+
+function newEntry(value: string, expiresAt: number | null, transient = false): Entry {
+  return { value, expiresAt, durable: undefined, transient };
 }
 
 interface LogLine {
@@ -45,8 +52,11 @@ function isLive(entry: Entry | undefined, now: number): entry is Entry {
   return entry !== undefined && (entry.expiresAt === null || entry.expiresAt > now);
 }
 
-interface PendingWrite {
+/** Lines waiting for the next append, and the promise all their writers wait on. */
+interface PendingBatch {
   text: string;
+  lines: number;
+  done: Promise<void>;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -54,7 +64,7 @@ interface PendingWrite {
 class Namespace {
   entries = new Map<string, Entry>();
   lines = 0;
-  pending: PendingWrite[] = [];
+  pending: PendingBatch | null = null;
   writing: Promise<void> | null = null;
 }
 
@@ -64,6 +74,8 @@ export class FileKeyStore implements KeyStore {
   readonly dir: string;
   private readonly clock: Clock;
   private readonly namespaces = new Map<string, Promise<Namespace>>();
+  /** The namespaces done loading, for calls that need not wait a turn for them. */
+  private readonly loaded = new Map<string, Namespace>();
   // Batches of short lines: written on the event loop (append-files.ts).
   private readonly files = new AppendFiles(32, { sync: true });
 
@@ -79,7 +91,7 @@ export class FileKeyStore implements KeyStore {
     ttlSeconds: number,
     options: { transient?: boolean } = {},
   ): Promise<{ existing?: string }> {
-    const ns = await this.load(namespace);
+    const ns = this.loaded.get(namespace) ?? (await this.load(namespace));
     for (;;) {
       const now = this.clock.now();
       const current = ns.entries.get(key);
@@ -90,26 +102,26 @@ export class FileKeyStore implements KeyStore {
       await current.durable.catch(() => undefined);
       if (ns.entries.get(key) === current) return { existing: current.value };
     }
-    const entry: Entry = { value, expiresAt: expiry(this.clock.now(), ttlSeconds) };
+    const expiresAt = expiry(this.clock.now(), ttlSeconds);
     if (options.transient) {
       // No live entry means none on disk either: memory is the whole truth for this key.
-      ns.entries.set(key, { ...entry, transient: true });
+      ns.entries.set(key, newEntry(value, expiresAt, true));
       return {};
     }
-    await this.put(namespace, ns, key, entry);
+    await this.put(namespace, ns, key, newEntry(value, expiresAt));
     return {};
   }
 
   async compareAndSet(namespace: string, key: string, expected: string, value: string, ttlSeconds?: number): Promise<boolean> {
-    const ns = await this.load(namespace);
+    const ns = this.loaded.get(namespace) ?? (await this.load(namespace));
     const current = ns.entries.get(key);
     if (!isLive(current, this.clock.now()) || current.value !== expected) return false;
-    await this.put(namespace, ns, key, { value, expiresAt: expiry(this.clock.now(), ttlSeconds) });
+    await this.put(namespace, ns, key, newEntry(value, expiry(this.clock.now(), ttlSeconds)));
     return true;
   }
 
   async deleteIfValue(namespace: string, key: string, expected: string): Promise<boolean> {
-    const ns = await this.load(namespace);
+    const ns = this.loaded.get(namespace) ?? (await this.load(namespace));
     const current = ns.entries.get(key);
     if (!isLive(current, this.clock.now()) || current.value !== expected) return false;
     ns.entries.delete(key);
@@ -118,18 +130,18 @@ export class FileKeyStore implements KeyStore {
   }
 
   async get(namespace: string, key: string): Promise<string | undefined> {
-    const ns = await this.load(namespace);
+    const ns = this.loaded.get(namespace) ?? (await this.load(namespace));
     const entry = ns.entries.get(key);
     return isLive(entry, this.clock.now()) ? entry.value : undefined;
   }
 
   async set(namespace: string, key: string, value: string, ttlSeconds?: number): Promise<void> {
-    const ns = await this.load(namespace);
-    await this.put(namespace, ns, key, { value, expiresAt: expiry(this.clock.now(), ttlSeconds) });
+    const ns = this.loaded.get(namespace) ?? (await this.load(namespace));
+    await this.put(namespace, ns, key, newEntry(value, expiry(this.clock.now(), ttlSeconds)));
   }
 
   async delete(namespace: string, key: string): Promise<void> {
-    const ns = await this.load(namespace);
+    const ns = this.loaded.get(namespace) ?? (await this.load(namespace));
     if (!ns.entries.has(key)) return;
     ns.entries.delete(key);
     await this.append(namespace, ns, { k: key, d: true });
@@ -164,15 +176,25 @@ export class FileKeyStore implements KeyStore {
       }
       throw err;
     } finally {
-      delete entry.durable;
+      entry.durable = undefined;
     }
   }
 
   private append(namespace: string, ns: Namespace, line: LogLine): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      ns.pending.push({ text: JSON.stringify(line) + "\n", resolve, reject });
-      if (!ns.writing) ns.writing = this.writeBatches(namespace, ns);
-    });
+    let batch = ns.pending;
+    if (!batch) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      batch = ns.pending = { text: "", lines: 0, done, resolve, reject };
+    }
+    batch.text += JSON.stringify(line) + "\n";
+    batch.lines++;
+    if (!ns.writing) ns.writing = this.writeBatches(namespace, ns);
+    return batch.done;
   }
 
   /** Drains the queue: one append per batch, batches in order. */
@@ -180,17 +202,17 @@ export class FileKeyStore implements KeyStore {
     // Let the rest of this tick's changes join the first batch.
     await Promise.resolve();
     try {
-      while (ns.pending.length > 0) {
+      while (ns.pending) {
         const batch = ns.pending;
-        ns.pending = [];
+        ns.pending = null;
         try {
-          await this.appendText(namespace, batch.map((w) => w.text).join(""));
-          ns.lines += batch.length;
-          for (const w of batch) w.resolve();
+          await this.appendText(namespace, batch.text);
+          ns.lines += batch.lines;
+          batch.resolve();
         } catch (err) {
-          for (const w of batch) w.reject(err);
+          batch.reject(err);
         }
-        if (ns.pending.length === 0 && ns.lines > 2 * ns.entries.size + 1000) {
+        if (!ns.pending && ns.lines > 2 * ns.entries.size + 1000) {
           await this.compact(namespace, ns).catch(() => undefined);
         }
       }
@@ -231,6 +253,7 @@ export class FileKeyStore implements KeyStore {
     if (!loading) {
       loading = this.readNamespace(namespace);
       this.namespaces.set(namespace, loading);
+      loading.then((ns) => this.loaded.set(namespace, ns), () => undefined);
       // A failed load is retried on the next call rather than remembered.
       loading.catch(() => this.namespaces.delete(namespace));
     }
@@ -243,7 +266,7 @@ export class FileKeyStore implements KeyStore {
     for (const line of values) {
       if (typeof line?.k !== "string") continue;
       if (line.d) ns.entries.delete(line.k);
-      else if (typeof line.v === "string") ns.entries.set(line.k, { value: line.v, expiresAt: line.x ?? null });
+      else if (typeof line.v === "string") ns.entries.set(line.k, newEntry(line.v, line.x ?? null));
     }
     ns.lines = values.length + skipped;
     const now = this.clock.now();
@@ -273,7 +296,7 @@ export class MemoryKeyStore implements KeyStore {
     const now = this.clock.now();
     const current = this.entries.get(id);
     if (isLive(current, now)) return { existing: current.value };
-    this.entries.set(id, { value, expiresAt: expiry(now, ttlSeconds) });
+    this.entries.set(id, newEntry(value, expiry(now, ttlSeconds)));
     if (++this.writes % 1000 === 0) this.sweep(now);
     return {};
   }
@@ -284,14 +307,14 @@ export class MemoryKeyStore implements KeyStore {
   }
 
   async set(namespace: string, key: string, value: string, ttlSeconds?: number): Promise<void> {
-    this.entries.set(this.id(namespace, key), { value, expiresAt: expiry(this.clock.now(), ttlSeconds) });
+    this.entries.set(this.id(namespace, key), newEntry(value, expiry(this.clock.now(), ttlSeconds)));
   }
 
   async compareAndSet(namespace: string, key: string, expected: string, value: string, ttlSeconds?: number): Promise<boolean> {
     const id = this.id(namespace, key);
     const current = this.entries.get(id);
     if (!isLive(current, this.clock.now()) || current.value !== expected) return false;
-    this.entries.set(id, { value, expiresAt: expiry(this.clock.now(), ttlSeconds) });
+    this.entries.set(id, newEntry(value, expiry(this.clock.now(), ttlSeconds)));
     return true;
   }
 
