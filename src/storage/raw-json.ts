@@ -22,12 +22,18 @@ export function rememberJsonText(value: unknown, text: string): void {
  * One JSON line for `event` (no trailing newline): `JSON.stringify(event)`,
  * except that a `data.payload` whose text was remembered is spliced in as
  * that text instead of being serialised again. Parsing the line gives the
- * same event either way.
+ * same event either way. The text is used once and then forgotten: the
+ * event itself lives on (the bus keeps recent ones), and a second copy of
+ * every payload would only make each collection of young objects longer.
  */
 export function eventJsonLine(event: ForagerEvent): string {
   const data = event.data as Record<string, unknown> | undefined;
   const payload = data?.payload;
-  const text = typeof payload === "object" && payload !== null ? texts.get(payload) : undefined;
+  let text: string | undefined;
+  if (typeof payload === "object" && payload !== null) {
+    text = texts.get(payload);
+    if (text !== undefined) texts.delete(payload);
+  }
   if (text === undefined || !endsWithPayload(event, data!)) return JSON.stringify(event);
   // `payload` is the last member of `data`, itself the last member of the
   // event, so its value is the end of the line but for the two closing braces.

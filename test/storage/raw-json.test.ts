@@ -75,3 +75,10 @@ test("the file ingest log writes a webhook body as received, one line per event"
     );
     assert.ok(lines[0]!.endsWith(`"payload":${bodies[0]}}}`));
   }));
+
+test("the remembered text is used for one line only, then forgotten", () => {
+  const body = '{"a":  1}';
+  const event = webhookEvent(parsed(body));
+  assert.ok(eventJsonLine(event).endsWith(`${body}}}`));
+  assert.equal(eventJsonLine(event), JSON.stringify(event));
+});
