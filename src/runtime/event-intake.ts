@@ -99,7 +99,7 @@ export class EventIntake {
     // Admission decides synchronously, before anything is awaited, so the
     // room seen by the check above is the room taken: no 202 that then
     // starts nothing because a concurrent delivery took the last slot.
-    const admitting = this.trigger(matching, event, upstream, options.traceparent);
+    const admitting = matching.length === 0 ? Promise.resolve<string[]>([]) : this.trigger(matching, event, upstream, options.traceparent);
     // Awaited below; handled now, so an admission failing while the log is written cannot crash the process.
     admitting.catch(() => undefined);
     try {

@@ -191,7 +191,7 @@ export class WebhookServer {
       path: url.pathname,
       method,
       headers: eventHeaders(headers, route.hiddenHeaders),
-      query: queryToObject(url),
+      query: url.search === "" ? {} : queryToObject(url),
       delivery_id: deliveryId ?? null,
       payload,
     };

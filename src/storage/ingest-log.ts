@@ -39,11 +39,25 @@ export class FileIngestLog implements IngestLog {
   private readonly files = new AppendFiles(8, { sync: true });
   private readonly log = new JsonLinesAppender(this.files);
 
+  /** Per source, the day file last written: the path is the same for a whole day of deliveries. */
+  private readonly paths = new Map<string, { day: string; path: string }>();
+
   constructor(readonly root: string) {}
 
   append(event: ForagerEvent): Promise<void> {
     // A webhook payload is written as the body it was parsed from (raw-json.ts), not serialised again.
-    return this.log.appendLine(ingestLogPath(this.root, event.stream_id ?? "unknown", event.timestamp), eventJsonLine(event));
+    return this.log.appendLine(this.pathOf(event.stream_id ?? "unknown", event.timestamp), eventJsonLine(event));
+  }
+
+  private pathOf(source: string, timestamp: string): string {
+    const day = timestamp.slice(0, 10);
+    const known = this.paths.get(source);
+    if (known?.day === day) return known.path;
+    const path = ingestLogPath(this.root, source, timestamp);
+    // Bounded: a process sees few sources, but the ids come from routes that a reload may change.
+    if (this.paths.size >= 64) this.paths.clear();
+    this.paths.set(source, { day, path });
+    return path;
   }
 
   prune(maxAgeSeconds: number, nowMs: number): Promise<string[]> {
