@@ -19,6 +19,7 @@ import { closeServer, listen } from "./listen.js";
 import { DEFAULT_TIMEOUTS, limitConnections, type ConnectionTimeouts } from "./connection-limits.js";
 import { createRouteVerifier, deliveryIdOf, signatureHeaders, type RouteVerifier } from "./verify/index.js";
 import { eventHeaders, InvalidJsonError, parsePayload, queryToObject } from "./webhook-payload.js";
+import { forgetJsonText } from "../storage/raw-json.js";
 import { WebhookStats } from "./webhook-stats.js";
 import { validTraceparent } from "../telemetry/traceparent.js";
 import { errorMessage } from "../errors.js";
@@ -201,6 +202,9 @@ export class WebhookServer {
       // Redis away (redis backend) while claiming the delivery id: nothing was recorded, the sender retries.
       if (!isRedisUnavailable(err) && !(err instanceof ClusterBusyError)) throw err;
       this.redisUnavailable(res, source, deliveryId, err);
+    } finally {
+      // Kept for the ingest log's line only (a file log takes it when it writes; other logs never do).
+      forgetJsonText(payload);
     }
   }
 

@@ -18,6 +18,11 @@ export function rememberJsonText(value: unknown, text: string): void {
   if (typeof value === "object" && value !== null && !text.includes("\n")) texts.set(value, text);
 }
 
+/** Drops the text remembered for `value`, if any: once the value's event is recorded, or when it never will be. */
+export function forgetJsonText(value: unknown): void {
+  if (typeof value === "object" && value !== null) texts.delete(value);
+}
+
 /**
  * One JSON line for `event` (no trailing newline): `JSON.stringify(event)`,
  * except that a `data.payload` whose text was remembered is spliced in as

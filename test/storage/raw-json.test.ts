@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import type { ForagerEvent } from "../../src/events/types.js";
 import { FileIngestLog, ingestLogPath } from "../../src/storage/ingest-log.js";
-import { eventJsonLine, rememberJsonText } from "../../src/storage/raw-json.js";
+import { eventJsonLine, forgetJsonText, rememberJsonText } from "../../src/storage/raw-json.js";
 import { withTempDir } from "./helpers.js";
 
 function webhookEvent(payload: unknown, extra: Record<string, unknown> = {}): ForagerEvent {
@@ -80,5 +80,13 @@ test("the remembered text is used for one line only, then forgotten", () => {
   const body = '{"a":  1}';
   const event = webhookEvent(parsed(body));
   assert.ok(eventJsonLine(event).endsWith(`${body}}}`));
+  assert.equal(eventJsonLine(event), JSON.stringify(event));
+});
+
+test("a forgotten text is not used: the value is serialised as usual", () => {
+  const body = '{"a":  1}';
+  const payload = parsed(body);
+  forgetJsonText(payload);
+  const event = webhookEvent(payload);
   assert.equal(eventJsonLine(event), JSON.stringify(event));
 });
