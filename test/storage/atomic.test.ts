@@ -57,16 +57,29 @@ describe("atomic files", () => {
     });
   });
 
-  test("a failed write leaves the old content and no temp file", async () => {
+  // Small files are written with synchronous calls, large ones through the thread pool: both fail the same way.
+  for (const [size, text] of [["small", "new"], ["large (over 64 KiB)", "n".repeat(100_000)]] as const) {
+    test(`a failed ${size} write leaves the old content and no temp file`, async () => {
+      await withTempDir(async (dir) => {
+        const path = join(dir, "keep.json");
+        await writeFileAtomic(path, "old");
+        // A folder in the way of the rename makes the write fail.
+        const blocked = join(dir, "blocked");
+        await writeFileAtomic(join(blocked, "inner"), "x");
+        await assert.rejects(writeFileAtomic(blocked, text));
+        assert.equal(await readFile(path, "utf8"), "old");
+        assert.deepEqual((await readdir(dir)).sort(), ["blocked", "keep.json"]);
+      });
+    });
+  }
+
+  test("a large file into missing folders: created, whole, no temp file left", async () => {
     await withTempDir(async (dir) => {
-      const path = join(dir, "keep.json");
-      await writeFileAtomic(path, "old");
-      // A folder in the way of the rename makes the write fail.
-      const blocked = join(dir, "blocked");
-      await writeFileAtomic(join(blocked, "inner"), "x");
-      await assert.rejects(writeFileAtomic(blocked, "new"));
-      assert.equal(await readFile(path, "utf8"), "old");
-      assert.deepEqual((await readdir(dir)).sort(), ["blocked", "keep.json"]);
+      const path = join(dir, "x", "y", "big.txt");
+      const text = "b".repeat(100_000);
+      await writeFileAtomic(path, text);
+      assert.equal(await readFile(path, "utf8"), text);
+      assert.deepEqual(await readdir(join(dir, "x", "y")), ["big.txt"]);
     });
   });
 });
