@@ -106,7 +106,8 @@ await runScenario("webhooks", async (ctx) => {
     forager: f.rate,
     baseline: b.rate,
     baselineName,
-    target: { text: ">= 40% of bare node:http", check: ({ ratio }) => ratio >= 0.4 },
+    // Issue 15 raised it from 40%.
+    target: { text: ">= 50% of bare node:http", check: ({ ratio }) => ratio >= 0.5 },
   });
   ctx.compare({ name: "delivery latency p50", unit: "ms", forager: f.p50, baseline: b.p50, baselineName });
   ctx.compare({ name: "delivery latency p99", unit: "ms", forager: f.p99, baseline: b.p99, baselineName });
