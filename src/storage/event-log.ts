@@ -7,6 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { KeyedQueue } from "../util/keyed-queue.js";
+import { deferred } from "../util/deferred.js";
 import { LineFiles, type Appender } from "./append-files.js";
 
 interface Batch {
@@ -51,12 +52,7 @@ export class JsonLinesAppender {
   private batchFor(path: string): Batch {
     let batch = this.open.get(path);
     if (!batch) {
-      let resolve!: () => void;
-      let reject!: (err: unknown) => void;
-      const done = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
+      const { promise: done, resolve, reject } = deferred();
       // A caller that does not await still must not crash the process with an
       // unhandled rejection; the error reaches whoever awaits.
       done.catch(() => undefined);

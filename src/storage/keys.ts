@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { systemClock, type Clock } from "../util/clock.js";
 import { AppendFiles } from "./append-files.js";
 import { writeFileAtomic } from "./atomic.js";
+import { deferred } from "../util/deferred.js";
 import { readJsonLines } from "./event-log.js";
 import type { KeyStore } from "./types.js";
 
@@ -183,12 +184,7 @@ export class FileKeyStore implements KeyStore {
   private append(namespace: string, ns: Namespace, line: LogLine): Promise<void> {
     let batch = ns.pending;
     if (!batch) {
-      let resolve!: () => void;
-      let reject!: (err: unknown) => void;
-      const done = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
+      const { promise: done, resolve, reject } = deferred();
       batch = ns.pending = { text: "", lines: 0, done, resolve, reject };
     }
     batch.text += JSON.stringify(line) + "\n";

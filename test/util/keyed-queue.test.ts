@@ -1,17 +1,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { KeyedQueue } from "../../src/util/keyed-queue.js";
+import { deferred } from "../../src/util/deferred.js";
 
-/** A promise settled from outside, so a test decides when each task ends. */
-function deferred<T = void>(): { promise: Promise<T>; resolve(value: T): void; reject(err: unknown): void } {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+// deferred(): a promise settled from outside, so a test decides when each task ends.
 
 /** Lets every promise callback queued so far run. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
