@@ -99,7 +99,7 @@ export class EventIntake {
     // Admission decides synchronously, before anything is awaited, so the
     // room seen by the check above is the room taken: no 202 that then
     // starts nothing because a concurrent delivery took the last slot.
-    const admitting = matching.length === 0 ? Promise.resolve<string[]>([]) : this.trigger(matching, event, upstream, options.traceparent);
+    const admitting = this.trigger(matching, event, upstream, options.traceparent);
     // Awaited below; handled now, so an admission failing while the log is written cannot crash the process.
     admitting.catch(() => undefined);
     try {
@@ -229,6 +229,8 @@ export class EventIntake {
   }
 
   private async trigger(matching: EntryPointStream[], event: ForagerEvent, upstream: readonly string[], traceparent?: string): Promise<string[]> {
+    // Most events match no entry point (a webhook with none listening): no admission to run.
+    if (matching.length === 0) return [];
     const outcomes = await Promise.all(
       matching.map(async (stream) => {
         // The chain travels in the job data; `started` records it where the job runs. Recorded

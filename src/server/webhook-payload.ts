@@ -63,6 +63,8 @@ export function isSecretQueryName(name: string): boolean {
  * streamed, and a token in a URL must not be.
  */
 export function queryToObject(url: URL): Record<string, string | string[]> {
+  // Most deliveries have no query string: nothing to parse or redact.
+  if (url.search === "") return {};
   const out = formToObject(url.searchParams.toString());
   for (const [name, value] of Object.entries(out)) {
     if (isSecretQueryName(name)) out[name] = Array.isArray(value) ? value.map(() => REDACTED) : REDACTED;

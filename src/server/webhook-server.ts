@@ -192,7 +192,7 @@ export class WebhookServer {
       path: url.pathname,
       method,
       headers: eventHeaders(headers, route.hiddenHeaders),
-      query: url.search === "" ? {} : queryToObject(url),
+      query: queryToObject(url),
       delivery_id: deliveryId ?? null,
       payload,
     };
