@@ -13,7 +13,7 @@ import type { CliContext } from "./context.js";
 import { reportError } from "./report-error.js";
 import type { Logger } from "../logging/index.js";
 // The pino-free part of logging: resolving flags must not load the logger.
-import { LOG_LEVELS, colorEnabled, type LogLevel } from "../logging/levels.js";
+import { LEVEL_VALUES, LOG_LEVELS, colorEnabled, type LogLevel } from "../logging/levels.js";
 import { lazyLogger } from "../logging/lazy-logger.js";
 import { StderrSink } from "./stderr.js";
 import { resolveFormatStrict, resolveLevelStrict, type GlobalFlags } from "./log-settings.js";
@@ -64,7 +64,6 @@ function realProcess(): CliProcess {
   };
 }
 
-const RANK: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: 100 };
 
 function makeContext(
   proc: CliProcess,
@@ -84,7 +83,7 @@ function makeContext(
     err: (text) => sink.text(text),
     say: (lineLevel, msg, fields = {}, extra) => {
       // Errors always show: every non-zero exit says why, even at LOG_LEVEL=silent.
-      if (lineLevel !== "error" && RANK[lineLevel] < RANK[level]) return;
+      if (lineLevel !== "error" && LEVEL_VALUES[lineLevel] < LEVEL_VALUES[level]) return;
       if (sink.format === "json") return sink.line(lineLevel, msg, fields);
       // A problem in a file starts with its location (file:line:col), no prefix.
       if (fields.issue === true) sink.raw(`${msg}\n`);

@@ -8,9 +8,7 @@
  * a child of the real logger, with the same bindings, when it first writes.
  */
 import type { Logger } from "./index.js";
-import type { LogLevel } from "./levels.js";
-
-const VALUES: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+import { LEVEL_VALUES, type LogLevel } from "./levels.js";
 const LINE_METHODS = new Set<string | symbol>(["trace", "debug", "info", "warn", "error", "fatal"]);
 const noop = () => {};
 
@@ -18,7 +16,7 @@ const noop = () => {};
 export function lazyLogger(make: () => Logger, level: LogLevel): Logger {
   let real: Logger | undefined;
   const materialize = () => (real ??= make());
-  const threshold = VALUES[level];
+  const threshold = LEVEL_VALUES[level];
   // Once made, a daemon's logger is called on hot paths: its methods are bound once, not per call.
   const methods = new Map<string | symbol, unknown>();
   const fromReal = (prop: string | symbol) => {
@@ -32,12 +30,12 @@ export function lazyLogger(make: () => Logger, level: LogLevel): Logger {
     get(_target, prop) {
       if (real) return fromReal(prop);
       if (LINE_METHODS.has(prop)) {
-        if (VALUES[prop as LogLevel] < threshold) return noop;
+        if (LEVEL_VALUES[prop as LogLevel] < threshold) return noop;
         return fromReal(prop);
       }
       if (prop === "level") return level;
       if (prop === "levelVal") return threshold;
-      if (prop === "isLevelEnabled") return (name: string) => (VALUES[name as LogLevel] ?? Infinity) >= threshold;
+      if (prop === "isLevelEnabled") return (name: string) => (LEVEL_VALUES[name as LogLevel] ?? Infinity) >= threshold;
       if (prop === "child") {
         return (bindings: Record<string, unknown>, options?: unknown) =>
           // A child with options of its own (its own level) is made at once; a plain one stays lazy.

@@ -8,6 +8,8 @@ export type LogFormat = "json" | "human";
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 /** The least severe level a logger writes (`LOG_LEVEL`); `silent` writes nothing. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** pino's number for each level: a logger at one level writes the lines at or above its number. */
+export const LEVEL_VALUES: Readonly<Record<LogLevel, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
 
 /** JSON when LOG_FORMAT=json, or ENV=production unless LOG_FORMAT=human; readable otherwise. */
 export function resolveLogFormat(env: NodeJS.ProcessEnv = process.env): LogFormat {
