@@ -20,9 +20,11 @@ test("a command past runCli's timeout is interrupted: its execution ends cancell
   const storage = join(dir.path, "storage");
   // A sleep nobody else runs, so the process check below sees only this one.
   const seconds = "41.375";
+  // The timeout must come after the execution has started (its record is what is checked):
+  // a run reaches its tool in well under a second, so 5 s leaves room for a loaded machine.
   await assert.rejects(
-    runCli(["run", join(repoRoot, "test/fixtures/run/sleeper.yaml"), "--input", `{"seconds": ${seconds}}`, "--storage", storage], { timeoutMs: 3000 }),
-    /did not finish in 3000 ms/,
+    runCli(["run", join(repoRoot, "test/fixtures/run/sleeper.yaml"), "--input", `{"seconds": ${seconds}}`, "--storage", storage], { timeoutMs: 5000 }),
+    /did not finish in 5000 ms/,
   );
   const sessions = await waitFor("the interrupted execution's record", async () => {
     const listed = await runCli(["sessions", "list", "--json", "--storage", storage]);
